@@ -1,0 +1,68 @@
+# The README's commands. `make demo` and `make test` do every set-up step themselves.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+GUANXI := $(VENV)/bin/guanxi
+INSTALLED := $(VENV)/.installed
+ASSETS := src/guanxi/web/static/build/.built
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+PYTEST_ARGS ?=
+
+.PHONY: setup demo serve test test-sqlite test-postgres lint bench catalogs clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+$(ASSETS): node_modules/.package-lock.json $(shell find src/guanxi/web/assets -type f 2>/dev/null)
+	npm run --silent build
+	touch $@
+
+catalogs: $(INSTALLED)
+	$(GUANXI) compilecatalogs
+
+setup: $(INSTALLED) $(ASSETS) catalogs
+
+demo: setup
+	$(GUANXI) migrate --no-input
+	$(GUANXI) demo --customers 2000 --seed 1
+	$(GUANXI) createadmin
+	$(GUANXI) serve
+
+serve: setup
+	$(GUANXI) serve
+
+test: setup test-sqlite test-postgres
+
+test-sqlite:
+	@echo "== tests on SQLite =="
+	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+
+# Runs against PostgreSQL when a server answers; on CI an unreachable server is a failure.
+test-postgres:
+	@if $(PY) benchmarks/pg_ready.py "$(PG_URL)"; then \
+		echo "== tests on PostgreSQL ($(PG_URL)) =="; \
+		DATABASE_URL="$(PG_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL at $(PG_URL) is not reachable, and CI requires it."; exit 1; \
+	else \
+		echo "SKIPPED the PostgreSQL run: no server answers at $(PG_URL) (set PG_URL to point at one)."; \
+	fi
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules src/guanxi/web/static/build

@@ -1,0 +1,5 @@
+"""Guanxi (关系): an open-source CRM."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

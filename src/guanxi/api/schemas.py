@@ -1,0 +1,10 @@
+"""Base schemas shared by every app's router."""
+
+from pydantic import ConfigDict
+from ninja import Schema
+
+
+class InputSchema(Schema):
+    """Request bodies refuse unknown fields, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,397 @@
+"""Core endpoints: me, users, teams, roles, tokens, jobs, audit events, notifications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+
+from guanxi.api.pagination import PageNumbers
+from guanxi.api.schemas import InputSchema
+
+from . import jobs, selectors, services
+from .models import ApiToken, Team, User
+from .pii import pii_log_views, pii_value
+
+router = Router()
+
+
+def require_perm(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+def log_user_pii(request: HttpRequest, users: list[Any]) -> None:
+    pii_log_views(user=request.user, records=users, fields=["email", "phone"], channel="api")
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    phone: str
+    language: str
+    is_active: bool
+    roles: list[str]
+    date_joined: datetime
+
+    @staticmethod
+    def resolve_email(obj: User, context: dict[str, Any]) -> str:
+        return pii_value(obj.email, kind="email", user=context["request"].user)
+
+    @staticmethod
+    def resolve_phone(obj: User, context: dict[str, Any]) -> str:
+        return pii_value(obj.phone, kind="phone", user=context["request"].user)
+
+    @staticmethod
+    def resolve_roles(obj: User) -> list[str]:
+        return sorted(g.name for g in obj.groups.all())
+
+
+class UserIn(InputSchema):
+    email: str
+    full_name: str
+    password: str | None = None
+    phone: str = ""
+    language: str = ""
+    roles: list[str] = []
+    team_ids: list[int] = []
+
+
+class UserPatch(InputSchema):
+    email: str | None = None
+    full_name: str | None = None
+    phone: str | None = None
+    language: str | None = None
+    is_active: bool | None = None
+    roles: list[str] | None = None
+    team_ids: list[int] | None = None
+
+
+class MePatch(InputSchema):
+    language: str
+
+
+class UserFilters(Schema):
+    q: str = ""
+    role: str = ""
+    team: int | None = None
+    active: bool | None = None
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    parent_id: int | None
+    manager_id: int | None
+    member_ids: list[int]
+
+    @staticmethod
+    def resolve_member_ids(obj: Team) -> list[int]:
+        return [m.pk for m in obj.members.all()]
+
+
+class TeamIn(InputSchema):
+    name: str
+    parent_id: int | None = None
+    manager_id: int | None = None
+    member_ids: list[int] = []
+
+
+class TeamPatch(InputSchema):
+    name: str | None = None
+    parent_id: int | None = None
+    manager_id: int | None = None
+    member_ids: list[int] | None = None
+
+
+class RoleOut(Schema):
+    name: str
+    permissions: list[str]
+
+    @staticmethod
+    def resolve_permissions(obj: Any) -> list[str]:
+        return sorted(f"{p.content_type.app_label}.{p.codename}" for p in obj.permissions.all())
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret. Shown this once; store it now.")
+
+
+class TokenIn(InputSchema):
+    name: str
+    expires_at: datetime | None = None
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    state: str
+    done: int
+    total: int | None
+    percent: int
+    message: str
+    result: Any = None
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EventOut(Schema):
+    id: int
+    occurred_at: datetime
+    actor_id: int | None
+    actor_label: str
+    object_type: str
+    object_id: int
+    object_repr: str
+    action: str
+    changes: dict[str, Any]
+    data: dict[str, Any]
+
+    @staticmethod
+    def resolve_object_type(obj: Any) -> str:
+        return obj.content_type.model
+
+
+class EventFilters(Schema):
+    actor: int | None = None
+    object_type: str = ""
+    object_id: int | None = None
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+class AuditExportIn(InputSchema):
+    actor: int | None = None
+    object_type: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+class NotificationOut(Schema):
+    id: int
+    text: str
+    url: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class MarkReadIn(InputSchema):
+    ids: list[int] | None = None
+
+
+class Count(Schema):
+    count: int
+
+
+# --- me ---------------------------------------------------------------------------------------
+
+
+@router.get("/me", response=UserOut, tags=["users"])
+def me(request: HttpRequest) -> Any:
+    return request.user
+
+
+@router.patch("/me", response=UserOut, tags=["users"])
+def me_update(request: HttpRequest, body: MePatch) -> Any:
+    return services.user_set_language(user=request.user, language=body.language)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def _teams(ids: list[int] | None) -> list[Team] | None:
+    if ids is None:
+        return None
+    teams = list(Team.objects.filter(pk__in=ids))
+    if len(teams) != len(set(ids)):
+        raise ValidationError({"team_ids": _("Unknown team.")})
+    return teams
+
+
+@router.get("/users", response=list[UserOut], tags=["users"])
+@paginate(PageNumbers, on_page=log_user_pii)
+def users_list(request: HttpRequest, filters: Query[UserFilters]) -> Any:
+    require_perm(request, "core.view_user")
+    return selectors.users_filtered(user=request.user, **filters.dict())
+
+
+@router.get("/users/{user_id}", response=UserOut, tags=["users"])
+def user_detail(request: HttpRequest, user_id: int) -> Any:
+    require_perm(request, "core.view_user")
+    user = get_object_or_404(selectors.users_visible_to(request.user), pk=user_id)
+    log_user_pii(request, [user])
+    return user
+
+
+@router.post("/users", response={201: UserOut}, tags=["users"])
+def user_create(request: HttpRequest, body: UserIn) -> Any:
+    require_perm(request, "core.add_user")
+    data = body.dict()
+    teams = _teams(data.pop("team_ids"))
+    return 201, services.user_create(actor=request.user, teams=teams, **data)
+
+
+@router.patch("/users/{user_id}", response=UserOut, tags=["users"])
+def user_update(request: HttpRequest, user_id: int, body: UserPatch) -> Any:
+    require_perm(request, "core.change_user")
+    user = get_object_or_404(selectors.users_visible_to(request.user), pk=user_id)
+    data = body.dict(exclude_unset=True)
+    teams = _teams(data.pop("team_ids", None))
+    roles = data.pop("roles", None)
+    return services.user_update(user=user, actor=request.user, roles=roles, teams=teams, **data)
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+def _team_refs(data: dict[str, Any]) -> dict[str, Any]:
+    """Turn parent_id/manager_id into objects, naming the field when one does not exist."""
+    out: dict[str, Any] = {}
+    if "name" in data:
+        out["name"] = data["name"]
+    if "parent_id" in data:
+        out["parent"] = Team.objects.filter(pk=data["parent_id"]).first() if data["parent_id"] else None
+        if data["parent_id"] and out["parent"] is None:
+            raise ValidationError({"parent_id": _("Unknown team.")})
+    if "manager_id" in data:
+        out["manager"] = User.objects.filter(pk=data["manager_id"]).first() if data["manager_id"] else None
+        if data["manager_id"] and out["manager"] is None:
+            raise ValidationError({"manager_id": _("Unknown user.")})
+    return out
+
+
+def _members(ids: list[int] | None) -> list[User] | None:
+    if ids is None:
+        return None
+    members = list(User.objects.filter(pk__in=ids))
+    if len(members) != len(set(ids)):
+        raise ValidationError({"member_ids": _("Unknown user.")})
+    return members
+
+
+@router.get("/teams", response=list[TeamOut], tags=["teams"])
+@paginate(PageNumbers)
+def teams_list(request: HttpRequest) -> Any:
+    require_perm(request, "core.view_team")
+    return selectors.teams_visible_to(request.user).prefetch_related("members")
+
+
+@router.get("/teams/{team_id}", response=TeamOut, tags=["teams"])
+def team_detail(request: HttpRequest, team_id: int) -> Any:
+    require_perm(request, "core.view_team")
+    return get_object_or_404(selectors.teams_visible_to(request.user), pk=team_id)
+
+
+@router.post("/teams", response={201: TeamOut}, tags=["teams"])
+def team_create(request: HttpRequest, body: TeamIn) -> Any:
+    require_perm(request, "core.add_team")
+    data = body.dict()
+    return 201, services.team_create(actor=request.user, members=_members(data["member_ids"]), **_team_refs(data))
+
+
+@router.patch("/teams/{team_id}", response=TeamOut, tags=["teams"])
+def team_update(request: HttpRequest, team_id: int, body: TeamPatch) -> Any:
+    require_perm(request, "core.change_team")
+    team = get_object_or_404(selectors.teams_visible_to(request.user), pk=team_id)
+    data = body.dict(exclude_unset=True)
+    members = _members(data.get("member_ids"))
+    return services.team_update(team=team, actor=request.user, members=members, **_team_refs(data))
+
+
+@router.get("/roles", response=list[RoleOut], tags=["roles"])
+@paginate(PageNumbers)
+def roles_list(request: HttpRequest) -> Any:
+    require_perm(request, "auth.view_group")
+    return selectors.roles_with_permissions().order_by("name")
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+@router.get("/tokens", response=list[TokenOut], tags=["tokens"])
+@paginate(PageNumbers)
+def tokens_list(request: HttpRequest) -> Any:
+    return selectors.tokens_of(request.user)
+
+
+@router.post("/tokens", response={201: TokenCreated}, tags=["tokens"])
+def token_create(request: HttpRequest, body: TokenIn) -> Any:
+    token, plaintext = services.token_create(user=request.user, name=body.name, expires_at=body.expires_at)
+    token.token = plaintext  # type: ignore[attr-defined]
+    return 201, token
+
+
+@router.delete("/tokens/{token_id}", response=TokenOut, tags=["tokens"])
+def token_revoke(request: HttpRequest, token_id: int) -> Any:
+    token: ApiToken = get_object_or_404(selectors.tokens_of(request.user), pk=token_id)
+    return services.token_revoke(token=token, actor=request.user)
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+@router.get("/jobs", response=list[JobOut], tags=["jobs"])
+@paginate(PageNumbers)
+def jobs_list(request: HttpRequest) -> Any:
+    return selectors.jobs_visible_to(request.user)
+
+
+@router.get("/jobs/{job_id}", response=JobOut, tags=["jobs"])
+def job_detail(request: HttpRequest, job_id: int) -> Any:
+    return get_object_or_404(selectors.jobs_visible_to(request.user), pk=job_id)
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+@router.get("/events", response=list[EventOut], tags=["audit"])
+@paginate(PageNumbers)
+def events_list(request: HttpRequest, filters: Query[EventFilters]) -> Any:
+    require_perm(request, "core.view_event")
+    return selectors.events_filtered(user=request.user, **filters.dict())
+
+
+@router.post("/events/export", response={202: JobOut}, tags=["audit"])
+def events_export(request: HttpRequest, body: AuditExportIn) -> Any:
+    require_perm(request, "core.view_event")
+    require_perm(request, "core.add_job")
+    params = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in body.dict().items() if v}
+    return 202, jobs.job_start(kind="core.audit_export", actor=request.user, params=params)
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+@router.get("/notifications", response=list[NotificationOut], tags=["notifications"])
+@paginate(PageNumbers)
+def notifications_list(request: HttpRequest) -> Any:
+    return selectors.notifications_for(request.user)
+
+
+@router.post("/notifications/read", response=Count, tags=["notifications"])
+def notifications_read(request: HttpRequest, body: MarkReadIn) -> Any:
+    return {"count": services.notifications_mark_read(recipient=request.user, ids=body.ids)}

@@ -1,0 +1,116 @@
+"""The event spine: `record_event` writes one row per change; the dispatcher hands rows to handlers.
+
+Handlers are registered with `@event_handler` from an app's `ready()` and must be idempotent:
+delivery is at least once, so each handler keys its effects by `event.id`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from .models import Event
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Event], None]
+_handlers: list[EventHandler] = []
+
+# PostgreSQL advisory-lock key for the dispatcher: one dispatcher per partition at a time keeps
+# events of one object in order even with many workers.
+_DISPATCH_LOCK = 0x6775_6178  # "guax"
+
+
+def event_handler(fn: EventHandler) -> EventHandler:
+    """Register `fn` to receive every dispatched event (idempotently, keyed by event.id)."""
+    if fn not in _handlers:
+        _handlers.append(fn)
+    return fn
+
+
+def event_handlers() -> tuple[EventHandler, ...]:
+    return tuple(_handlers)
+
+
+def record_event(
+    *,
+    obj: models.Model,
+    action: str,
+    actor: Any,
+    changes: dict[str, list[Any]] | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Write the audit/timeline/trigger row for one change. Must run inside the service's transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_event must be called inside the service's transaction.atomic block.")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return Event.objects.create(
+        actor=user,
+        actor_label=str(actor) if actor is not None else "system",
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        action=action,
+        changes=changes or {},
+        data=data or {},
+    )
+
+
+def field_changes(obj: models.Model, before: dict[str, Any], fields: Iterable[str]) -> dict[str, list[Any]]:
+    """`{field: [before, after]}` for the fields whose value differs from the `before` snapshot."""
+    changes = {}
+    for name in fields:
+        after = getattr(obj, name)
+        if before.get(name) != after:
+            changes[name] = [before.get(name), after]
+    return changes
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in fields}
+
+
+def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitions: int = 1) -> int:
+    """Hand undispatched events to every handler, in id order per object; return how many were settled.
+
+    A handler failure leaves that event (and later events of the same object) for the next run;
+    after EVENT_DISPATCH_MAX_ATTEMPTS the event is set aside with its error so it cannot block forever.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_DISPATCH_LOCK, partition])
+                if not cursor.fetchone()[0]:
+                    return 0
+        pending = Event.objects.undispatched()
+        if partitions > 1:
+            pending = pending.annotate(part=models.F("object_id") % partitions).filter(part=partition)
+        batch = list(pending[:batch_size])
+        settled, failed, blocked = [], [], set()
+        for event in batch:
+            key = (event.content_type_id, event.object_id)
+            if key in blocked:
+                continue
+            try:
+                with transaction.atomic():
+                    for handler in event_handlers():
+                        handler(event)
+            except Exception as exc:  # a handler's bug must not stop other objects' events
+                log.exception("event %s: handler failed", event.pk)
+                event.dispatch_attempts += 1
+                event.dispatch_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if event.dispatch_attempts >= settings.EVENT_DISPATCH_MAX_ATTEMPTS:
+                    settled.append(event.pk)
+                failed.append(event)
+                blocked.add(key)
+                continue
+            settled.append(event.pk)
+        Event.objects.bulk_update(failed, ["dispatch_attempts", "dispatch_error"])
+        Event.objects.filter(pk__in=settled).update(dispatched_at=timezone.now())
+    return len(settled)

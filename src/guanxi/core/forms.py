@@ -1,0 +1,137 @@
+"""Forms for core pages. They validate shape; services enforce the business rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .backends import user_is_locked
+from .models import Team, User
+from .roles import ROLES
+
+
+def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the named field when the form has it."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for field, messages in errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class LoginForm(AuthenticationForm):
+    """Email + password; says plainly when the account is locked after too many failures."""
+
+    username = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True}))
+
+    error_messages = {
+        "invalid_login": _("The email or password is not correct."),
+        "inactive": _("This account is inactive."),
+        "locked": _("Too many failed attempts. This account is locked for %(minutes)s minutes."),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email = (self.cleaned_data.get("username") or "").strip().lower()
+        user = User.objects.filter(email=email).first() if email else None
+        if user is not None and user_is_locked(user):
+            raise ValidationError(
+                self.error_messages["locked"], code="locked", params={"minutes": settings.LOGIN_LOCKOUT_MINUTES}
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            if user is not None:
+                user.refresh_from_db(fields=["locked_until"])
+                if user_is_locked(user):
+                    raise ValidationError(
+                        self.error_messages["locked"],
+                        code="locked",
+                        params={"minutes": settings.LOGIN_LOCKOUT_MINUTES},
+                    ) from None
+            raise
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label=_("Current password"), widget=forms.PasswordInput)
+    new_password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)
+    new_password_again = forms.CharField(label=_("New password again"), widget=forms.PasswordInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", _("The two passwords do not match."))
+        return data
+
+
+def role_choices() -> list[tuple[str, Any]]:
+    return list(ROLES.items())
+
+
+class UserForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=[("", "—"), *settings.LANGUAGES], required=False)
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=role_choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    teams = forms.ModelMultipleChoiceField(
+        label=_("Teams"), queryset=Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput,
+        required=False,
+        help_text=_("Leave empty to keep the current password."),
+    )
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    parent = forms.ModelChoiceField(label=_("Parent team"), queryset=Team.objects.all(), required=False)
+    manager = forms.ModelChoiceField(label=_("Manager"), queryset=User.objects.filter(is_active=True), required=False)
+    members = forms.ModelMultipleChoiceField(
+        label=_("Members"),
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 10}),
+    )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=100)
+    expires_at = forms.DateTimeField(
+        label=_("Expires"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.ModelChoiceField(label=_("Actor"), queryset=User.objects.all(), required=False)
+    object_type = forms.CharField(label=_("Object type"), required=False)
+    action = forms.CharField(label=_("Action"), required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        data = dict(self.cleaned_data)
+        data["actor"] = data["actor"].pk if data.get("actor") else None
+        return {k: v for k, v in data.items() if v}
+
+
+class RolePermissionsForm(forms.Form):
+    permissions = forms.ModelMultipleChoiceField(
+        label=_("Permissions"),
+        queryset=Permission.objects.select_related("content_type").exclude(
+            content_type__app_label__in=["contenttypes", "sessions", "admin"]
+        ),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

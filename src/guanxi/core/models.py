@@ -1,0 +1,347 @@
+"""Users, teams, record scope, the event spine, jobs, notifications and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+ADMINISTRATOR = "administrator"
+
+
+def perm_name(model: type[models.Model], action: str) -> str:
+    """`app_label.action_modelname`, the permission that guards `action` on `model`."""
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A member of staff. Logs in by email; roles are groups; scope comes from teams."""
+
+    email = models.EmailField(_("email"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("may use the Django admin"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["full_name", "id"]
+        permissions = [("view_pii", _("Can view personal data unmasked"))]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_absolute_url(self) -> str:
+        return reverse("user-detail", args=[self.pk])
+
+    @cached_property
+    def sees_everything(self) -> bool:
+        """Administrators see every record; everyone else sees a scope."""
+        return self.is_superuser or self.groups.filter(name=ADMINISTRATOR).exists()
+
+    @cached_property
+    def scope_team_ids(self) -> frozenset[int]:
+        """Teams whose records this user sees: teams they belong to, and every team below one they manage."""
+        links = list(Team.objects.values_list("id", "parent_id", "manager_id"))
+        children: dict[int, list[int]] = {}
+        for team_id, parent_id, _manager in links:
+            if parent_id:
+                children.setdefault(parent_id, []).append(team_id)
+        scope = set(self.teams.values_list("id", flat=True))
+        below: set[int] = set()
+        stack = [team_id for team_id, _parent, manager_id in links if manager_id == self.pk]
+        while stack:
+            team_id = stack.pop()
+            if team_id not in below:
+                below.add(team_id)
+                stack.extend(children.get(team_id, []))
+        scope |= below
+        return frozenset(scope)
+
+    @cached_property
+    def role_names(self) -> list[str]:
+        return sorted(self.groups.values_list("name", flat=True))
+
+
+class Team(models.Model):
+    """A group of staff. Teams nest; a manager sees their team and every team below it."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent team"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    manager = models.ForeignKey(
+        User, verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+    members = models.ManyToManyField(User, verbose_name=_("members"), blank=True, related_name="teams")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("team-detail", args=[self.pk])
+
+
+class Share(models.Model):
+    """One record shared explicitly with one user, beyond the usual owner/team scope."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shares")
+    can_change = models.BooleanField(_("may change"), default=False)
+    granted_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+        constraints = [models.UniqueConstraint(fields=["content_type", "object_id", "user"], name="share_once")]
+        indexes = [models.Index(fields=["user", "content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}:{self.object_id} → {self.user_id}"
+
+
+class ScopedQuerySet(models.QuerySet):
+    """The one record scope: every owned model's list, detail, search, export and report goes through it."""
+
+    def visible_to(self, user: Any, action: str = "view") -> Self:
+        """Rows the user may `action`: model permission first, then owner / team / shares / all."""
+        if not user.is_authenticated or not user.is_active or not user.has_perm(perm_name(self.model, action)):
+            return self.none()
+        if user.sees_everything:
+            return self
+        shares = Share.objects.filter(
+            content_type=ContentType.objects.get_for_model(self.model), object_id=OuterRef("pk"), user=user
+        )
+        if action != "view":
+            shares = shares.filter(can_change=True)
+        return self.filter(Q(owner=user) | Q(team_id__in=user.scope_team_ids) | Exists(shares))
+
+
+class OwnedModel(models.Model):
+    """Base for every record that has an owner: owner, team, explicit shares and the scoped manager."""
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    shares = GenericRelation(Share)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+# --- the event spine --------------------------------------------------------------------------
+
+
+class EventQuerySet(models.QuerySet):
+    def undispatched(self) -> Self:
+        return self.filter(dispatched_at__isnull=True).order_by("id")
+
+    def for_object(self, obj: models.Model) -> Self:
+        return self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
+
+    def visible_to(self, user: Any) -> Self:
+        """Audit rows the user may read: administrators all; others with the permission, their scope's actors."""
+        if not user.is_authenticated or not user.has_perm("core.view_event"):
+            return self.none()
+        if user.sees_everything:
+            return self
+        colleagues = User.objects.filter(Q(pk=user.pk) | Q(teams__in=user.scope_team_ids)).values("pk")
+        return self.filter(actor__in=colleagues)
+
+
+class Event(models.Model):
+    """One change to one record: the audit trail, the timeline, the automation trigger and the process log."""
+
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    content_type = models.ForeignKey(ContentType, verbose_name=_("object type"), on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    object_repr = models.CharField(_("object"), max_length=200)
+    action = models.CharField(_("action"), max_length=40, db_index=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    dispatch_error = models.TextField(blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "id"], name="event_object"),
+            models.Index(fields=["actor", "id"], name="event_actor"),
+            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="event_undispatched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_repr} {self.action}"
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+class Job(OwnedModel):
+    """Long work run by a worker: its state and progress are what the progress bar shows."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=60)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.QUEUED)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), null=True, blank=True)
+    message = models.CharField(_("message"), max_length=255, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("job-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in {self.State.SUCCEEDED, self.State.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.SUCCEEDED:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, int(self.done * 100 / self.total))
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+class Notification(models.Model):
+    """An in-app message to one user. The text is stored untranslated and shown in the reader's language."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=200)
+    params = models.JSONField(default=dict, blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "event"], name="notification_once_per_event"),
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        from django.utils.translation import gettext
+
+        try:
+            return gettext(self.title) % self.params
+        except (KeyError, TypeError, ValueError):
+            return gettext(self.title)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 digest is stored; the secret is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

@@ -1,0 +1,71 @@
+"""Personal data: masked for roles without `core.view_pii`; every unmasked view is logged as an event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+
+from .models import Event
+
+PII_PERMISSION = "core.view_pii"
+
+
+def mask_email(value: str) -> str:
+    local, _at, domain = (value or "").partition("@")
+    if not domain:
+        return mask_text(value)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(value: str) -> str:
+    digits = [c for c in value or "" if c.isdigit()]
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return "".join(digits[:3]) + "****" + "".join(digits[-4:])
+
+
+def mask_text(value: str) -> str:
+    value = value or ""
+    return value[:1] + "*" * max(0, min(len(value) - 1, 6)) if value else ""
+
+
+MASKERS = {"email": mask_email, "phone": mask_phone, "text": mask_text}
+
+
+def can_view_pii(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(PII_PERMISSION))
+
+
+def pii_value(value: str, *, kind: str, user: Any) -> str:
+    """The value as this user may see it: whole with `view_pii`, masked without."""
+    if not value or can_view_pii(user):
+        return value
+    return MASKERS[kind](value)
+
+
+@transaction.atomic
+def pii_log_views(*, user: Any, records: Iterable[models.Model], fields: Iterable[str], channel: str) -> int:
+    """Log that `user` saw these records' personal fields unmasked (one audit row per record)."""
+    if not can_view_pii(user):
+        return 0
+    records = [r for r in records if r.pk is not None]
+    if not records:
+        return 0
+    content_type = ContentType.objects.get_for_model(records[0])
+    fields = sorted(fields)
+    Event.objects.bulk_create(
+        Event(
+            actor=user,
+            actor_label=str(user),
+            content_type=content_type,
+            object_id=record.pk,
+            object_repr=str(record)[:200],
+            action="pii_viewed",
+            data={"fields": fields, "channel": channel},
+        )
+        for record in records
+    )
+    return len(records)

@@ -1,0 +1,102 @@
+"""Every read in core, scoped to the user who asks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from .models import ApiToken, Event, Job, Notification, Team, User
+
+
+def users_visible_to(user: Any) -> QuerySet[User]:
+    """The staff directory: every colleague, for whoever may view users."""
+    if not user.is_authenticated or not user.has_perm("core.view_user"):
+        return User.objects.none()
+    return User.objects.prefetch_related("groups")
+
+
+def users_filtered(*, user: Any, q: str = "", role: str = "", team: int | None = None, active: bool | None = None):
+    users = users_visible_to(user)
+    if q:
+        users = users.filter(full_name__icontains=q) | users.filter(email__icontains=q)
+    if role:
+        users = users.filter(groups__name=role)
+    if team:
+        users = users.filter(teams__id=team)
+    if active is not None:
+        users = users.filter(is_active=active)
+    return users.distinct().order_by("full_name", "id")
+
+
+def teams_visible_to(user: Any) -> QuerySet[Team]:
+    if not user.is_authenticated or not user.has_perm("core.view_team"):
+        return Team.objects.none()
+    return Team.objects.select_related("parent", "manager").annotate(member_count=Count("members"))
+
+
+def roles_with_permissions() -> QuerySet[Group]:
+    return Group.objects.prefetch_related("permissions__content_type").annotate(user_count=Count("user"))
+
+
+def jobs_visible_to(user: Any) -> QuerySet[Job]:
+    return Job.objects.visible_to(user).select_related("owner")
+
+
+def tokens_of(user: Any) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user)
+
+
+def notifications_for(user: Any) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user)
+
+
+def unread_count(user: Any) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def _day_bound(value: date | datetime | None, end: bool) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    return timezone.make_aware(datetime.combine(value, time.max if end else time.min))
+
+
+def events_filtered(
+    *,
+    user: Any,
+    actor: int | None = None,
+    object_type: str = "",
+    object_id: int | None = None,
+    action: str = "",
+    date_from: date | str | None = None,
+    date_to: date | str | None = None,
+) -> QuerySet[Event]:
+    """Audit rows the user may read, filtered by actor, object type, action and date range."""
+    events = Event.objects.visible_to(user)
+    if actor:
+        events = events.filter(actor_id=actor)
+    if object_type:
+        events = events.filter(content_type__model=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if action:
+        events = events.filter(action=action)
+    if isinstance(date_from, str):
+        date_from = date.fromisoformat(date_from) if date_from else None
+    if isinstance(date_to, str):
+        date_to = date.fromisoformat(date_to) if date_to else None
+    if start := _day_bound(date_from, end=False):
+        events = events.filter(occurred_at__gte=start)
+    if stop := _day_bound(date_to, end=True):
+        events = events.filter(occurred_at__lte=stop)
+    return events.select_related("actor", "content_type")
+
+
+def object_history(obj: Any) -> QuerySet[Event]:
+    """The history panel of one record the caller has already found in scope."""
+    return Event.objects.for_object(obj).exclude(action="pii_viewed").select_related("actor").order_by("-id")

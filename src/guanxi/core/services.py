@@ -1,0 +1,341 @@
+"""Every write in core: one function per business action, one transaction, one event."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .events import field_changes, record_event, snapshot
+from .models import ApiToken, Event, Notification, Team, User
+from .roles import ROLES
+
+USER_FIELDS = ("email", "full_name", "phone", "language", "is_active")
+TEAM_FIELDS = ("name", "parent_id", "manager_id")
+TOKEN_PREFIX = "gx"
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid email address.")}) from None
+    return email
+
+
+def _check_roles(roles: list[str]) -> list[Group]:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValidationError({"roles": _("Unknown role: %(roles)s.") % {"roles": ", ".join(unknown)}})
+    return list(Group.objects.filter(name__in=roles))
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    full_name: str,
+    password: str | None,
+    actor: Any,
+    phone: str = "",
+    language: str = "",
+    roles: list[str] | None = None,
+    teams: list[Team] | None = None,
+    is_superuser: bool = False,
+) -> User:
+    """Create a member of staff with roles and teams; the password is checked against the password rules."""
+    email = _clean_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": _("A user with this email already exists.")})
+    if not (full_name or "").strip():
+        raise ValidationError({"full_name": _("This field is required.")})
+    groups = _check_roles(roles or [])
+    user = User(email=email, full_name=full_name.strip(), phone=phone.strip(), language=language)
+    user.is_superuser = user.is_staff = is_superuser
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    user.groups.set(groups)
+    if teams:
+        user.teams.set(teams)
+    record_event(
+        obj=user, action="created", actor=actor, data={"roles": sorted(roles or []), "teams": [t.pk for t in teams or []]}
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *, user: User, actor: Any, roles: list[str] | None = None, teams: list[Team] | None = None, **fields: Any
+) -> User:
+    """Change a user's profile, roles or teams; records what changed."""
+    unknown = set(fields) - set(USER_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed.")})
+    if "email" in fields:
+        fields["email"] = _clean_email(fields["email"])
+        if User.objects.filter(email=fields["email"]).exclude(pk=user.pk).exists():
+            raise ValidationError({"email": _("A user with this email already exists.")})
+    if "full_name" in fields and not (fields["full_name"] or "").strip():
+        raise ValidationError({"full_name": _("This field is required.")})
+    if fields.get("is_active") is False and user == actor:
+        raise ValidationError({"is_active": _("You cannot deactivate your own account.")})
+    before = snapshot(user, USER_FIELDS)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.save()
+    changes = field_changes(user, before, USER_FIELDS)
+    if roles is not None:
+        old = sorted(user.groups.values_list("name", flat=True))
+        user.groups.set(_check_roles(roles))
+        if old != sorted(roles):
+            changes["roles"] = [old, sorted(roles)]
+    if teams is not None:
+        old_teams = sorted(user.teams.values_list("id", flat=True))
+        user.teams.set(teams)
+        if old_teams != sorted(t.pk for t in teams):
+            changes["teams"] = [old_teams, sorted(t.pk for t in teams)]
+    if changes:
+        record_event(obj=user, action="updated", actor=actor, changes=changes)
+    for cached in ("sees_everything", "scope_team_ids", "role_names"):
+        user.__dict__.pop(cached, None)
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """Remember the user's interface language."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Unsupported language.")})
+    if user.language != language:
+        before = user.language
+        user.language = language
+        user.save(update_fields=["language"])
+        record_event(obj=user, action="updated", actor=user, changes={"language": [before, language]})
+    return user
+
+
+@transaction.atomic
+def user_change_password(*, user: User, old_password: str, new_password: str) -> User:
+    """Change one's own password after proving the old one."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": _("Your old password was entered incorrectly.")})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    record_event(obj=user, action="password_changed", actor=user)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str, actor: Any) -> User:
+    """An administrator sets a user's password (checked against the password rules)."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record_event(obj=user, action="password_changed", actor=actor)
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, user: User, actor: Any) -> User:
+    """Lift a login lockout before it expires."""
+    User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+    user.refresh_from_db(fields=["failed_logins", "locked_until"])
+    record_event(obj=user, action="unlocked", actor=actor)
+    return user
+
+
+@transaction.atomic
+def login_failed(*, user: User) -> User:
+    """Count a failed login; at the limit, lock the account and record it."""
+    User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
+    user.refresh_from_db(fields=["failed_logins", "locked_until"])
+    if user.failed_logins >= settings.LOGIN_MAX_FAILURES:
+        user.locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        user.failed_logins = 0
+        user.save(update_fields=["locked_until", "failed_logins"])
+        record_event(obj=user, action="locked", actor=None, data={"until": user.locked_until.isoformat()})
+    return user
+
+
+def login_succeeded(*, user: User) -> None:
+    """Clear the failure count after a good login."""
+    if user.failed_logins or user.locked_until:
+        User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+def _check_team(team: Team) -> None:
+    if not (team.name or "").strip():
+        raise ValidationError({"name": _("This field is required.")})
+    if Team.objects.filter(name=team.name).exclude(pk=team.pk).exists():
+        raise ValidationError({"name": _("A team with this name already exists.")})
+    ancestor = team.parent
+    while ancestor is not None:
+        if ancestor.pk == team.pk:
+            raise ValidationError({"parent": _("A team cannot sit below itself.")})
+        ancestor = ancestor.parent
+
+
+@transaction.atomic
+def team_create(
+    *,
+    name: str,
+    actor: Any,
+    parent: Team | None = None,
+    manager: User | None = None,
+    members: list[User] | None = None,
+) -> Team:
+    """Create a team, optionally below a parent team, with a manager and members."""
+    team = Team(name=(name or "").strip(), parent=parent, manager=manager)
+    _check_team(team)
+    team.save()
+    if members:
+        team.members.set(members)
+    record_event(obj=team, action="created", actor=actor, data={"members": [m.pk for m in members or []]})
+    return team
+
+
+@transaction.atomic
+def team_update(*, team: Team, actor: Any, members: list[User] | None = None, **fields: Any) -> Team:
+    """Rename, re-parent, change the manager or the members of a team."""
+    before = snapshot(team, TEAM_FIELDS)
+    for name, value in fields.items():
+        if name not in {"name", "parent", "manager"}:
+            raise ValidationError({name: _("This field cannot be changed.")})
+        setattr(team, name, value.strip() if name == "name" else value)
+    _check_team(team)
+    team.save()
+    changes = field_changes(team, before, TEAM_FIELDS)
+    if members is not None:
+        old = sorted(team.members.values_list("id", flat=True))
+        team.members.set(members)
+        if old != sorted(m.pk for m in members):
+            changes["members"] = [old, sorted(m.pk for m in members)]
+    if changes:
+        record_event(obj=team, action="updated", actor=actor, changes=changes)
+    return team
+
+
+@transaction.atomic
+def role_set_permissions(*, role: Group, permissions: list[Any], actor: Any) -> Group:
+    """Replace the permissions a role carries; records which were added and removed."""
+    if role.name not in ROLES:
+        raise ValidationError({"role": _("Unknown role: %(roles)s.") % {"roles": role.name}})
+    before = {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.select_related("content_type")}
+    role.permissions.set(permissions)
+    after = {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.select_related("content_type")}
+    if before != after:
+        record_event(
+            obj=role, action="updated", actor=actor, changes={"permissions": [sorted(before), sorted(after)]}
+        )
+    return role
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Issue a personal API token; returns the row and the plaintext, which is never stored."""
+    if not (name or "").strip():
+        raise ValidationError({"name": _("This field is required.")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    plaintext = f"{TOKEN_PREFIX}_{prefix}_{secret}"
+    token = ApiToken.objects.create(
+        user=user, name=name.strip(), prefix=prefix, digest=token_digest(plaintext), expires_at=expires_at
+    )
+    record_event(obj=token, action="created", actor=user, data={"user": user.pk})
+    return token, plaintext
+
+
+@transaction.atomic
+def token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
+    """Revoke a token at once; requests that carry it are refused from now on."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_event(obj=token, action="revoked", actor=actor)
+    return token
+
+
+def token_authenticate(plaintext: str) -> tuple[ApiToken | None, str]:
+    """The token a bearer string names and, when unusable, why (`invalid`, `revoked`, `expired`)."""
+    parts = (plaintext or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None, "invalid"
+    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    if token is None or not secrets.compare_digest(token.digest, token_digest(plaintext)):
+        return None, "invalid"
+    if token.revoked_at is not None:
+        return None, "revoked"
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        return None, "expired"
+    if not token.user.is_active:
+        return None, "invalid"
+    if token.last_used_at is None or timezone.now() - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token, ""
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def notification_send(
+    *, recipient: User, title: str, params: dict[str, Any] | None = None, url: str = "", event: Event | None = None
+) -> Notification:
+    """Put a message in the user's notification list; once per event when an event is given.
+
+    `title` is an untranslated message (mark it with gettext_noop) shown in the reader's language.
+    """
+    if event is not None:
+        notification, _created = Notification.objects.get_or_create(
+            recipient=recipient, event=event, defaults={"title": title, "params": params or {}, "url": url}
+        )
+        return notification
+    return Notification.objects.create(recipient=recipient, title=title, params=params or {}, url=url)
+
+
+def notifications_mark_read(*, recipient: User, ids: list[int] | None = None) -> int:
+    """Mark the given notifications (or all) of this user as read; returns how many changed."""
+    unread = Notification.objects.filter(recipient=recipient, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())

@@ -1,0 +1,341 @@
+"""Core pages: sign-in, password, notifications, tokens, jobs, users, teams, roles and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import jobs, selectors, services
+from .forms import (
+    AuditFilterForm,
+    LoginForm,
+    PasswordChangeForm,
+    RolePermissionsForm,
+    TeamForm,
+    TokenForm,
+    UserForm,
+    apply_service_errors,
+)
+from .jobs import KIND_LABELS
+from .pii import pii_log_views
+from .roles import ROLES
+
+View = Callable[..., HttpResponse]
+PAGE_SIZE = 50
+
+
+def staff_perm(perm: str) -> Callable[[View], View]:
+    """Sign-in first (redirect), then the permission (403)."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.has_perm(perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def page_of(request: HttpRequest, rows: Any) -> Any:
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "core/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.get_user()
+        if user.language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, max_age=365 * 24 * 3600)
+        return response
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_change_password(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("Your password has been changed."))
+            return redirect("home")
+    return render(request, "core/password_change.html", {"form": form})
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    page = page_of(request, selectors.notifications_for(request.user))
+    return render(request, "core/notification_list.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+    services.notifications_mark_read(recipient=request.user, ids=ids)
+    return redirect(request.POST.get("next") or "notification-list")
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, created = services.token_create(
+                user=request.user, name=form.cleaned_data["name"], expires_at=form.cleaned_data["expires_at"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            form = TokenForm()
+    context = {"form": form, "created": created, "tokens": selectors.tokens_of(request.user)}
+    return render(request, "core/token_list.html", context)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(selectors.tokens_of(request.user), pk=pk)
+    services.token_revoke(token=token, actor=request.user)
+    messages.success(request, _("The token has been revoked."))
+    return redirect("token-list")
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+@staff_perm("core.view_job")
+def job_list(request: HttpRequest) -> HttpResponse:
+    page = page_of(request, selectors.jobs_visible_to(request.user))
+    return render(request, "core/job_list.html", {"page": page, "kind_labels": KIND_LABELS})
+
+
+@staff_perm("core.view_job")
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
+    template = "core/_job_progress.html" if request.htmx else "core/job_detail.html"
+    return render(request, template, {"job": job, "kind_label": KIND_LABELS.get(job.kind, job.kind)})
+
+
+@staff_perm("core.view_job")
+def job_download(request: HttpRequest, pk: int) -> FileResponse:
+    job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
+    name = (job.result or {}).get("file") if isinstance(job.result, dict) else None
+    path = settings.VAR_DIR / "exports" / str(name or "")
+    if not name or not path.is_file() or path.parent != settings.VAR_DIR / "exports":
+        raise Http404
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@staff_perm("core.change_user")
+def user_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    role = request.GET.get("role", "")
+    rows = selectors.users_filtered(user=request.user, q=q, role=role).prefetch_related("teams")
+    page = page_of(request, rows)
+    pii_log_views(user=request.user, records=page.object_list, fields=["email", "phone"], channel="page")
+    return render(request, "core/user_list.html", {"page": page, "q": q, "role": role, "roles": ROLES})
+
+
+@staff_perm("core.change_user")
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(selectors.users_visible_to(request.user).prefetch_related("teams"), pk=pk)
+    pii_log_views(user=request.user, records=[user], fields=["email", "phone"], channel="page")
+    history = page_of(request, selectors.object_history(user))
+    return render(request, "core/user_detail.html", {"subject": user, "history": history, "roles": ROLES})
+
+
+@staff_perm("core.add_user")
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_create(
+                email=data["email"],
+                full_name=data["full_name"],
+                password=data["password"] or None,
+                phone=data["phone"],
+                language=data["language"],
+                roles=list(data["roles"]),
+                teams=list(data["teams"]),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("User %(name)s created.") % {"name": user})
+            return redirect(user)
+    return render(request, "core/form.html", {"form": form, "title": _("New user"), "back": "user-list"})
+
+
+@staff_perm("core.change_user")
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(selectors.users_visible_to(request.user), pk=pk)
+    initial = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "language": user.language,
+        "is_active": user.is_active,
+        "roles": user.role_names,
+        "teams": list(user.teams.all()),
+    }
+    form = UserForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        password = data.pop("password")
+        try:
+            services.user_update(
+                user=user, actor=request.user, roles=list(data.pop("roles")), teams=list(data.pop("teams")), **data
+            )
+            if password:
+                services.user_set_password(user=user, password=password, actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(user)
+    return render(request, "core/form.html", {"form": form, "title": user, "back": "user-list"})
+
+
+@staff_perm("core.change_user")
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(selectors.users_visible_to(request.user), pk=pk)
+    services.user_unlock(user=user, actor=request.user)
+    messages.success(request, _("The account is unlocked."))
+    return redirect(user)
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+@staff_perm("core.change_team")
+def team_list(request: HttpRequest) -> HttpResponse:
+    teams = selectors.teams_visible_to(request.user).order_by("name")
+    return render(request, "core/team_list.html", {"page": page_of(request, teams)})
+
+
+@staff_perm("core.change_team")
+def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(selectors.teams_visible_to(request.user), pk=pk)
+    history = page_of(request, selectors.object_history(team))
+    members = team.members.order_by("full_name")
+    return render(request, "core/team_detail.html", {"team": team, "members": members, "history": history})
+
+
+@staff_perm("core.add_team")
+def team_create(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            team = services.team_create(actor=request.user, members=list(data.pop("members")), **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Team %(name)s created.") % {"name": team})
+            return redirect(team)
+    return render(request, "core/form.html", {"form": form, "title": _("New team"), "back": "team-list"})
+
+
+@staff_perm("core.change_team")
+def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(selectors.teams_visible_to(request.user), pk=pk)
+    initial = {"name": team.name, "parent": team.parent, "manager": team.manager, "members": list(team.members.all())}
+    form = TeamForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            services.team_update(team=team, actor=request.user, members=list(data.pop("members")), **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(team)
+    return render(request, "core/form.html", {"form": form, "title": team, "back": "team-list"})
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+@staff_perm("auth.change_group")
+def role_list(request: HttpRequest) -> HttpResponse:
+    roles = [(g, ROLES.get(g.name, g.name)) for g in selectors.roles_with_permissions().order_by("id")]
+    return render(request, "core/role_list.html", {"roles": roles})
+
+
+@staff_perm("auth.change_group")
+def role_edit(request: HttpRequest, name: str) -> HttpResponse:
+    role = get_object_or_404(Group, name=name)
+    form = RolePermissionsForm(request.POST or None, initial={"permissions": list(role.permissions.all())})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.role_set_permissions(role=role, permissions=list(form.cleaned_data["permissions"]), actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("role-list")
+    title = ROLES.get(role.name, role.name)
+    return render(request, "core/form.html", {"form": form, "title": title, "back": "role-list"})
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+@staff_perm("core.view_event")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    filters = form.filters()
+    if request.method == "POST":
+        form = AuditFilterForm(request.POST)
+        job = jobs.job_start(kind="core.audit_export", actor=request.user, params=_json_filters(form.filters()))
+        return redirect(job)
+    page = page_of(request, selectors.events_filtered(user=request.user, **filters))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "core/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+def _json_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}

@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from guanxi.api.api import api, docs
+from guanxi.web.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/docs", docs, name="api-docs"),
+    path("api/v1/", api.urls),
+    path("", include("guanxi.core.urls")),
+    path("", include("guanxi.web.urls")),
+]
