@@ -1,13 +1,13 @@
 """`guanxi`: the one console script.
 
-    guanxi serve        web server (gunicorn) + worker + beat, for the embedded set-up
-    guanxi web          the web server alone (production: one per node, behind a proxy)
-    guanxi worker       a Celery worker (run as many as the load needs)
-    guanxi beat         the Celery scheduler (run exactly one)
-    guanxi migrate      apply database migrations
-    guanxi demo         load bilingual demo data (--customers N --seed S)
-    guanxi createadmin  create the first administrator and print the login
-    guanxi <other>      any Django management command (check, shell, compilemessages, …)
+guanxi serve        web server (gunicorn) + worker + beat, for the embedded set-up
+guanxi web          the web server alone (production: one per node, behind a proxy)
+guanxi worker       a Celery worker (run as many as the load needs)
+guanxi beat         the Celery scheduler (run exactly one)
+guanxi migrate      apply database migrations
+guanxi demo         load bilingual demo data (--customers N --seed S)
+guanxi createadmin  create the first administrator and print the login
+guanxi <other>      any Django management command (check, shell, compilemessages, …)
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env("GUANXI_VAR_DIR", "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+(VAR_DIR / "static").mkdir(exist_ok=True)  # WhiteNoise expects STATIC_ROOT to exist
 
 
 def _secret_key() -> str:

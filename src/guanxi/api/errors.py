@@ -90,7 +90,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return respond(request, exc.status_code, error_body("http_error", str(exc)))
 
     @api.exception_handler(Http404)
-    def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         return respond(request, 404, error_body("not_found", _("Not found.")))
 
     api.add_exception_handler(ObjectDoesNotExist, not_found)

@@ -1,7 +1,7 @@
 """Base schemas shared by every app's router."""
 
-from pydantic import ConfigDict
 from ninja import Schema
+from pydantic import ConfigDict
 
 
 class InputSchema(Schema):

@@ -56,5 +56,5 @@ class PerTokenThrottle(SimpleRateThrottle):
         auth = getattr(request, "auth", None)
         if auth is None:
             return None
-        ident = f"token-{auth.pk}" if hasattr(auth, "prefix") else f"user-{auth.pk}"
+        ident = f"token-{auth.prefix}" if hasattr(auth, "prefix") else f"user-{auth.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,33 +1,31 @@
 """Core endpoints: me, users, teams, roles, tokens, jobs, audit events, notifications."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from guanxi.api.pagination import PageNumbers
 from guanxi.api.schemas import InputSchema
 
 from . import jobs, selectors, services
+from .http import AuthedRequest
 from .models import ApiToken, Team, User
 from .pii import pii_log_views, pii_value
 
 router = Router()
 
 
-def require_perm(request: HttpRequest, perm: str) -> None:
+def require_perm(request: AuthedRequest, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied
 
 
-def log_user_pii(request: HttpRequest, users: list[Any]) -> None:
+def log_user_pii(request: AuthedRequest, users: list[Any]) -> None:
     pii_log_views(user=request.user, records=users, fields=["email", "phone"], channel="api")
 
 
@@ -211,12 +209,12 @@ class Count(Schema):
 
 
 @router.get("/me", response=UserOut, tags=["users"])
-def me(request: HttpRequest) -> Any:
+def me(request: AuthedRequest) -> Any:
     return request.user
 
 
 @router.patch("/me", response=UserOut, tags=["users"])
-def me_update(request: HttpRequest, body: MePatch) -> Any:
+def me_update(request: AuthedRequest, body: MePatch) -> Any:
     return services.user_set_language(user=request.user, language=body.language)
 
 
@@ -234,13 +232,13 @@ def _teams(ids: list[int] | None) -> list[Team] | None:
 
 @router.get("/users", response=list[UserOut], tags=["users"])
 @paginate(PageNumbers, on_page=log_user_pii)
-def users_list(request: HttpRequest, filters: Query[UserFilters]) -> Any:
+def users_list(request: AuthedRequest, filters: Query[UserFilters]) -> Any:
     require_perm(request, "core.view_user")
     return selectors.users_filtered(user=request.user, **filters.dict())
 
 
 @router.get("/users/{user_id}", response=UserOut, tags=["users"])
-def user_detail(request: HttpRequest, user_id: int) -> Any:
+def user_detail(request: AuthedRequest, user_id: int) -> Any:
     require_perm(request, "core.view_user")
     user = get_object_or_404(selectors.users_visible_to(request.user), pk=user_id)
     log_user_pii(request, [user])
@@ -248,15 +246,15 @@ def user_detail(request: HttpRequest, user_id: int) -> Any:
 
 
 @router.post("/users", response={201: UserOut}, tags=["users"])
-def user_create(request: HttpRequest, body: UserIn) -> Any:
+def user_create(request: AuthedRequest, body: UserIn) -> Any:
     require_perm(request, "core.add_user")
     data = body.dict()
     teams = _teams(data.pop("team_ids"))
-    return 201, services.user_create(actor=request.user, teams=teams, **data)
+    return Status(201, services.user_create(actor=request.user, teams=teams, **data))
 
 
 @router.patch("/users/{user_id}", response=UserOut, tags=["users"])
-def user_update(request: HttpRequest, user_id: int, body: UserPatch) -> Any:
+def user_update(request: AuthedRequest, user_id: int, body: UserPatch) -> Any:
     require_perm(request, "core.change_user")
     user = get_object_or_404(selectors.users_visible_to(request.user), pk=user_id)
     data = body.dict(exclude_unset=True)
@@ -295,26 +293,28 @@ def _members(ids: list[int] | None) -> list[User] | None:
 
 @router.get("/teams", response=list[TeamOut], tags=["teams"])
 @paginate(PageNumbers)
-def teams_list(request: HttpRequest) -> Any:
+def teams_list(request: AuthedRequest) -> Any:
     require_perm(request, "core.view_team")
     return selectors.teams_visible_to(request.user).prefetch_related("members")
 
 
 @router.get("/teams/{team_id}", response=TeamOut, tags=["teams"])
-def team_detail(request: HttpRequest, team_id: int) -> Any:
+def team_detail(request: AuthedRequest, team_id: int) -> Any:
     require_perm(request, "core.view_team")
     return get_object_or_404(selectors.teams_visible_to(request.user), pk=team_id)
 
 
 @router.post("/teams", response={201: TeamOut}, tags=["teams"])
-def team_create(request: HttpRequest, body: TeamIn) -> Any:
+def team_create(request: AuthedRequest, body: TeamIn) -> Any:
     require_perm(request, "core.add_team")
     data = body.dict()
-    return 201, services.team_create(actor=request.user, members=_members(data["member_ids"]), **_team_refs(data))
+    return Status(
+        201, services.team_create(actor=request.user, members=_members(data["member_ids"]), **_team_refs(data))
+    )
 
 
 @router.patch("/teams/{team_id}", response=TeamOut, tags=["teams"])
-def team_update(request: HttpRequest, team_id: int, body: TeamPatch) -> Any:
+def team_update(request: AuthedRequest, team_id: int, body: TeamPatch) -> Any:
     require_perm(request, "core.change_team")
     team = get_object_or_404(selectors.teams_visible_to(request.user), pk=team_id)
     data = body.dict(exclude_unset=True)
@@ -324,7 +324,7 @@ def team_update(request: HttpRequest, team_id: int, body: TeamPatch) -> Any:
 
 @router.get("/roles", response=list[RoleOut], tags=["roles"])
 @paginate(PageNumbers)
-def roles_list(request: HttpRequest) -> Any:
+def roles_list(request: AuthedRequest) -> Any:
     require_perm(request, "auth.view_group")
     return selectors.roles_with_permissions().order_by("name")
 
@@ -334,19 +334,19 @@ def roles_list(request: HttpRequest) -> Any:
 
 @router.get("/tokens", response=list[TokenOut], tags=["tokens"])
 @paginate(PageNumbers)
-def tokens_list(request: HttpRequest) -> Any:
+def tokens_list(request: AuthedRequest) -> Any:
     return selectors.tokens_of(request.user)
 
 
 @router.post("/tokens", response={201: TokenCreated}, tags=["tokens"])
-def token_create(request: HttpRequest, body: TokenIn) -> Any:
+def token_create(request: AuthedRequest, body: TokenIn) -> Any:
     token, plaintext = services.token_create(user=request.user, name=body.name, expires_at=body.expires_at)
     token.token = plaintext  # type: ignore[attr-defined]
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, tags=["tokens"])
-def token_revoke(request: HttpRequest, token_id: int) -> Any:
+def token_revoke(request: AuthedRequest, token_id: int) -> Any:
     token: ApiToken = get_object_or_404(selectors.tokens_of(request.user), pk=token_id)
     return services.token_revoke(token=token, actor=request.user)
 
@@ -356,12 +356,14 @@ def token_revoke(request: HttpRequest, token_id: int) -> Any:
 
 @router.get("/jobs", response=list[JobOut], tags=["jobs"])
 @paginate(PageNumbers)
-def jobs_list(request: HttpRequest) -> Any:
+def jobs_list(request: AuthedRequest) -> Any:
+    require_perm(request, "core.view_job")
     return selectors.jobs_visible_to(request.user)
 
 
 @router.get("/jobs/{job_id}", response=JobOut, tags=["jobs"])
-def job_detail(request: HttpRequest, job_id: int) -> Any:
+def job_detail(request: AuthedRequest, job_id: int) -> Any:
+    require_perm(request, "core.view_job")
     return get_object_or_404(selectors.jobs_visible_to(request.user), pk=job_id)
 
 
@@ -370,17 +372,17 @@ def job_detail(request: HttpRequest, job_id: int) -> Any:
 
 @router.get("/events", response=list[EventOut], tags=["audit"])
 @paginate(PageNumbers)
-def events_list(request: HttpRequest, filters: Query[EventFilters]) -> Any:
+def events_list(request: AuthedRequest, filters: Query[EventFilters]) -> Any:
     require_perm(request, "core.view_event")
     return selectors.events_filtered(user=request.user, **filters.dict())
 
 
 @router.post("/events/export", response={202: JobOut}, tags=["audit"])
-def events_export(request: HttpRequest, body: AuditExportIn) -> Any:
+def events_export(request: AuthedRequest, body: AuditExportIn) -> Any:
     require_perm(request, "core.view_event")
     require_perm(request, "core.add_job")
     params = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in body.dict().items() if v}
-    return 202, jobs.job_start(kind="core.audit_export", actor=request.user, params=params)
+    return Status(202, jobs.job_start(kind="core.audit_export", actor=request.user, params=params))
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -388,10 +390,10 @@ def events_export(request: HttpRequest, body: AuditExportIn) -> Any:
 
 @router.get("/notifications", response=list[NotificationOut], tags=["notifications"])
 @paginate(PageNumbers)
-def notifications_list(request: HttpRequest) -> Any:
+def notifications_list(request: AuthedRequest) -> Any:
     return selectors.notifications_for(request.user)
 
 
 @router.post("/notifications/read", response=Count, tags=["notifications"])
-def notifications_read(request: HttpRequest, body: MarkReadIn) -> Any:
+def notifications_read(request: AuthedRequest, body: MarkReadIn) -> Any:
     return {"count": services.notifications_mark_read(recipient=request.user, ids=body.ids)}

@@ -16,9 +16,7 @@ def notify_job_finished(event: Event) -> None:
     job = Job.objects.select_related("owner").filter(pk=event.object_id).first()
     if job is None or job.owner is None:
         return
-    title = (
-        gettext_noop("%(job)s finished.") if job.state == Job.State.SUCCEEDED else gettext_noop("%(job)s failed.")
-    )
+    title = gettext_noop("%(job)s finished.") if job.state == Job.State.SUCCEEDED else gettext_noop("%(job)s failed.")
     notification_send(
         recipient=job.owner,
         title=title,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -76,8 +77,12 @@ def job_execute(job_id: int) -> Job | None:
     if job is None or not claimed:
         return job
     fn = _kinds[job.kind]
+
+    def progress(done: int, total: int | None = None, message: str = "") -> None:
+        job_progress(job, done, total, message)
+
     try:
-        result = fn(job, lambda done, total=None, message="": job_progress(job, done, total, message))
+        result = fn(job, progress)
     except Exception as exc:  # the job's failure is its result; the worker carries on
         log.exception("job %s failed", job.pk)
         _job_finish(job, state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -98,7 +103,7 @@ def _job_finish(job: Job, *, state: str, result: Any = None, error: str = "") ->
 @transaction.atomic
 def jobs_reap_stale(*, older_than_hours: int = 24) -> int:
     """Fail jobs stuck in `running` (their worker died) so their owners are not left waiting."""
-    cutoff = timezone.now() - timezone.timedelta(hours=older_than_hours)
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
     stale = list(Job.objects.filter(state=Job.State.RUNNING, started_at__lt=cutoff))
     for job in stale:
         _job_finish(job, state=Job.State.FAILED, error=_("The worker stopped before the job finished."))
@@ -113,7 +118,7 @@ def audit_export(job: Job, progress: Progress) -> dict[str, Any]:
     """Write the audit rows the job's owner may see, filtered as asked, to a CSV file."""
     from .selectors import events_filtered
 
-    owner = User.objects.get(pk=job.owner_id)
+    owner = User.objects.get(pk=job.owner_id or 0)
     rows = events_filtered(user=owner, **job.params).select_related("actor", "content_type")
     total = rows.count()
     progress(0, total, "")

@@ -80,7 +80,10 @@ def user_create(
     if teams:
         user.teams.set(teams)
     record_event(
-        obj=user, action="created", actor=actor, data={"roles": sorted(roles or []), "teams": [t.pk for t in teams or []]}
+        obj=user,
+        action="created",
+        actor=actor,
+        data={"roles": sorted(roles or []), "teams": [t.pk for t in teams or []]},
     )
     return user
 
@@ -256,9 +259,7 @@ def role_set_permissions(*, role: Group, permissions: list[Any], actor: Any) -> 
     role.permissions.set(permissions)
     after = {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.select_related("content_type")}
     if before != after:
-        record_event(
-            obj=role, action="updated", actor=actor, changes={"permissions": [sorted(before), sorted(after)]}
-        )
+        record_event(obj=role, action="updated", actor=actor, changes={"permissions": [sorted(before), sorted(after)]})
     return role
 
 

@@ -9,7 +9,7 @@ from . import events, jobs
 def events_dispatch(batch_size: int = 500, partition: int = 0, partitions: int = 1) -> int:
     """Drain new events to the registered handlers."""
     total = 0
-    while (settled := events.events_dispatch_batch(batch_size=batch_size, partition=partition, partitions=partitions)):
+    while settled := events.events_dispatch_batch(batch_size=batch_size, partition=partition, partitions=partitions):
         total += settled
         if settled < batch_size:
             break

@@ -14,7 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -30,11 +31,12 @@ from .forms import (
     UserForm,
     apply_service_errors,
 )
+from .http import AuthedRequest
 from .jobs import KIND_LABELS
 from .pii import pii_log_views
 from .roles import ROLES
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 PAGE_SIZE = 50
 
 
@@ -44,7 +46,7 @@ def staff_perm(perm: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.has_perm(perm):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -54,7 +56,7 @@ def staff_perm(perm: str) -> Callable[[View], View]:
     return decorate
 
 
-def page_of(request: HttpRequest, rows: Any) -> Any:
+def page_of(request: AuthedRequest, rows: Any) -> Any:
     return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
@@ -63,7 +65,7 @@ class LoginView(auth_views.LoginView):
     template_name = "core/login.html"
     redirect_authenticated_user = True
 
-    def form_valid(self, form: LoginForm) -> HttpResponse:
+    def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         user = form.get_user()
         if user.language:
@@ -72,7 +74,7 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -94,14 +96,14 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthedRequest) -> HttpResponse:
     page = page_of(request, selectors.notifications_for(request.user))
     return render(request, "core/notification_list.html", {"page": page})
 
 
 @login_required
 @require_POST
-def notifications_read(request: HttpRequest) -> HttpResponse:
+def notifications_read(request: AuthedRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
     services.notifications_mark_read(recipient=request.user, ids=ids)
     return redirect(request.POST.get("next") or "notification-list")
@@ -111,7 +113,7 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -129,7 +131,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthedRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(selectors.tokens_of(request.user), pk=pk)
     services.token_revoke(token=token, actor=request.user)
     messages.success(request, _("The token has been revoked."))
@@ -140,20 +142,20 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_perm("core.view_job")
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: AuthedRequest) -> HttpResponse:
     page = page_of(request, selectors.jobs_visible_to(request.user))
     return render(request, "core/job_list.html", {"page": page, "kind_labels": KIND_LABELS})
 
 
 @staff_perm("core.view_job")
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def job_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
     template = "core/_job_progress.html" if request.htmx else "core/job_detail.html"
     return render(request, template, {"job": job, "kind_label": KIND_LABELS.get(job.kind, job.kind)})
 
 
 @staff_perm("core.view_job")
-def job_download(request: HttpRequest, pk: int) -> FileResponse:
+def job_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
     job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
     name = (job.result or {}).get("file") if isinstance(job.result, dict) else None
     path = settings.VAR_DIR / "exports" / str(name or "")
@@ -166,7 +168,7 @@ def job_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @staff_perm("core.change_user")
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthedRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     role = request.GET.get("role", "")
     rows = selectors.users_filtered(user=request.user, q=q, role=role).prefetch_related("teams")
@@ -176,7 +178,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_perm("core.change_user")
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(selectors.users_visible_to(request.user).prefetch_related("teams"), pk=pk)
     pii_log_views(user=request.user, records=[user], fields=["email", "phone"], channel="page")
     history = page_of(request, selectors.object_history(user))
@@ -184,7 +186,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_perm("core.add_user")
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: AuthedRequest) -> HttpResponse:
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -208,7 +210,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 @staff_perm("core.change_user")
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(selectors.users_visible_to(request.user), pk=pk)
     initial = {
         "email": user.email,
@@ -239,7 +241,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_perm("core.change_user")
 @require_POST
-def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+def user_unlock(request: AuthedRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(selectors.users_visible_to(request.user), pk=pk)
     services.user_unlock(user=user, actor=request.user)
     messages.success(request, _("The account is unlocked."))
@@ -250,13 +252,13 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_perm("core.change_team")
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: AuthedRequest) -> HttpResponse:
     teams = selectors.teams_visible_to(request.user).order_by("name")
     return render(request, "core/team_list.html", {"page": page_of(request, teams)})
 
 
 @staff_perm("core.change_team")
-def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def team_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(selectors.teams_visible_to(request.user), pk=pk)
     history = page_of(request, selectors.object_history(team))
     members = team.members.order_by("full_name")
@@ -264,7 +266,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_perm("core.add_team")
-def team_create(request: HttpRequest) -> HttpResponse:
+def team_create(request: AuthedRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -279,7 +281,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
 
 
 @staff_perm("core.change_team")
-def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def team_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(selectors.teams_visible_to(request.user), pk=pk)
     initial = {"name": team.name, "parent": team.parent, "manager": team.manager, "members": list(team.members.all())}
     form = TeamForm(request.POST or None, initial=initial)
@@ -299,18 +301,20 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_perm("auth.change_group")
-def role_list(request: HttpRequest) -> HttpResponse:
+def role_list(request: AuthedRequest) -> HttpResponse:
     roles = [(g, ROLES.get(g.name, g.name)) for g in selectors.roles_with_permissions().order_by("id")]
     return render(request, "core/role_list.html", {"roles": roles})
 
 
 @staff_perm("auth.change_group")
-def role_edit(request: HttpRequest, name: str) -> HttpResponse:
+def role_edit(request: AuthedRequest, name: str) -> HttpResponse:
     role = get_object_or_404(Group, name=name)
     form = RolePermissionsForm(request.POST or None, initial={"permissions": list(role.permissions.all())})
     if request.method == "POST" and form.is_valid():
         try:
-            services.role_set_permissions(role=role, permissions=list(form.cleaned_data["permissions"]), actor=request.user)
+            services.role_set_permissions(
+                role=role, permissions=list(form.cleaned_data["permissions"]), actor=request.user
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -324,7 +328,7 @@ def role_edit(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @staff_perm("core.view_event")
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthedRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.filters()
     if request.method == "POST":

@@ -15,11 +15,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.core import selectors
+from guanxi.core.http import AuthedRequest
 from guanxi.core.services import user_set_language
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The start page: what needs the user's attention now."""
     context: dict[str, Any] = {
         "notifications": selectors.notifications_for(request.user).filter(read_at__isnull=True)[:8],

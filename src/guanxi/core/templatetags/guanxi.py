@@ -1,0 +1,23 @@
+"""Template helpers shared by every app's pages."""
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext
+
+from guanxi.core.jobs import KIND_LABELS
+from guanxi.core.pii import pii_value
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def pii(context: dict[str, Any], value: str, kind: str = "text") -> str:
+    """`{% pii contact.phone "phone" %}`: the value, masked unless the viewer has `core.view_pii`."""
+    return pii_value(value, kind=kind, user=context["request"].user)
+
+
+@register.filter
+def job_label(kind: str) -> str:
+    """A job kind's translated display name."""
+    return gettext(KIND_LABELS.get(kind, kind))

@@ -1,0 +1,22 @@
+// Bundles the shell's assets into ../static/build/ (git-ignored): app.js and app.css.
+// Run by `npm run build` at set-up time; nothing is fetched at run time.
+import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+await build({
+  entryPoints: [
+    { in: path.join(here, "main.js"), out: "app" },
+    { in: path.join(here, "main.css"), out: "app" },
+  ],
+  outdir: path.join(here, "..", "static", "build"),
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  format: "iife",
+  target: ["es2020", "chrome100", "firefox100", "safari15"],
+  legalComments: "eof",
+  logLevel: "warning",
+});

@@ -1,0 +1,133 @@
+"""Who may open core's pages and API endpoints (walked by tests/test_access.py)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from django.conf import settings
+
+from guanxi.core.models import Job
+from guanxi.core.services import token_create
+
+from ..access import ADMIN_ONLY, SIGNED_IN, STAFF, Case
+from ..factories import TeamFactory, UserFactory
+
+AUDITORS = frozenset(["administrator", "manager", "analyst"])
+_seq = itertools.count()
+
+# Pages with a behaviour of their own that the walker cannot express; each has its own tests.
+UNWALKED = {
+    "login": "tests/core/test_auth.py: signed-in visitors are redirected, failures lock the account",
+    "logout": "tests/core/test_auth.py: POST only, ends the session",
+}
+
+
+def own_job(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": Job.objects.create(kind="core.audit_export", owner=user).pk}
+
+
+def own_job_api(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"job_id": own_job(world, user)["pk"]}
+
+
+def outsiders_job(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    """A job owned by someone in a team nobody else in the world belongs to."""
+    outsider = UserFactory(roles=["sales"], teams=[TeamFactory()])
+    return {"pk": Job.objects.create(kind="core.audit_export", owner=outsider, team=outsider.teams.first()).pk}
+
+
+def outsiders_job_api(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"job_id": outsiders_job(world, user)["pk"]}
+
+
+def finished_export(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    job = Job.objects.create(kind="core.audit_export", owner=user, state=Job.State.SUCCEEDED)
+    folder = settings.VAR_DIR / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"audit-{job.pk}.csv").write_text("id\n")
+    job.result = {"file": f"audit-{job.pk}.csv", "rows": 0}
+    job.save()
+    return {"pk": job.pk}
+
+
+def own_token(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": token_create(user=user, name="walker")[0].pk}
+
+
+def own_token_api(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"token_id": own_token(world, user)["pk"]}
+
+
+def nobody(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": world["users"]["nobody"].pk}
+
+
+def east_team(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": world["teams"]["east"].pk}
+
+
+PAGES = [
+    Case("home", SIGNED_IN),
+    Case("healthz", SIGNED_IN, public=True),
+    Case("api-docs", SIGNED_IN, public=True),
+    Case("set-language", SIGNED_IN, ok=302, method="POST", body=lambda w, u: {"language": "en"}, public=True),
+    Case("password-change", SIGNED_IN),
+    Case("token-list", SIGNED_IN),
+    Case("token-revoke", SIGNED_IN, ok=302, method="POST", args=own_token),
+    Case("notification-list", SIGNED_IN),
+    Case("notifications-read", SIGNED_IN, ok=302, method="POST"),
+    Case("job-list", STAFF),
+    Case("job-detail", STAFF, args=own_job, in_scope_only=outsiders_job),
+    Case("job-download", STAFF, args=finished_export),
+    Case("user-list", ADMIN_ONLY),
+    Case("user-create", ADMIN_ONLY),
+    Case("user-detail", ADMIN_ONLY, args=nobody),
+    Case("user-edit", ADMIN_ONLY, args=nobody),
+    Case("user-unlock", ADMIN_ONLY, ok=302, method="POST", args=nobody),
+    Case("team-list", ADMIN_ONLY),
+    Case("team-create", ADMIN_ONLY),
+    Case("team-detail", ADMIN_ONLY, args=east_team),
+    Case("team-edit", ADMIN_ONLY, args=east_team),
+    Case("role-list", ADMIN_ONLY),
+    Case("role-edit", ADMIN_ONLY, args=lambda w, u: {"name": "sales"}),
+    Case("audit-log", AUDITORS),
+]
+
+ENDPOINTS = [
+    Case("GET /me", SIGNED_IN),
+    Case("PATCH /me", SIGNED_IN, body=lambda w, u: {"language": "en"}),
+    Case("GET /users", STAFF),
+    Case("GET /users/{user_id}", STAFF, args=lambda w, u: {"user_id": w["users"]["nobody"].pk}),
+    Case(
+        "POST /users",
+        ADMIN_ONLY,
+        ok=201,
+        body=lambda w, u: {"email": f"new{next(_seq)}@example.com", "full_name": "新同事 New colleague"},
+    ),
+    Case(
+        "PATCH /users/{user_id}",
+        ADMIN_ONLY,
+        args=lambda w, u: {"user_id": w["users"]["nobody"].pk},
+        body=lambda w, u: {"full_name": "改名 Renamed"},
+    ),
+    Case("GET /teams", STAFF),
+    Case("GET /teams/{team_id}", STAFF, args=lambda w, u: {"team_id": w["teams"]["east"].pk}),
+    Case("POST /teams", ADMIN_ONLY, ok=201, body=lambda w, u: {"name": f"新团队 {next(_seq)}"}),
+    Case(
+        "PATCH /teams/{team_id}",
+        ADMIN_ONLY,
+        args=lambda w, u: {"team_id": w["teams"]["east"].pk},
+        body=lambda w, u: {"name": f"华东 East {next(_seq)}"},
+    ),
+    Case("GET /roles", ADMIN_ONLY),
+    Case("GET /tokens", SIGNED_IN),
+    Case("POST /tokens", SIGNED_IN, ok=201, body=lambda w, u: {"name": "script"}),
+    Case("DELETE /tokens/{token_id}", SIGNED_IN, args=own_token_api),
+    Case("GET /jobs", STAFF),
+    Case("GET /jobs/{job_id}", STAFF, args=own_job_api, in_scope_only=outsiders_job_api),
+    Case("GET /events", AUDITORS),
+    Case("POST /events/export", AUDITORS, ok=202, body=lambda w, u: {}),
+    Case("GET /notifications", SIGNED_IN),
+    Case("POST /notifications/read", SIGNED_IN, body=lambda w, u: {}),
+]
