@@ -87,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "serve":
         return serve(rest)
+    # exec, not a child process: signals reach the server itself and nothing is left orphaned
     if command == "web":
-        return subprocess.call(_gunicorn_args(rest))
+        args = _gunicorn_args(rest)
+        os.execv(args[0], args)
     if command in {"worker", "beat"}:
-        return subprocess.call(_celery_args(command, rest))
+        args = _celery_args(command, rest)
+        os.execv(args[0], args)
     _django([command, *rest])
     return 0
 

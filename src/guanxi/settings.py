@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "guanxi.api.middleware.ApiErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "guanxi.urls"
@@ -117,7 +118,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- cache (login lockout state, API rate limits) -------------------------------------------
+# --- cache (API rate limits) -------------------------------------------------------------
 
 CACHE_URL = env("CACHE_URL", f"file://{VAR_DIR / 'cache'}")
 if CACHE_URL.startswith(("redis://", "rediss://")):

@@ -181,3 +181,30 @@ def test_the_openapi_schema_lists_the_endpoints_and_docs_are_served_locally():
     assert "/api/v1/users" in schema["paths"]
     page = Client().get("/api/docs").content.decode()
     assert "swagger" in page.lower() and "cdn" not in page.lower()
+
+
+def test_an_unknown_api_path_and_a_wrong_method_answer_in_the_error_shape(make_user, bearer):
+    client = bearer(make_user("sales"))
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404 and error(missing)["code"] == "not_found"
+    wrong = client.put("/api/v1/me", "{}", content_type="application/json")
+    assert wrong.status_code == 405 and error(wrong)["code"] == "method_not_allowed"
+
+
+def test_the_audit_api_masks_personal_data_in_changes_for_roles_without_view_pii(make_user, bearer):
+    team = Team.objects.create(name="审计 Audit")
+    admin = make_user("administrator", teams=[team])
+    analyst = make_user("analyst", teams=[team])
+    colleague = make_user("sales", email="old@example.com")
+    from guanxi.core.services import user_update
+
+    user_update(user=colleague, actor=admin, email="new@example.com")
+    url = f"/api/v1/events?object_id={colleague.pk}&action=updated"
+    assert bearer(admin).get(url).json()["items"][0]["changes"]["email"] == ["old@example.com", "new@example.com"]
+    seen = bearer(analyst).get(url).json()["items"]
+    assert seen[0]["changes"]["email"] == ["o***@example.com", "n***@example.com"]
+
+
+def test_your_own_personal_data_is_not_masked_for_you(make_user, bearer):
+    user = make_user("sales", email="me@example.com")
+    assert bearer(user).get("/api/v1/me").json()["email"] == "me@example.com"

@@ -79,7 +79,7 @@ PAGES = [
     Case("notifications-read", SIGNED_IN, ok=302, method="POST"),
     Case("job-list", STAFF),
     Case("job-detail", STAFF, args=own_job, in_scope_only=outsiders_job),
-    Case("job-download", STAFF, args=finished_export),
+    Case("job-download", AUDITORS, args=finished_export),  # an audit export needs view_event to open
     Case("user-list", ADMIN_ONLY),
     Case("user-create", ADMIN_ONLY),
     Case("user-detail", ADMIN_ONLY, args=nobody),

@@ -115,3 +115,11 @@ def test_a_language_switch_never_redirects_off_site(make_user, login):
         reverse("set-language"), {"language": "en", "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+def test_an_inactive_account_is_told_so_and_the_attempt_does_not_count_toward_a_lock(make_user):
+    user = make_user("sales", email="gone@example.com", is_active=False)
+    response = sign_in(Client(), "gone@example.com", PASSWORD)
+    assert "inactive" in response.content.decode()
+    user.refresh_from_db()
+    assert user.failed_logins == 0

@@ -38,11 +38,22 @@ def redis_worker(redis_url):
         "GUANXI_VAR_DIR": str(settings.VAR_DIR),
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
+    log = open(settings.VAR_DIR / "test-worker.log", "w")  # read it when this test fails
     worker = subprocess.Popen(
-        [sys.executable, "-m", "guanxi.cli", "worker", "--pool", "solo", "--without-heartbeat", "--without-gossip"],
+        [
+            sys.executable,
+            "-m",
+            "guanxi.cli",
+            "worker",
+            "--pool",
+            "solo",
+            "-n",
+            f"test{os.getpid()}@%h",
+            "--without-gossip",
+        ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     from guanxi.celery import app
 
@@ -53,6 +64,7 @@ def redis_worker(redis_url):
     _use_broker(app, old_broker)
     worker.terminate()
     worker.wait(timeout=20)
+    log.close()
 
 
 def _use_broker(app, url: str) -> None:

@@ -87,6 +87,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if exc.status_code == 400:
             return respond(request, 400, error_body("bad_request", _("The request body is not valid JSON.")))
+        if exc.status_code == 403:  # Ninja's session auth refuses a write without a valid CSRF token
+            message = _("The CSRF token is missing or wrong; reload the page and try again.")
+            return respond(request, 403, error_body("csrf_failed", message))
         return respond(request, exc.status_code, error_body("http_error", str(exc)))
 
     @api.exception_handler(Http404)

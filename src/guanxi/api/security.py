@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import SimpleRateThrottle
@@ -29,6 +30,8 @@ class BearerTokenAuth(HttpBearer):
         if api_token is None:
             raise ApiError(401, f"token_{refusal}", _TOKEN_REFUSALS[refusal]())
         request.user = api_token.user
+        if api_token.user.language:  # the session middleware ran before we knew who this is
+            translation.activate(api_token.user.language)
         return api_token
 
 

@@ -44,11 +44,13 @@ class UserOut(Schema):
 
     @staticmethod
     def resolve_email(obj: User, context: dict[str, Any]) -> str:
-        return pii_value(obj.email, kind="email", user=context["request"].user)
+        viewer = context["request"].user
+        return obj.email if obj.pk == viewer.pk else pii_value(obj.email, kind="email", user=viewer)
 
     @staticmethod
     def resolve_phone(obj: User, context: dict[str, Any]) -> str:
-        return pii_value(obj.phone, kind="phone", user=context["request"].user)
+        viewer = context["request"].user
+        return obj.phone if obj.pk == viewer.pk else pii_value(obj.phone, kind="phone", user=viewer)
 
     @staticmethod
     def resolve_roles(obj: User) -> list[str]:
@@ -170,6 +172,10 @@ class EventOut(Schema):
     @staticmethod
     def resolve_object_type(obj: Any) -> str:
         return obj.content_type.model
+
+    @staticmethod
+    def resolve_changes(obj: Any, context: dict[str, Any]) -> dict[str, Any]:
+        return obj.changes_for(context["request"].user)
 
 
 class EventFilters(Schema):

@@ -32,7 +32,9 @@ class LockoutModelBackend(ModelBackend):
             return None
         if user_is_locked(user):
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+        if user.check_password(password):
+            if not self.user_can_authenticate(user):
+                return None  # inactive: refused, but not a guess at the password
             login_succeeded(user=user)
             return user
         login_failed(user=user)

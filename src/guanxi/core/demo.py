@@ -9,12 +9,14 @@ Each app adds its own demo data with a loader in its `demo.py` module; `guanxi d
 `demo` module of every installed app and runs the loaders in order, each in one transaction:
 
     @demo_loader(order=20)
-    def customers_demo(*, seed: int, sizes: DemoSizes, stdout: TextIO) -> dict[str, int]:
+    def customers_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, int]:
         '''Contacts and accounts for a customer base of `sizes.customers`.'''
         ...
         return {"contacts created": n}
 
 A loader must be idempotent: run twice with the same seed and sizes, the second run adds nothing.
+Loaders draw their records from `demo_people` and `demo_companies` (each with its own `stream`
+name) and write large volumes with `insert_rows`.
 """
 
 from __future__ import annotations
@@ -24,13 +26,16 @@ import functools
 import itertools
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
+from .events import record_event
 from .models import ADMINISTRATOR, Team, User
 from .services import team_create, team_update
 
@@ -51,6 +56,12 @@ class DemoSizes:
     users: int
     teams: int
     password_hash: str = ""
+
+
+class DemoOutput(Protocol):
+    """Where loaders report progress: the command's stdout, or any text stream."""
+
+    def write(self, msg: str, /) -> Any: ...
 
 
 DemoLoader = Callable[..., Mapping[str, int]]
@@ -102,7 +113,7 @@ INDUSTRIES = (
 
 # Faker's address providers list provinces and cities separately; companies need them to agree,
 # so the mainland, US and UK geography is this small table (region → province → cities).
-CN_GEOGRAPHY = {
+CN_GEOGRAPHY: dict[str, dict[str, tuple[str, ...]]] = {
     "华东": {
         "上海市": ("上海",),
         "江苏省": ("南京", "苏州", "无锡", "常州"),
@@ -467,12 +478,13 @@ def demo_teams(*, count: int) -> list[DemoTeam]:
 
 @dataclass(frozen=True, slots=True)
 class DemoStaff:
-    """A planned member of staff: who, which roles, which team, and the team they manage if any."""
+    """A planned member of staff: who, which roles, which team, the team they manage if any, and tenure."""
 
     person: DemoPerson
     roles: tuple[str, ...]
     team: int
     manages: int | None
+    joined_days_ago: int
 
 
 def demo_staff(*, seed: int, count: int, teams: Sequence[DemoTeam]) -> Iterator[DemoStaff]:
@@ -491,10 +503,22 @@ def demo_staff(*, seed: int, count: int, teams: Sequence[DemoTeam]) -> Iterator[
         if person.index < len(teams):
             team = teams[person.index]
             roles = ("manager",) if team.function == "manager" else ("manager", team.function)
-            yield DemoStaff(person=person, roles=roles, team=team.index, manages=team.index)
+            yield DemoStaff(
+                person=person,
+                roles=roles,
+                team=team.index,
+                manages=team.index,
+                joined_days_ago=365 + int(rng.random() * 2500),
+            )
         else:
             team = teams[int(home_pool.pick(rng))]
-            yield DemoStaff(person=person, roles=(team.function,), team=team.index, manages=None)
+            yield DemoStaff(
+                person=person,
+                roles=(team.function,),
+                team=team.index,
+                manages=None,
+                joined_days_ago=int(rng.random() * 1500),
+            )
 
 
 # --- core's loader ----------------------------------------------------------------------------
@@ -509,94 +533,113 @@ def _existing_emails(emails: Sequence[str]) -> set[str]:
     return found
 
 
-def _users_by_email(emails: Sequence[str]) -> dict[str, User]:
-    found: dict[str, User] = {}
+def _user_ids(emails: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
     for start in range(0, len(emails), _BATCH):
-        found.update((u.email, u) for u in User.objects.filter(email__in=emails[start : start + _BATCH]))
+        found.update(User.objects.filter(email__in=emails[start : start + _BATCH]).values_list("email", "id"))
     return found
 
 
-@demo_loader(order=10)
-def staff_and_teams(*, seed: int, sizes: DemoSizes, stdout: TextIO) -> dict[str, int]:
-    """Teams (through team_create/team_update, with their events) and staff users (bulk-created).
+def insert_rows(*, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert plain rows with one prepared statement: the bulk path for 10^5–10^6 demo rows.
 
-    Users whose email exists and teams whose name exists are left as they are, so a second run adds nothing.
+    `bulk_create` builds a model instance and prepares every value of every row, which is most of the
+    time at this size; values here are already what the database stores (datetimes adapted by the caller).
+    """
+    quote = connection.ops.quote_name
+    column_of = {field.name: field.column for field in model._meta.concrete_fields if field.column}
+    columns = ", ".join(quote(column_of[name]) for name in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    rows = list(rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _BATCH * 5):
+            cursor.executemany(sql, rows[start : start + _BATCH * 5])
+    return len(rows)
+
+
+@demo_loader(order=10)
+def staff_and_teams(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, int]:
+    """Teams through team_create/team_update (an event each); staff users, roles and memberships in bulk.
+
+    The bulk part writes one summary event on the head office team. Users whose email exists and teams
+    whose name exists are left as they are, so a second run with the same seed adds nothing.
     """
     plan = demo_teams(count=sizes.teams)
     staff = list(demo_staff(seed=seed, count=sizes.users, teams=plan))
-
     existing = _existing_emails([s.person.email for s in staff])
     new_staff = [s for s in staff if s.person.email not in existing]
-    stdout.write(f"  staff: {len(new_staff)} new of {len(staff)} planned, {len(plan)} teams planned\n")
-    new_users = User.objects.bulk_create(
-        [
-            User(
-                email=s.person.email,
-                full_name=s.person.full_name,
-                phone=s.person.phone,
-                language=s.person.language,
-                password=sizes.password_hash,
+    stdout.write(f"  staff: {len(new_staff)} new of {len(staff)} planned; {len(plan)} teams planned\n")
+
+    now = timezone.now()
+    joined = {days: connection.ops.adapt_datetimefield_value(now - timedelta(days=days)) for days in range(4000)}
+    columns = ("email", "full_name", "phone", "language", "password")
+    flags = ("is_active", "is_staff", "is_superuser", "failed_logins", "date_joined")
+    insert_rows(
+        model=User,
+        fields=(*columns, *flags),
+        rows=(
+            (
+                p.email,
+                p.full_name,
+                p.phone,
+                p.language,
+                sizes.password_hash,
+                True,
+                False,
+                False,
+                0,
+                joined[s.joined_days_ago],
             )
             for s in new_staff
-        ],
-        batch_size=_BATCH,
+            for p in (s.person,)
+        ),
     )
-    if new_users and new_users[0].pk is None:  # a backend that cannot return ids from bulk inserts
-        ids = dict(User.objects.filter(email__in=[u.email for u in new_users]).values_list("email", "id"))
-        for user in new_users:
-            user.pk = ids[user.email]
-    groups = {group.name: group.pk for group in Group.objects.filter(name__in=_FUNCTION_WEIGHTS.keys() | {"manager"})}
-    UserRole = User.groups.through
-    UserRole.objects.bulk_create(
-        [
-            UserRole(user_id=u.pk, group_id=groups[role])
-            for u, s in zip(new_users, new_staff, strict=True)
-            for role in s.roles
-        ],
-        batch_size=_BATCH * 5,
-        ignore_conflicts=True,
+    user_ids = _user_ids([s.person.email for s in new_staff])
+    groups = dict(Group.objects.filter(name__in=[*_FUNCTION_WEIGHTS, "manager"]).values_list("name", "id"))
+    role_rows = insert_rows(
+        model=User.groups.through,
+        fields=("user", "group"),
+        rows=((user_ids[s.person.email], groups[role]) for s in new_staff for role in s.roles),
     )
 
     planned_managers = {s.person.email: s.manages for s in staff if s.manages is not None}
-    managers = {planned_managers[email]: user for email, user in _users_by_email(list(planned_managers)).items()}
-    joining: dict[int, list[User]] = {}
-    for user, s in zip(new_users, new_staff, strict=True):
-        joining.setdefault(s.team, []).append(user)
-
+    found = User.objects.in_bulk(list(planned_managers), field_name="email")  # batched below the parameter limit
+    managers = {planned_managers[email]: user for email, user in found.items()}
     teams = {team.name: team for team in Team.objects.filter(name__in=[t.name for t in plan])}
     created = updated = 0
     objects: dict[int, Team] = {}
     for item in plan:
         team = teams.get(item.name)
-        parent = objects.get(item.parent) if item.parent is not None else None
         if team is None:
-            team = team_create(
-                name=item.name,
-                parent=parent,
-                manager=managers.get(item.index),
-                members=joining.get(item.index),
-                actor=None,
-            )
+            parent = objects.get(item.parent) if item.parent is not None else None
+            team = team_create(name=item.name, parent=parent, manager=managers.get(item.index), actor=None)
             created += 1
-        else:
-            changes: dict[str, Any] = {}
-            if team.manager_id is None and item.index in managers:
-                changes["manager"] = managers[item.index]
-            if item.index in joining:
-                changes["members"] = [*team.members.all(), *joining[item.index]]
-            if changes:
-                team_update(team=team, actor=None, **changes)
-                updated += 1
+        elif team.manager_id is None and item.index in managers:
+            team = team_update(team=team, manager=managers[item.index], actor=None)
+            updated += 1
         objects[item.index] = team
+    member_rows = insert_rows(
+        model=Team.members.through,
+        fields=("team", "user"),
+        rows=((objects[s.team].pk, user_ids[s.person.email]) for s in new_staff),
+    )
+    if new_staff:
+        record_event(
+            obj=objects[0],
+            action="demo_staff_added",
+            actor=None,
+            data={"seed": seed, "users": len(new_staff), "role_grants": role_rows, "memberships": member_rows},
+        )
     return {
-        "users created": len(new_users),
+        "users created": len(new_staff),
         "users already there": len(existing),
         "teams created": created,
-        "teams updated": updated,
+        "teams given a manager": updated,
     }
 
 
-def demo_run(*, seed: int, sizes: DemoSizes, stdout: TextIO) -> list[tuple[RegisteredLoader, Mapping[str, int]]]:
+def demo_run(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> list[tuple[RegisteredLoader, Mapping[str, int]]]:
     """Run every registered loader in order, each in its own transaction; returns what each one did."""
     results = []
     for loader in demo_loaders():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -76,11 +77,17 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in fields}
 
 
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off between delivery attempts: 10 s, 20 s, 40 s … capped at one hour."""
+    return timedelta(seconds=min(3600, 10 * 2 ** (attempts - 1)))
+
+
 def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitions: int = 1) -> int:
     """Hand undispatched events to every handler, in id order per object; return how many were settled.
 
-    A handler failure leaves that event (and later events of the same object) for the next run;
-    after EVENT_DISPATCH_MAX_ATTEMPTS the event is set aside with its error so it cannot block forever.
+    A handler failure leaves that event (and later events of the same object) for a later run after
+    a back-off; after EVENT_DISPATCH_MAX_ATTEMPTS (about 1.5 hours of retries by default) the event
+    is set aside with its error so it cannot block its object forever.
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -88,11 +95,14 @@ def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitio
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_DISPATCH_LOCK, partition])
                 if not cursor.fetchone()[0]:
                     return 0
+        now = timezone.now()
         pending = Event.objects.undispatched()
         if partitions > 1:
             pending = pending.annotate(part=models.F("object_id") % partitions).filter(part=partition)
-        batch = list(pending[:batch_size])
-        settled, failed, blocked = [], [], set()
+        # an object whose earlier event is waiting out a retry back-off keeps its later events waiting too
+        blocked = set(pending.filter(dispatch_after__gt=now).values_list("content_type_id", "object_id"))
+        batch = list(pending.exclude(dispatch_after__gt=now)[:batch_size])
+        settled, failed = [], []
         for event in batch:
             key = (event.content_type_id, event.object_id)
             if key in blocked:
@@ -105,12 +115,13 @@ def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitio
                 log.exception("event %s: handler failed", event.pk)
                 event.dispatch_attempts += 1
                 event.dispatch_error = f"{type(exc).__name__}: {exc}"[:2000]
+                event.dispatch_after = now + retry_delay(event.dispatch_attempts)
                 if event.dispatch_attempts >= settings.EVENT_DISPATCH_MAX_ATTEMPTS:
                     settled.append(event.pk)
                 failed.append(event)
                 blocked.add(key)
                 continue
             settled.append(event.pk)
-        Event.objects.bulk_update(failed, ["dispatch_attempts", "dispatch_error"])
+        Event.objects.bulk_update(failed, ["dispatch_attempts", "dispatch_error", "dispatch_after"])
         Event.objects.filter(pk__in=settled).update(dispatched_at=timezone.now())
     return len(settled)

@@ -38,6 +38,8 @@ class LoginForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         email = (self.cleaned_data.get("username") or "").strip().lower()
         user = User.objects.filter(email=email).first() if email else None
+        if user is not None and not user.is_active and user.check_password(self.cleaned_data.get("password") or ""):
+            raise ValidationError(self.error_messages["inactive"], code="inactive")
         if user is not None and user_is_locked(user):
             raise ValidationError(
                 self.error_messages["locked"], code="locked", params={"minutes": settings.LOGIN_LOCKOUT_MINUTES}

@@ -7,12 +7,14 @@ An app registers a kind with `@job_kind("app.name")`; the function receives the 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,17 +29,29 @@ Progress = Callable[[int, int | None, str], None]
 JobFunction = Callable[[Job, Progress], Any]
 _kinds: dict[str, JobFunction] = {}
 KIND_LABELS: dict[str, str] = {}
+KIND_PERMISSIONS: dict[str, str] = {}
 
 
-def job_kind(name: str, label: str) -> Callable[[JobFunction], JobFunction]:
-    """Register a job function under `name`; `label` is its untranslated display name."""
+def job_kind(name: str, label: str, permission: str = "") -> Callable[[JobFunction], JobFunction]:
+    """Register a job function under `name`; `label` is its untranslated display name.
+
+    `permission`, when given, is needed to start the job and to open its result (for example an
+    export of data that only some roles may read), on top of seeing the job itself.
+    """
 
     def register(fn: JobFunction) -> JobFunction:
         _kinds[name] = fn
         KIND_LABELS[name] = label
+        KIND_PERMISSIONS[name] = permission
         return fn
 
     return register
+
+
+def job_result_allowed(job: Job, user: Any) -> bool:
+    """Whether this user may open the job's result (the kind's own permission, if it has one)."""
+    permission = KIND_PERMISSIONS.get(job.kind, "")
+    return not permission or user.has_perm(permission)
 
 
 def job_kinds() -> dict[str, JobFunction]:
@@ -51,6 +65,10 @@ def job_start(*, kind: str, actor: User, params: dict[str, Any] | None = None) -
 
     if kind not in _kinds:
         raise ValidationError({"kind": _("Unknown job kind.")})
+    if not actor.has_perm("core.add_job") or (KIND_PERMISSIONS[kind] and not actor.has_perm(KIND_PERMISSIONS[kind])):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
     team = actor.teams.first()
     job = Job.objects.create(kind=kind, owner=actor, team=team, params=params or {})
     record_event(obj=job, action="created", actor=actor, data={"kind": kind})
@@ -113,7 +131,7 @@ def jobs_reap_stale(*, older_than_hours: int = 24) -> int:
 # --- core's own job kinds ---------------------------------------------------------------------
 
 
-@job_kind("core.audit_export", gettext_noop("Audit log export"))
+@job_kind("core.audit_export", gettext_noop("Audit log export"), permission="core.view_event")
 def audit_export(job: Job, progress: Progress) -> dict[str, Any]:
     """Write the audit rows the job's owner may see, filtered as asked, to a CSV file."""
     from .selectors import events_filtered
@@ -130,21 +148,21 @@ def audit_export(job: Job, progress: Progress) -> dict[str, Any]:
         writer = csv.writer(out)
         writer.writerow(["id", "occurred_at", "actor", "object_type", "object_id", "object", "action", "changes"])
         for event in rows.iterator(chunk_size=2000):
-            writer.writerow(_audit_row(event))
+            writer.writerow(_audit_row(event, owner))
             written += 1
             if written % 1000 == 0:
                 progress(written, total, "")
     return {"file": name, "rows": written}
 
 
-def _audit_row(event: Event) -> list[Any]:
+def _audit_row(event: Event, viewer: User) -> list[Any]:
     return [
         event.pk,
         event.occurred_at.isoformat(),
-        event.actor.email if event.actor else event.actor_label,
+        str(event.actor) if event.actor else event.actor_label,
         event.content_type.model,
         event.object_id,
         event.object_repr,
         event.action,
-        event.changes,
+        json.dumps(event.changes_for(viewer), ensure_ascii=False, cls=DjangoJSONEncoder),
     ]

@@ -49,7 +49,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    is_staff = models.BooleanField(_("may use the Django admin"), default=False)
+    is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
     failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -71,6 +71,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_absolute_url(self) -> str:
         return reverse("user-detail", args=[self.pk])
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > timezone.now()
 
     @cached_property
     def sees_everything(self) -> bool:
@@ -124,6 +128,19 @@ class Team(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("team-detail", args=[self.pk])
+
+
+class RoleGrant(models.Model):
+    """A default permission that has been given to a role once, so an administrator's later removal sticks."""
+
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="+")
+    permission = models.ForeignKey("auth.Permission", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "permission"], name="role_grant_once")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}:{self.permission_id}"
 
 
 class Share(models.Model):
@@ -217,6 +234,7 @@ class Event(models.Model):
     data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    dispatch_after = models.DateTimeField(null=True, blank=True)
     dispatch_error = models.TextField(blank=True)
 
     objects = EventQuerySet.as_manager()
@@ -233,6 +251,13 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_repr} {self.action}"
+
+    def changes_for(self, user: Any) -> dict[str, Any]:
+        """The before/after values as this viewer may see them (personal data masked without view_pii)."""
+        from .pii import mask_changes
+
+        label = f"{self.content_type.app_label}.{self.content_type.model}"
+        return mask_changes(self.changes, model_label=label, user=user)
 
 
 # --- jobs -------------------------------------------------------------------------------------

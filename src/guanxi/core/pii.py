@@ -34,6 +34,29 @@ def mask_text(value: str) -> str:
 
 MASKERS = {"email": mask_email, "phone": mask_phone, "text": mask_text}
 
+# Which fields of which model hold personal data, and how to mask them: `{"core.user": {"email": "email"}}`.
+# Apps add theirs with `pii_fields(...)`; the audit log and exports use it to mask before/after values.
+_PII_FIELDS: dict[str, dict[str, str]] = {}
+
+
+def pii_fields(model_label: str, fields: dict[str, str]) -> None:
+    """Declare the personal-data fields of a model (`app_label.modelname`) and their mask kind."""
+    _PII_FIELDS.setdefault(model_label.lower(), {}).update(fields)
+
+
+def mask_changes(changes: dict[str, Any], *, model_label: str, user: Any) -> dict[str, Any]:
+    """An event's `{field: [before, after]}` with personal-data values masked for this viewer."""
+    kinds = _PII_FIELDS.get(model_label.lower(), {})
+    if not kinds or can_view_pii(user):
+        return changes
+    return {
+        name: [MASKERS[kinds[name]](str(v)) if v else v for v in values] if name in kinds else values
+        for name, values in changes.items()
+    }
+
+
+pii_fields("core.user", {"email": "email", "phone": "phone"})
+
 
 def can_view_pii(user: Any) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(PII_PERMISSION))

@@ -36,26 +36,34 @@ def grant(role: str, *permissions: str) -> None:
 everyone = tuple(ROLES)
 for _role in everyone:
     grant(_role, "core.view_user", "core.view_team", "core.view_job", "core.add_job")
-grant(ADMINISTRATOR, "core.add_user", "core.change_user", "core.add_team", "core.change_team", "core.delete_team")
-grant(ADMINISTRATOR, "core.view_pii", "core.view_event", "core.change_job", "auth.view_group", "auth.change_group")
-grant("manager", "core.view_event", "core.view_pii", "core.change_job")
+grant(ADMINISTRATOR, "core.add_user", "core.change_user", "core.add_team", "core.change_team")
+grant(ADMINISTRATOR, "core.view_pii", "core.view_event", "auth.view_group", "auth.change_group")
+grant("manager", "core.view_event", "core.view_pii")
 grant("analyst", "core.view_event")
 
 
-def roles_sync(group_model: Any = None, permission_model: Any = None) -> None:
-    """Create the role groups and add the registered grants (never removes what an admin added)."""
+def roles_sync(group_model: Any = None, permission_model: Any = None, grant_model: Any = None) -> None:
+    """Create the role groups and give each registered grant once.
+
+    A grant already given is remembered (RoleGrant), so a permission an administrator later removed
+    from a role stays removed; new apps' grants still arrive at their first migrate.
+    """
     from django.contrib.auth.models import Group, Permission
+
+    from .models import RoleGrant
 
     group_model = group_model or Group
     permission_model = permission_model or Permission
+    grant_model = grant_model or RoleGrant
     for role in ROLES:
         group, _created = group_model.objects.get_or_create(name=role)
-        wanted = _grants.get(role, set())
-        perms = []
-        for dotted in wanted:
+        given = set(grant_model.objects.filter(group=group).values_list("permission_id", flat=True))
+        for dotted in sorted(_grants.get(role, set())):
             app_label, codename = dotted.split(".", 1)
-            perms.extend(permission_model.objects.filter(content_type__app_label=app_label, codename=codename))
-        group.permissions.add(*perms)
+            for permission in permission_model.objects.filter(content_type__app_label=app_label, codename=codename):
+                if permission.pk not in given:
+                    group.permissions.add(permission)
+                    grant_model.objects.create(group=group, permission=permission)
 
 
 def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:

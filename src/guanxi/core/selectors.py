@@ -6,10 +6,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from .models import ApiToken, Event, Job, Notification, Team, User
+from .pii import can_view_pii
 
 
 def users_visible_to(user: Any) -> QuerySet[User]:
@@ -22,7 +23,9 @@ def users_visible_to(user: Any) -> QuerySet[User]:
 def users_filtered(*, user: Any, q: str = "", role: str = "", team: int | None = None, active: bool | None = None):
     users = users_visible_to(user)
     if q:
-        users = users.filter(full_name__icontains=q) | users.filter(email__icontains=q)
+        # searching by e-mail fragments would reveal masked addresses, so only with view_pii
+        matches = Q(full_name__icontains=q) | (Q(email__icontains=q) if can_view_pii(user) else Q(pk__in=[]))
+        users = users.filter(matches)
     if role:
         users = users.filter(groups__name=role)
     if team:

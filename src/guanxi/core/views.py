@@ -157,6 +157,8 @@ def job_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @staff_perm("core.view_job")
 def job_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
     job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
+    if not jobs.job_result_allowed(job, request.user):
+        raise PermissionDenied
     name = (job.result or {}).get("file") if isinstance(job.result, dict) else None
     path = settings.VAR_DIR / "exports" / str(name or "")
     if not name or not path.is_file() or path.parent != settings.VAR_DIR / "exports":

@@ -10,7 +10,11 @@ def create_roles(apps, schema_editor):
 
     for label in ("auth", "core"):
         create_permissions(global_apps.get_app_config(label), verbosity=0, apps=apps)
-    roles_sync(group_model=apps.get_model("auth", "Group"), permission_model=apps.get_model("auth", "Permission"))
+    roles_sync(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+        grant_model=apps.get_model("core", "RoleGrant"),
+    )
 
 
 class Migration(migrations.Migration):

@@ -1,5 +1,6 @@
 """Create the first administrator (idempotent) and print the login."""
 
+import os
 import secrets
 from typing import Any
 
@@ -36,4 +37,5 @@ class Command(BaseCommand):
         elif not user.check_password(password):
             self.stdout.write(f"Administrator {user.email} exists; its password was changed by hand and is kept.")
             return
-        self.stdout.write(f"Sign in at http://127.0.0.1:8000/ as {user.email} with password {password}")
+        where = os.environ.get("BIND", "127.0.0.1:8000")
+        self.stdout.write(f"Sign in at http://{where}/ as {user.email} with password {password}")

@@ -1,0 +1,95 @@
+"""docs/benchmarks.md, rewritten whole from the stored results: one section per scenario."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import ROOT
+from benchmarks.scenarios import Scenario
+
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+HEADER = """\
+# Benchmarks
+
+This page is generated: do not edit it by hand. Re-run every scenario and rewrite it with
+
+    make bench
+
+which runs `.venv/bin/python benchmarks/run.py`. Useful variants:
+
+    .venv/bin/python benchmarks/run.py --list                                   # the scenarios and their default sizes
+    .venv/bin/python benchmarks/run.py --scenario api_lists --size 10000        # one scenario, another size
+    .venv/bin/python benchmarks/run.py --scenario api_lists --db sqlite         # one database only
+    .venv/bin/python benchmarks/run.py --report                                 # rewrite this page from stored results
+
+Every scenario runs twice, on SQLite and on PostgreSQL, each time on a database of its own made for
+the run (SQLite under `var/bench/sqlite/`, PostgreSQL database `guanxi_bench` at `PG_URL`, default
+`postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards) with its own `GUANXI_VAR_DIR`, so it
+never touches the demo data. PostgreSQL is skipped, with the reason printed, when no server answers.
+All traffic goes to 127.0.0.1. Each run leaves its figures in `benchmarks/results/<scenario>.<database>.<size>.json`;
+this page lists the latest result per scenario, database and size. Latencies are measured by the client,
+request sent to response read, in milliseconds; p50 and p95 are nearest-rank percentiles.
+"""
+
+
+def load_results() -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+
+
+def _machine(m: dict[str, Any]) -> str:
+    return f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']:g} GiB RAM"
+
+
+def _sizes(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{count:,} {what}" for what, count in sizes.items())
+
+
+def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]]) -> str:
+    title = scenario.title if scenario else results[0].get("title", name)
+    lines = [f"## {title} (`{name}`)", ""]
+    if scenario and scenario.description:
+        lines += [scenario.description, ""]
+    lines += [
+        "| date | machine | database | sizes | request | rows matched | requests sent | p50 ms | p95 ms | max ms |",
+        "|---|---|---|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for result in results:
+        run = f"| {result['date']} | {_machine(result['machine'])} | {result['database']} | {_sizes(result['sizes'])} "
+        for row in result["rows"]:
+            matched = f"{row['matching_rows']:,}" if row.get("matching_rows") is not None else ""
+            lines.append(
+                f"{run}| {row['label']} | {matched} | {row['requests']} "
+                f"| {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |"
+            )
+    lines.append("")
+    for result in results:
+        setup = ", ".join(f"{key.removesuffix('_s')} {value} s" for key, value in result.get("setup", {}).items())
+        load = ", ".join(str(x) for x in result["machine"].get("load_before", []))
+        lines.append(
+            f"- {result['database']}, {_sizes(result['sizes'])}: commit {result['commit']}; "
+            f"{result.get('server', '')}; set-up {setup or 'n/a'}; load average before the run {load or 'n/a'}."
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(scenarios: list[Scenario]) -> Path:
+    """Rewrite docs/benchmarks.md from benchmarks/results/*.json, scenarios in registry order."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for result in load_results():
+        by_name.setdefault(result["scenario"], []).append(result)
+    known = {s.name: s for s in scenarios}
+    order = [s.name for s in scenarios if s.name in by_name] + sorted(set(by_name) - set(known))
+    parts = [HEADER]
+    for name in order:
+        results = sorted(by_name[name], key=lambda r: (r["db"] != "sqlite", r["size"]))
+        parts.append(section(known.get(name), name, results))
+    if not order:
+        parts.append("No results yet: run `make bench`.\n")
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text("\n".join(parts).rstrip() + "\n")
+    return DOC

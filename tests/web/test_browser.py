@@ -1,0 +1,72 @@
+"""In headless Chromium: sign in, switch language, and look at the home page at desktop and phone width."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ..factories import PASSWORD, UserFactory
+
+SHOTS = Path(os.environ.get("GUANXI_SCREENSHOTS", "test-results/screenshots"))
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser(chromium):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def fits_the_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_sign_in_switch_language_and_see_home_on_desktop_and_phone(browser, live_server):
+    UserFactory(email="admin@example.com", full_name="王芳", roles=["administrator"], language="")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page.goto(f"{live_server.url}/")
+    assert "/login/" in page.url
+    page.fill("input[name=username]", "admin@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form [type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.get_attribute("html", "lang") == "zh-hans"
+    assert "王芳" in page.content()
+    page.screenshot(path=str(SHOTS / "home-zh-hans-desktop.png"), full_page=True)
+
+    page.locator(".dropdown:has(button[name=language]) > a").first.click()
+    page.click("button[name=language][value=en]")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "lang") == "en"
+    assert "Home" in page.inner_text("nav, header")
+    page.screenshot(path=str(SHOTS / "home-en-desktop.png"), full_page=True)
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.context.add_cookies(page.context.cookies())
+    phone.goto(f"{live_server.url}/")
+    assert phone.get_attribute("html", "lang") == "en", "the language is remembered for the user"
+    assert fits_the_width(phone), "no sideways scrolling at 390 px"
+    phone.screenshot(path=str(SHOTS / "home-en-phone.png"), full_page=True)
+    phone.locator(".navbar-toggler").first.click()
+    phone.wait_for_timeout(400)
+    assert phone.locator("a[href='/jobs/']").first.is_visible(), "the collapsed menu opens on a phone"
+    phone.screenshot(path=str(SHOTS / "menu-en-phone.png"))
