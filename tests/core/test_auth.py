@@ -11,13 +11,18 @@ from ..factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
+def english():
+    """A visitor whose browser asks for English, so messages can be checked by their English text."""
+    return Client(headers={"Accept-Language": "en"})
+
+
 def sign_in(client, email, password):
     return client.post(reverse("login"), {"username": email, "password": password})
 
 
 def test_staff_sign_in_with_their_email_in_any_letter_case(make_user):
     user = make_user("sales", email="li.na@example.com")
-    client = Client()
+    client = english()
     response = sign_in(client, "Li.Na@Example.com", PASSWORD)
     assert response.status_code == 302
     assert client.get(reverse("home")).context["user"] == user
@@ -25,7 +30,7 @@ def test_staff_sign_in_with_their_email_in_any_letter_case(make_user):
 
 def test_a_wrong_password_is_refused_with_a_message_and_no_session(make_user):
     make_user("sales", email="wang@example.com")
-    client = Client()
+    client = english()
     response = sign_in(client, "wang@example.com", "wrong")
     assert response.status_code == 200
     assert "not correct" in response.content.decode()
@@ -35,7 +40,7 @@ def test_a_wrong_password_is_refused_with_a_message_and_no_session(make_user):
 def test_repeated_failures_lock_the_account_even_for_the_right_password(make_user, settings):
     settings.LOGIN_MAX_FAILURES = 3
     user = make_user("sales", email="zhao@example.com")
-    client = Client()
+    client = english()
     for _ in range(3):
         sign_in(client, "zhao@example.com", "wrong")
     response = sign_in(client, "zhao@example.com", PASSWORD)
@@ -50,16 +55,16 @@ def test_an_administrator_can_unlock_an_account(make_user, login, settings):
     settings.LOGIN_MAX_FAILURES = 2
     user = make_user("sales", email="qian@example.com")
     for _ in range(2):
-        sign_in(Client(), "qian@example.com", "wrong")
+        sign_in(english(), "qian@example.com", "wrong")
     admin = make_user("administrator")
     login(admin).post(reverse("user-unlock", args=[user.pk]))
-    assert sign_in(Client(), "qian@example.com", PASSWORD).status_code == 302
+    assert sign_in(english(), "qian@example.com", PASSWORD).status_code == 302
 
 
 def test_signing_in_resets_the_failure_count(make_user):
     user = make_user("sales", email="sun@example.com")
-    sign_in(Client(), "sun@example.com", "wrong")
-    sign_in(Client(), "sun@example.com", PASSWORD)
+    sign_in(english(), "sun@example.com", "wrong")
+    sign_in(english(), "sun@example.com", PASSWORD)
     user.refresh_from_db()
     assert user.failed_logins == 0
 
@@ -76,7 +81,7 @@ def test_logout_ends_the_session(make_user, login):
 
 
 def test_password_change_needs_the_old_password_and_keeps_the_session(make_user, login):
-    user = make_user("sales")
+    user = make_user("sales", language="en")
     client = login(user)
     bad = client.post(
         reverse("password-change"),
@@ -119,7 +124,7 @@ def test_a_language_switch_never_redirects_off_site(make_user, login):
 
 def test_an_inactive_account_is_told_so_and_the_attempt_does_not_count_toward_a_lock(make_user):
     user = make_user("sales", email="gone@example.com", is_active=False)
-    response = sign_in(Client(), "gone@example.com", PASSWORD)
+    response = sign_in(english(), "gone@example.com", PASSWORD)
     assert "inactive" in response.content.decode()
     user.refresh_from_db()
     assert user.failed_logins == 0
