@@ -74,11 +74,11 @@ def login() -> Callable[[Any], Client]:
 
 @pytest.fixture
 def bearer() -> Callable[[Any], Client]:
-    """An API client carrying a fresh token of the user."""
+    """An API client carrying a fresh token of the user (asking for English unless the user chose a language)."""
 
     def client_for(user: Any) -> Client:
         _token, plaintext = token_create(user=user, name="test")
-        return Client(headers={"Authorization": f"Bearer {plaintext}"})
+        return Client(headers={"Authorization": f"Bearer {plaintext}", "Accept-Language": "en"})
 
     return client_for
 

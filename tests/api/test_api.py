@@ -208,3 +208,9 @@ def test_the_audit_api_masks_personal_data_in_changes_for_roles_without_view_pii
 def test_your_own_personal_data_is_not_masked_for_you(make_user, bearer):
     user = make_user("sales", email="me@example.com")
     assert bearer(user).get("/api/v1/me").json()["email"] == "me@example.com"
+
+
+def test_api_messages_follow_the_token_users_language(make_user, bearer):
+    client = bearer(make_user("administrator", language="zh-hans"))
+    response = post(client, "/api/v1/teams", {"name": "华北", "colour": "red"})
+    assert error(response)["fields"] == {"colour": ["未知字段。"]}
