@@ -115,3 +115,11 @@ def _fast_and_eager(settings: Any) -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _current_catalogues() -> None:
+    """Compile the .po catalogues so tests see the translations as they are in the tree."""
+    from django.core.management import call_command
+
+    call_command("compilecatalogs", verbosity=0)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from .models import Event
 
@@ -22,6 +23,25 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], None]
 _handlers: list[EventHandler] = []
+
+# Display names of event actions; apps add theirs with `event_action(...)` (e.g. "stage_changed", "merged").
+ACTION_LABELS: dict[str, Any] = {
+    "created": pgettext_lazy("event action", "created"),
+    "updated": pgettext_lazy("event action", "updated"),
+    "deleted": pgettext_lazy("event action", "deleted"),
+    "status_changed": pgettext_lazy("event action", "status changed"),
+    "password_changed": pgettext_lazy("event action", "password changed"),
+    "locked": pgettext_lazy("event action", "locked"),
+    "unlocked": pgettext_lazy("event action", "unlocked"),
+    "revoked": pgettext_lazy("event action", "revoked"),
+    "pii_viewed": pgettext_lazy("event action", "personal data viewed"),
+}
+
+
+def event_action(code: str, label: Any) -> None:
+    """Register the display name of an event action."""
+    ACTION_LABELS[code] = label
+
 
 # PostgreSQL advisory-lock key for the dispatcher: one dispatcher per partition at a time keeps
 # events of one object in order even with many workers.

@@ -90,7 +90,9 @@ class UserForm(forms.Form):
         label=_("Initial password"),
         widget=forms.PasswordInput,
         required=False,
-        help_text=_("Leave empty to keep the current password."),
+        help_text=_(
+            "For a new user: leave empty to let them in only after you set one. When editing: leave empty to keep it."
+        ),
     )
 
 
@@ -113,10 +115,25 @@ class TokenForm(forms.Form):
     )
 
 
+def _object_type_choices() -> list[tuple[str, Any]]:
+    from django.apps import apps
+
+    types = [
+        (m._meta.model_name, m._meta.verbose_name) for m in apps.get_models() if m.__module__.startswith("guanxi.")
+    ]
+    return [("", "—"), *sorted(types, key=lambda t: str(t[1]))]
+
+
+def _action_choices() -> list[tuple[str, Any]]:
+    from .events import ACTION_LABELS
+
+    return [("", "—"), *ACTION_LABELS.items()]
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.ModelChoiceField(label=_("Actor"), queryset=User.objects.all(), required=False)
-    object_type = forms.CharField(label=_("Object type"), required=False)
-    action = forms.CharField(label=_("Action"), required=False)
+    object_type = forms.ChoiceField(label=_("Object type"), choices=_object_type_choices, required=False)
+    action = forms.ChoiceField(label=_("Action"), choices=_action_choices, required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

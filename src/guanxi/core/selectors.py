@@ -79,8 +79,13 @@ def events_filtered(
     date_from: date | str | None = None,
     date_to: date | str | None = None,
 ) -> QuerySet[Event]:
-    """Audit rows the user may read, filtered by actor, object type, action and date range."""
+    """Audit rows the user may read, filtered by actor, object type, action and date range.
+
+    Records of personal data being viewed (`pii_viewed`) are many; they are listed only when asked for by action.
+    """
     events = Event.objects.visible_to(user)
+    if action != "pii_viewed":
+        events = events.exclude(action="pii_viewed")
     if actor:
         events = events.filter(actor_id=actor)
     if object_type:
@@ -102,4 +107,9 @@ def events_filtered(
 
 def object_history(obj: Any) -> QuerySet[Event]:
     """The history panel of one record the caller has already found in scope."""
-    return Event.objects.for_object(obj).exclude(action="pii_viewed").select_related("actor").order_by("-id")
+    return (
+        Event.objects.for_object(obj)
+        .exclude(action="pii_viewed")
+        .select_related("actor", "content_type")
+        .order_by("-id")
+    )

@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext
 
+from guanxi.core.events import ACTION_LABELS
 from guanxi.core.jobs import KIND_LABELS
 from guanxi.core.pii import pii_value
 
@@ -18,6 +19,18 @@ def pii(context: dict[str, Any], value: str, kind: str = "text") -> str:
 
 
 @register.filter
+def action_label(code: str) -> str:
+    """An event action's translated display name (the code itself when none is registered)."""
+    return str(ACTION_LABELS.get(code, code))
+
+
+@register.filter
 def job_label(kind: str) -> str:
     """A job kind's translated display name."""
     return gettext(KIND_LABELS.get(kind, kind))
+
+
+@register.simple_tag(takes_context=True)
+def visible_changes(context: dict[str, Any], event: Any) -> dict[str, Any]:
+    """`{% visible_changes event as changes %}`: before/after values with personal data masked for the viewer."""
+    return event.changes_for(context["request"].user)
