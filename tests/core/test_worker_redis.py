@@ -38,33 +38,32 @@ def redis_worker(redis_url):
         "GUANXI_VAR_DIR": str(settings.VAR_DIR),
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
-    log = open(settings.VAR_DIR / "test-worker.log", "w")  # read it when this test fails
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "guanxi.cli",
-            "worker",
-            "--pool",
-            "solo",
-            "-n",
-            f"test{os.getpid()}@%h",
-            "--without-gossip",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    from guanxi.celery import app
+    with open(settings.VAR_DIR / "test-worker.log", "w") as log:  # read it when this test fails
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "guanxi.cli",
+                "worker",
+                "--pool",
+                "solo",
+                "-n",
+                f"test{os.getpid()}@%h",
+                "--without-gossip",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        from guanxi.celery import app
 
-    old_broker = app.conf.broker_url
-    _use_broker(app, redis_url)
-    app.conf.task_always_eager = False
-    yield worker
-    _use_broker(app, old_broker)
-    worker.terminate()
-    worker.wait(timeout=20)
-    log.close()
+        old_broker = app.conf.broker_url
+        _use_broker(app, redis_url)
+        app.conf.task_always_eager = False
+        yield worker
+        _use_broker(app, old_broker)
+        worker.terminate()
+        worker.wait(timeout=20)
 
 
 def _use_broker(app, url: str) -> None:
