@@ -123,3 +123,6 @@ def _current_catalogues() -> None:
     from django.core.management import call_command
 
     call_command("compilecatalogs", verbosity=0)
+    from django.utils.translation import trans_real
+
+    trans_real._translations = {}  # drop catalogues loaded before the compile
