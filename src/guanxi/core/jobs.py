@@ -49,9 +49,15 @@ def job_kind(name: str, label: str, permission: str = "") -> Callable[[JobFuncti
 
 
 def job_result_allowed(job: Job, user: Any) -> bool:
-    """Whether this user may open the job's result (the kind's own permission, if it has one)."""
+    """Whether this user may open the job's result file.
+
+    A result was produced with its owner's view of the data, so only the owner (or an administrator)
+    opens it, and only while they still hold the kind's permission.
+    """
     permission = KIND_PERMISSIONS.get(job.kind, "")
-    return not permission or user.has_perm(permission)
+    if permission and not user.has_perm(permission):
+        return False
+    return job.owner_id == user.pk or user.sees_everything
 
 
 def job_kinds() -> dict[str, JobFunction]:

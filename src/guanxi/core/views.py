@@ -151,7 +151,12 @@ def job_list(request: AuthedRequest) -> HttpResponse:
 def job_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(selectors.jobs_visible_to(request.user), pk=pk)
     template = "core/_job_progress.html" if request.htmx else "core/job_detail.html"
-    return render(request, template, {"job": job, "kind_label": KIND_LABELS.get(job.kind, job.kind)})
+    context = {
+        "job": job,
+        "kind_label": KIND_LABELS.get(job.kind, job.kind),
+        "can_open_result": jobs.job_result_allowed(job, request.user),
+    }
+    return render(request, template, context)
 
 
 @staff_perm("core.view_job")
