@@ -70,3 +70,45 @@ def test_sign_in_switch_language_and_see_home_on_desktop_and_phone(browser, live
     phone.wait_for_timeout(400)
     assert phone.locator("a[href='/jobs/']").first.is_visible(), "the collapsed menu opens on a phone"
     phone.screenshot(path=str(SHOTS / "menu-en-phone.png"))
+
+
+PAGES = [
+    "/",
+    "/notifications/",
+    "/jobs/",
+    "/account/tokens/",
+    "/account/password/",
+    "/settings/users/",
+    "/settings/teams/",
+    "/settings/roles/",
+    "/settings/audit/",
+]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant", "en"])
+def test_every_page_fits_a_phone_and_a_desktop_in_each_language(browser, live_server, language):
+    from guanxi.core.services import team_create
+
+    admin = UserFactory(email=f"{language}@example.com", full_name="陳美玲", roles=["administrator"], language=language)
+    team_create(name="華東銷售 East China Sales", actor=admin, members=[admin], manager=admin)
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", admin.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form [type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    for width, height, name in [(1280, 800, "desktop"), (390, 844, "phone")]:
+        page.set_viewport_size({"width": width, "height": height})
+        for path in PAGES:
+            page.goto(f"{live_server.url}{path}")
+            assert page.get_attribute("html", "lang") == language
+            assert fits_the_width(page), f"{path} scrolls sideways at {width}px in {language}"
+            slug = path.strip("/").replace("/", "-") or "home"
+            page.screenshot(path=str(SHOTS / f"{slug}-{language}-{name}.png"), full_page=True)
+    assert errors == []
+    context.close()

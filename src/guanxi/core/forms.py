@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .backends import user_is_locked
 from .models import Team, User
-from .roles import ROLES
+from .roles import ROLES, permission_label
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -145,8 +145,13 @@ class AuditFilterForm(forms.Form):
         return {k: v for k, v in data.items() if v}
 
 
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return permission_label(obj)
+
+
 class RolePermissionsForm(forms.Form):
-    permissions = forms.ModelMultipleChoiceField(
+    permissions = PermissionChoiceField(
         label=_("Permissions"),
         queryset=Permission.objects.select_related("content_type").exclude(
             content_type__app_label__in=["contenttypes", "sessions", "admin"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import ADMINISTRATOR
@@ -40,6 +41,26 @@ grant(ADMINISTRATOR, "core.add_user", "core.change_user", "core.add_team", "core
 grant(ADMINISTRATOR, "core.view_pii", "core.view_event", "auth.view_group", "auth.change_group")
 grant("manager", "core.view_event", "core.view_pii")
 grant("analyst", "core.view_event")
+
+
+_PERMISSION_ACTIONS = {
+    "view": pgettext_lazy("permission", "view"),
+    "add": pgettext_lazy("permission", "add"),
+    "change": pgettext_lazy("permission", "change"),
+    "delete": pgettext_lazy("permission", "delete"),
+}
+
+
+def permission_label(permission: Any) -> str:
+    """A permission's name in the reader's language ("Can view user" is stored in English in the database)."""
+    action, _sep, model_name = permission.codename.partition("_")
+    model = permission.content_type.model_class()
+    if action in _PERMISSION_ACTIONS and model is not None and model_name == model._meta.model_name:
+        return gettext("Can %(action)s %(model)s") % {
+            "action": _PERMISSION_ACTIONS[action],
+            "model": model._meta.verbose_name,
+        }
+    return gettext(permission.name)
 
 
 def roles_sync(group_model: Any = None, permission_model: Any = None, grant_model: Any = None) -> None:

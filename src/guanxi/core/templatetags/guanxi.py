@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from guanxi.core.events import ACTION_LABELS
 from guanxi.core.jobs import KIND_LABELS
 from guanxi.core.pii import pii_value
+from guanxi.core.roles import permission_label
 
 register = template.Library()
 
@@ -22,6 +23,9 @@ def pii(context: dict[str, Any], value: str, kind: str = "text") -> str:
 def action_label(code: str) -> str:
     """An event action's translated display name (the code itself when none is registered)."""
     return str(ACTION_LABELS.get(code, code))
+
+
+register.filter("permission_label", permission_label)
 
 
 @register.filter
