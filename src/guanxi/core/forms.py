@@ -118,9 +118,8 @@ class TokenForm(forms.Form):
 def _object_type_choices() -> list[tuple[str, Any]]:
     from django.apps import apps
 
-    types = [
-        (m._meta.model_name, m._meta.verbose_name) for m in apps.get_models() if m.__module__.startswith("guanxi.")
-    ]
+    audited = [m for m in apps.get_models() if m.__module__.startswith("guanxi.")] + [apps.get_model("auth", "Group")]
+    types: list[tuple[str, Any]] = [(str(m._meta.model_name), m._meta.verbose_name) for m in audited]
     return [("", "—"), *sorted(types, key=lambda t: str(t[1]))]
 
 
