@@ -118,8 +118,8 @@ class TokenForm(forms.Form):
 def _object_type_choices() -> list[tuple[str, Any]]:
     from django.apps import apps
 
-    types = [
-        (m._meta.model_name, m._meta.verbose_name) for m in apps.get_models() if m.__module__.startswith("guanxi.")
+    types: list[tuple[str, Any]] = [
+        (str(m._meta.model_name), m._meta.verbose_name) for m in apps.get_models() if m.__module__.startswith("guanxi.")
     ]
     return [("", "—"), *sorted(types, key=lambda t: str(t[1]))]
 
