@@ -233,7 +233,7 @@ def test_the_one_search_box_ranks_exact_names_first_across_record_types(make_use
     exact = factories.contact(owner=user, surname="张", given_name="伟")
     factories.lead(owner=user, surname="张", given_name="伟", company_name="")
     hits = selectors.customers_search(user=user, q="张伟")
-    assert [(h.type, h.id) for h in hits][0] == ("contact", exact.pk)
+    assert (hits[0].type, hits[0].id) == ("contact", exact.pk)
     assert {h.type for h in hits} == {"contact", "lead"}
 
 

@@ -42,7 +42,7 @@ def display_name(surname: str, given_name: str) -> str:
 
 def _syllables(text: str) -> list[str]:
     words: list[str] = []
-    for chunk in lazy_pinyin(text or "", errors=lambda s: s.split()):
+    for chunk in lazy_pinyin(text or ""):
         words.extend(w for w in (_NOT_ALNUM.sub(" ", chunk.lower())).split() if w)
     return words
 

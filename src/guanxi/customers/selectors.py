@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -100,18 +101,14 @@ def _contact_point_terms(q: str, user: Any) -> Q:
                 # a national number's trunk zero ("010 …") is not part of the E.164 form
                 terms |= Q(phone__contains=digits[1:])
         else:
-            try:
+            with suppress(ValidationError):  # a fragment is not a whole number: nothing to match exactly
                 terms |= Q(phone=phone_normalise(q))
-            except ValidationError:  # a fragment is not a whole number: nothing to match exactly
-                pass
     if "@" in q or full_access:
         if full_access:
             terms |= Q(email__icontains=q)
         else:
-            try:
+            with suppress(ValidationError):  # not a whole address: nothing to match exactly
                 terms |= Q(email__iexact=email_normalise(q))
-            except ValidationError:  # not a whole address: nothing to match exactly
-                pass
     return terms
 
 
@@ -130,7 +127,7 @@ def contacts_search(*, user: Any, q: str) -> QuerySet[Contact]:
     companies = Q(account__name__icontains=q)
     if key:
         companies |= Q(account__name_pinyin__contains=key) | Q(account__name_initials__startswith=key)
-    match |= _contact_point_terms(q, user) | Exists(ContactAccount.objects.filter(companies, contact=OuterRef("pk")))
+    match |= _contact_point_terms(q, user) | Q(Exists(ContactAccount.objects.filter(companies, contact=OuterRef("pk"))))
     return _ranked(rows, match, rank, "full_name", "id")
 
 

@@ -159,7 +159,7 @@ def account_create(*, actor: Any, owner: User | None = None, team: Team | None =
 @transaction.atomic
 def account_update(*, account: Account, actor: Any, **fields: Any) -> Account:
     """Change an account's details, owner or team; records what changed."""
-    ownership = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
+    ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, ACCOUNT_FIELDS, errors)
     before = snapshot(account, ACCOUNT_TRACKED)
@@ -261,7 +261,7 @@ def contact_create(
 @transaction.atomic
 def contact_update(*, contact: Contact, actor: Any, accounts: AccountLinks | None = None, **fields: Any) -> Contact:
     """Change a contact's details, owner, team or accounts (with roles); records what changed."""
-    ownership = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
+    ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, CONTACT_FIELDS, errors)
     before = snapshot(contact, CONTACT_TRACKED)
@@ -321,7 +321,7 @@ def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = No
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: Any, **fields: Any) -> Lead:
     """Change a lead's details or status (new, working, qualified, disqualified); records what changed."""
-    ownership = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
+    ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, LEAD_FIELDS, errors)
     status = cleaned.get("status", lead.status)
