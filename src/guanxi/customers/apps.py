@@ -18,6 +18,7 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from guanxi.core.events import event_action
         from guanxi.core.models import ADMINISTRATOR
+        from guanxi.core.navigation import NavItem, nav_item
         from guanxi.core.pii import pii_fields
         from guanxi.core.roles import grant
 
@@ -33,3 +34,8 @@ class CustomersConfig(AppConfig):
         event_action("archived", pgettext_lazy("event action", "archived"))
         event_action("converted", pgettext_lazy("event action", "converted"))
         event_action("stage_changed", pgettext_lazy("event action", "stage changed"))
+
+        nav_item(NavItem(_("Search"), "customer-search", "customers.view_contact", order=5, icon="search"))
+        nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))
+        nav_item(NavItem(_("Accounts"), "account-list", "customers.view_account", order=20, icon="building"))
+        nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target"))
