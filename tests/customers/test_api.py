@@ -45,7 +45,7 @@ def test_a_bad_phone_is_a_422_naming_the_field_and_nothing_is_written(make_user,
     assert not Contact.objects.exists()
 
 
-def test_errors_are_in_the_callers_language(make_user, bearer):
+def test_an_empty_account_name_is_refused_naming_the_field(make_user, bearer):
     user = make_user("sales", language="zh-hans")
     response = post(bearer(user), "/api/v1/accounts", {"name": ""})
     assert response.status_code == 422
