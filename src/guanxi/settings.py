@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "guanxi.core",
+    "guanxi.customers",
     "guanxi.web",
     "guanxi.api",
 ]
@@ -164,6 +165,9 @@ LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+
+# Phone numbers written without a country code are read as numbers of this region (ISO 3166 code).
+DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", "CN").upper()
 
 # --- static files -------------------------------------------------------------------------------
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/docs", docs, name="api-docs"),
     path("api/v1/", api.urls),
     path("", include("guanxi.core.urls")),
+    path("", include("guanxi.customers.urls")),
     path("", include("guanxi.web.urls")),
 ]

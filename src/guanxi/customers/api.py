@@ -1,0 +1,422 @@
+"""Customer endpoints: accounts, contacts, leads, lead conversion and the one search box."""
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from guanxi.api.pagination import PageNumbers
+from guanxi.api.schemas import InputSchema
+from guanxi.core.http import AuthedRequest
+from guanxi.core.pii import pii_log_views, pii_value
+
+from . import selectors, services
+from .models import Account, Contact, Lead
+
+router = Router(tags=["customers"])
+
+PERSON_PII = ["phone", "email"]
+CONTACT_PII = [*PERSON_PII, "street"]
+
+
+def require_perm(request: AuthedRequest, *perms: str) -> None:
+    if not request.user.has_perms(perms):
+        raise PermissionDenied
+
+
+def log_contact_pii(request: AuthedRequest, contacts: list[Any]) -> None:
+    pii_log_views(user=request.user, records=contacts, fields=CONTACT_PII, channel="api")
+
+
+def log_lead_pii(request: AuthedRequest, leads: list[Any]) -> None:
+    pii_log_views(user=request.user, records=leads, fields=PERSON_PII, channel="api")
+
+
+def _viewer(context: dict[str, Any]) -> Any:
+    return context["request"].user
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    registration_number: str
+    industry: str
+    size: str
+    province: str
+    city: str
+    district: str
+    website: str
+    tier: str
+    lifecycle_stage: str
+    owner_id: int | None
+    team_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountIn(InputSchema):
+    name: str
+    registration_number: str = ""
+    industry: str = ""
+    size: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    website: str = ""
+    tier: str = ""
+
+
+class AccountPatch(InputSchema):
+    name: str | None = None
+    registration_number: str | None = None
+    industry: str | None = None
+    size: str | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    website: str | None = None
+    tier: str | None = None
+
+
+class AccountLinkIn(InputSchema):
+    account_id: int
+    role: str = ""
+
+
+class AccountLinkOut(Schema):
+    account_id: int
+    name: str
+    role: str
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return obj.account.name
+
+
+class ContactOut(Schema):
+    id: int
+    surname: str
+    given_name: str
+    full_name: str
+    name_pinyin: str
+    phone: str
+    phone_national: str
+    email: str
+    title: str
+    province: str
+    city: str
+    district: str
+    street: str
+    lifecycle_stage: str
+    accounts: list[AccountLinkOut]
+    converted_from_id: int | None
+    owner_id: int | None
+    team_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_phone(obj: Contact, context: dict[str, Any]) -> str:
+        return pii_value(obj.phone, kind="phone", user=_viewer(context))
+
+    @staticmethod
+    def resolve_phone_national(obj: Contact, context: dict[str, Any]) -> str:
+        return pii_value(obj.phone_display, kind="phone", user=_viewer(context))
+
+    @staticmethod
+    def resolve_email(obj: Contact, context: dict[str, Any]) -> str:
+        return pii_value(obj.email, kind="email", user=_viewer(context))
+
+    @staticmethod
+    def resolve_street(obj: Contact, context: dict[str, Any]) -> str:
+        return pii_value(obj.street, kind="text", user=_viewer(context))
+
+    @staticmethod
+    def resolve_accounts(obj: Contact) -> list[Any]:
+        return list(obj.links.all())
+
+
+class ContactIn(InputSchema):
+    surname: str = ""
+    given_name: str = ""
+    phone: str = ""
+    email: str = ""
+    title: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    accounts: list[AccountLinkIn] = []
+
+
+class ContactPatch(InputSchema):
+    surname: str | None = None
+    given_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    title: str | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    street: str | None = None
+    accounts: list[AccountLinkIn] | None = None
+
+
+class LeadOut(Schema):
+    id: int
+    surname: str
+    given_name: str
+    full_name: str
+    company_name: str
+    phone: str
+    phone_national: str
+    email: str
+    source: str
+    status: str
+    notes: str
+    converted_at: datetime | None
+    converted_contact_id: int | None
+    converted_account_id: int | None
+    owner_id: int | None
+    team_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_phone(obj: Lead, context: dict[str, Any]) -> str:
+        return pii_value(obj.phone, kind="phone", user=_viewer(context))
+
+    @staticmethod
+    def resolve_phone_national(obj: Lead, context: dict[str, Any]) -> str:
+        return pii_value(obj.phone_display, kind="phone", user=_viewer(context))
+
+    @staticmethod
+    def resolve_email(obj: Lead, context: dict[str, Any]) -> str:
+        return pii_value(obj.email, kind="email", user=_viewer(context))
+
+    @staticmethod
+    def resolve_converted_contact_id(obj: Lead) -> int | None:
+        try:
+            return obj.converted_contact.pk
+        except Contact.DoesNotExist:
+            return None
+
+
+class LeadIn(InputSchema):
+    surname: str = ""
+    given_name: str = ""
+    company_name: str = ""
+    phone: str = ""
+    email: str = ""
+    source: str = ""
+    status: str = Lead.Status.NEW
+    notes: str = ""
+
+
+class LeadPatch(InputSchema):
+    surname: str | None = None
+    given_name: str | None = None
+    company_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    source: str | None = None
+    status: str | None = None
+    notes: str | None = None
+
+
+class LeadConvertIn(InputSchema):
+    account_id: int | None = None
+
+
+class ConversionOut(Schema):
+    lead: LeadOut
+    contact: ContactOut
+    account: AccountOut | None
+
+
+class SearchFilters(Schema):
+    q: str = ""
+
+
+class ListFilters(Schema):
+    q: str = ""
+
+
+class SearchHitOut(Schema):
+    type: str
+    id: int
+    name: str
+    detail: str
+    url: str
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@router.get("/accounts", response=list[AccountOut])
+@paginate(PageNumbers)
+def accounts_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
+    require_perm(request, "customers.view_account")
+    return selectors.accounts_search(user=request.user, q=filters.q)
+
+
+@router.get("/accounts/{account_id}", response=AccountOut)
+def account_detail(request: AuthedRequest, account_id: int) -> Any:
+    require_perm(request, "customers.view_account")
+    return get_object_or_404(selectors.accounts_visible_to(request.user), pk=account_id)
+
+
+@router.post("/accounts", response={201: AccountOut})
+def account_create(request: AuthedRequest, body: AccountIn) -> Any:
+    require_perm(request, "customers.add_account")
+    return Status(201, services.account_create(actor=request.user, **body.dict()))
+
+
+@router.patch("/accounts/{account_id}", response=AccountOut)
+def account_update(request: AuthedRequest, account_id: int, body: AccountPatch) -> Any:
+    require_perm(request, "customers.change_account")
+    account = get_object_or_404(selectors.accounts_visible_to(request.user, "change"), pk=account_id)
+    return services.account_update(account=account, actor=request.user, **body.dict(exclude_unset=True))
+
+
+@router.delete("/accounts/{account_id}", response={204: None})
+def account_archive(request: AuthedRequest, account_id: int) -> Any:
+    require_perm(request, "customers.delete_account")
+    account = get_object_or_404(selectors.accounts_visible_to(request.user, "delete"), pk=account_id)
+    services.account_archive(account=account, actor=request.user)
+    return Status(204, None)
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+def _links(request: AuthedRequest, links: list[dict[str, Any]] | None) -> list[tuple[Account, str]] | None:
+    """The accounts a contact is linked to, each one the user may see, or a named error."""
+    if links is None:
+        return None
+    ids = [link["account_id"] for link in links]
+    accounts = selectors.accounts_visible_to(request.user).in_bulk(ids)
+    if len(accounts) != len(set(ids)):
+        raise ValidationError({"accounts": _("Unknown account.")})
+    return [(accounts[link["account_id"]], link["role"]) for link in links]
+
+
+@router.get("/contacts", response=list[ContactOut])
+@paginate(PageNumbers, on_page=log_contact_pii)
+def contacts_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
+    require_perm(request, "customers.view_contact")
+    return selectors.contacts_search(user=request.user, q=filters.q)
+
+
+@router.get("/contacts/{contact_id}", response=ContactOut)
+def contact_detail(request: AuthedRequest, contact_id: int) -> Any:
+    require_perm(request, "customers.view_contact")
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=contact_id)
+    log_contact_pii(request, [contact])
+    return contact
+
+
+@router.post("/contacts", response={201: ContactOut})
+def contact_create(request: AuthedRequest, body: ContactIn) -> Any:
+    require_perm(request, "customers.add_contact")
+    data = body.dict()
+    accounts = _links(request, data.pop("accounts"))
+    contact = services.contact_create(actor=request.user, accounts=accounts, **data)
+    log_contact_pii(request, [contact])
+    return Status(201, selectors.contacts_visible_to(request.user).get(pk=contact.pk))
+
+
+@router.patch("/contacts/{contact_id}", response=ContactOut)
+def contact_update(request: AuthedRequest, contact_id: int, body: ContactPatch) -> Any:
+    require_perm(request, "customers.change_contact")
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user, "change"), pk=contact_id)
+    data = body.dict(exclude_unset=True)
+    accounts = _links(request, data.pop("accounts", None))
+    services.contact_update(contact=contact, actor=request.user, accounts=accounts, **data)
+    log_contact_pii(request, [contact])
+    return selectors.contacts_visible_to(request.user).get(pk=contact.pk)
+
+
+@router.delete("/contacts/{contact_id}", response={204: None})
+def contact_archive(request: AuthedRequest, contact_id: int) -> Any:
+    require_perm(request, "customers.delete_contact")
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user, "delete"), pk=contact_id)
+    services.contact_archive(contact=contact, actor=request.user)
+    return Status(204, None)
+
+
+# --- leads ------------------------------------------------------------------------------------
+
+
+@router.get("/leads", response=list[LeadOut])
+@paginate(PageNumbers, on_page=log_lead_pii)
+def leads_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
+    require_perm(request, "customers.view_lead")
+    return selectors.leads_search(user=request.user, q=filters.q)
+
+
+@router.get("/leads/{lead_id}", response=LeadOut)
+def lead_detail(request: AuthedRequest, lead_id: int) -> Any:
+    require_perm(request, "customers.view_lead")
+    lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=lead_id)
+    log_lead_pii(request, [lead])
+    return lead
+
+
+@router.post("/leads", response={201: LeadOut})
+def lead_create(request: AuthedRequest, body: LeadIn) -> Any:
+    require_perm(request, "customers.add_lead")
+    lead = services.lead_create(actor=request.user, **body.dict())
+    log_lead_pii(request, [lead])
+    return Status(201, lead)
+
+
+@router.patch("/leads/{lead_id}", response=LeadOut)
+def lead_update(request: AuthedRequest, lead_id: int, body: LeadPatch) -> Any:
+    require_perm(request, "customers.change_lead")
+    lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=lead_id)
+    lead = services.lead_update(lead=lead, actor=request.user, **body.dict(exclude_unset=True))
+    log_lead_pii(request, [lead])
+    return lead
+
+
+@router.delete("/leads/{lead_id}", response={204: None})
+def lead_archive(request: AuthedRequest, lead_id: int) -> Any:
+    require_perm(request, "customers.delete_lead")
+    lead = get_object_or_404(selectors.leads_visible_to(request.user, "delete"), pk=lead_id)
+    services.lead_archive(lead=lead, actor=request.user)
+    return Status(204, None)
+
+
+@router.post("/leads/{lead_id}/convert", response=ConversionOut)
+def lead_convert(request: AuthedRequest, lead_id: int, body: LeadConvertIn) -> Any:
+    require_perm(request, "customers.change_lead", "customers.add_contact", "customers.add_account")
+    lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=lead_id)
+    account = None
+    if body.account_id is not None:
+        account = selectors.accounts_visible_to(request.user, "change").filter(pk=body.account_id).first()
+        if account is None:
+            raise ValidationError({"account_id": _("Unknown account.")})
+    contact, account = services.lead_convert(lead=lead, actor=request.user, account=account)
+    contact = Contact.objects.prefetch_related("links__account").get(pk=contact.pk)
+    log_lead_pii(request, [lead])
+    log_contact_pii(request, [contact])
+    return {"lead": lead, "contact": contact, "account": account}
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@router.get("/search", response=list[SearchHitOut])
+@paginate(PageNumbers)
+def customers_search(request: AuthedRequest, filters: Query[SearchFilters]) -> Any:
+    if not any(request.user.has_perm(f"customers.view_{m}") for m in ("contact", "account", "lead")):
+        raise PermissionDenied
+    return selectors.customers_search(user=request.user, q=filters.q)

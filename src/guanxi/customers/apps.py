@@ -1,0 +1,41 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+VIEW_ADD_CHANGE = ("view", "add", "change")
+MODELS = ("account", "contact", "lead", "contactaccount")
+
+
+def _perms(actions: tuple[str, ...]) -> list[str]:
+    return [f"customers.{action}_{model}" for model in MODELS for action in actions]
+
+
+class CustomersConfig(AppConfig):
+    name = "guanxi.customers"
+    label = "customers"
+    verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from guanxi.core.events import event_action
+        from guanxi.core.models import ADMINISTRATOR
+        from guanxi.core.navigation import NavItem, nav_item
+        from guanxi.core.pii import pii_fields
+        from guanxi.core.roles import grant
+
+        for role in ("manager", "sales", "service"):
+            grant(role, *_perms(VIEW_ADD_CHANGE))
+        grant("marketing", *_perms(("view",)))
+        grant("analyst", *_perms(("view",)))
+        grant(ADMINISTRATOR, *_perms((*VIEW_ADD_CHANGE, "delete")))
+
+        pii_fields("customers.contact", {"phone": "phone", "email": "email", "street": "text"})
+        pii_fields("customers.lead", {"phone": "phone", "email": "email"})
+
+        event_action("archived", pgettext_lazy("event action", "archived"))
+        event_action("converted", pgettext_lazy("event action", "converted"))
+        event_action("stage_changed", pgettext_lazy("event action", "stage changed"))
+
+        nav_item(NavItem(_("Search"), "customer-search", "customers.view_contact", order=5, icon="search"))
+        nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))
+        nav_item(NavItem(_("Accounts"), "account-list", "customers.view_account", order=20, icon="building"))
+        nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target"))

@@ -1,0 +1,94 @@
+"""Forms for customer pages. They validate shape; the services clean values and enforce the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from .models import Account, Lead
+
+
+def _blank(choices: Any) -> list[tuple[str, Any]]:
+    return [("", "—"), *choices]
+
+
+class AccountForm(forms.Form):
+    name = forms.CharField(label=_("Company name"), max_length=200)
+    registration_number = forms.CharField(
+        label=_("Registration number"),
+        max_length=40,
+        required=False,
+        help_text=_("The 18-character unified social credit code (统一社会信用代码) is checked for typos."),
+    )
+    industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
+    size = forms.ChoiceField(label=_("Size"), choices=_blank(Account.Size.choices), required=False)
+    tier = forms.ChoiceField(label=_("Tier"), choices=_blank(Account.Tier.choices), required=False)
+    province = forms.CharField(label=_("Province"), max_length=50, required=False)
+    city = forms.CharField(label=_("City"), max_length=50, required=False)
+    district = forms.CharField(label=_("District"), max_length=50, required=False)
+    website = forms.CharField(
+        label=_("Website"), max_length=200, required=False, widget=forms.TextInput(attrs={"inputmode": "url"})
+    )
+
+
+class ContactForm(forms.Form):
+    surname = forms.CharField(label=_("Surname"), max_length=60, required=False)
+    given_name = forms.CharField(label=_("Given name"), max_length=60, required=False)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        help_text=_("Any way it is written; a number without a country code is read as a local one."),
+    )
+    email = forms.CharField(
+        label=_("Email"), max_length=254, required=False, widget=forms.TextInput(attrs={"inputmode": "email"})
+    )
+    title = forms.CharField(label=_("Job title"), max_length=100, required=False)
+    accounts = forms.ModelMultipleChoiceField(
+        label=_("Accounts"), queryset=Account.objects.none(), required=False, widget=forms.SelectMultiple
+    )
+    province = forms.CharField(label=_("Province"), max_length=50, required=False)
+    city = forms.CharField(label=_("City"), max_length=50, required=False)
+    district = forms.CharField(label=_("District"), max_length=50, required=False)
+    street = forms.CharField(label=_("Street address"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].queryset = accounts  # type: ignore[attr-defined]
+
+
+def _open_statuses() -> list[tuple[str, Any]]:
+    return [(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED]
+
+
+class LeadForm(forms.Form):
+    surname = forms.CharField(label=_("Surname"), max_length=60, required=False)
+    given_name = forms.CharField(label=_("Given name"), max_length=60, required=False)
+    company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
+    phone = forms.CharField(
+        label=_("Phone"), max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    email = forms.CharField(
+        label=_("Email"), max_length=254, required=False, widget=forms.TextInput(attrs={"inputmode": "email"})
+    )
+    source = forms.ChoiceField(label=_("Source"), choices=_blank(Lead.Source.choices), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=_open_statuses, initial=Lead.Status.NEW)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class LeadConvertForm(forms.Form):
+    account = forms.ModelChoiceField(
+        label=_("Account"),
+        queryset=Account.objects.none(),
+        required=False,
+        empty_label=_("A new account from the lead's company name"),
+        help_text=_("Or pick an account that already exists, to add this person to it."),
+    )
+
+    def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = accounts  # type: ignore[attr-defined]

@@ -1,0 +1,67 @@
+"""Person and company names: how they are displayed, and the pinyin kept for search."""
+
+from __future__ import annotations
+
+import re
+
+from pypinyin import lazy_pinyin
+
+# Surnames whose reading differs from the character's everyday reading (单 is shàn as a surname, not dān).
+SURNAME_READINGS = {
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "查": "zha",
+    "朴": "piao",
+    "盖": "ge",
+    "乐": "yue",
+    "覃": "qin",
+    "缪": "miao",
+    "尉迟": "yu chi",
+    "万俟": "mo qi",
+    "长孙": "zhang sun",
+}
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text or ""))
+
+
+def display_name(surname: str, given_name: str) -> str:
+    """张 + 伟 → "张伟"; Smith + John → "John Smith"; either part alone is the name."""
+    surname, given_name = (surname or "").strip(), (given_name or "").strip()
+    if has_cjk(surname) or has_cjk(given_name):
+        return f"{surname}{given_name}"
+    return " ".join(part for part in (given_name, surname) if part)
+
+
+def _syllables(text: str) -> list[str]:
+    words: list[str] = []
+    for chunk in lazy_pinyin(text or ""):
+        words.extend(w for w in (_NOT_ALNUM.sub(" ", chunk.lower())).split() if w)
+    return words
+
+
+def pinyin_keys(text: str, *, surname: str = "") -> tuple[str, str]:
+    """Full pinyin and initials of a name, lower-case without spaces: 张伟 → ("zhangwei", "zw").
+
+    `surname`, when the name starts with it, is read as a surname (单 → shan). Latin words are kept
+    whole in the full key and give their first letter to the initials.
+    """
+    text = (text or "").strip()
+    words: list[str] = []
+    if surname and text.startswith(surname) and surname in SURNAME_READINGS:
+        words = SURNAME_READINGS[surname].split()
+        text = text[len(surname) :]
+    words += _syllables(text)
+    return "".join(words)[:200], "".join(w[0] for w in words)[:60]
+
+
+def search_key(text: str) -> str:
+    """A query as the pinyin keys are stored: lower-case letters and digits only."""
+    return _NOT_ALNUM.sub("", (text or "").lower())

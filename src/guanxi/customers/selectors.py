@@ -1,0 +1,185 @@
+"""Every read of customer records, scoped to the user who asks."""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+
+from guanxi.core.models import Event
+from guanxi.core.pii import can_view_pii
+from guanxi.core.selectors import object_history
+
+from .emails import email_normalise
+from .models import Account, Contact, ContactAccount, Lead
+from .names import search_key
+from .phones import phone_digits, phone_normalise
+
+SEARCH_LIMIT = 50
+_PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
+_MIN_PHONE_FRAGMENT = 3
+_TRUNK_NUMBER = 9
+
+M = TypeVar("M", Account, Contact, Lead)
+
+
+def accounts_visible_to(user: Any, action: str = "view") -> QuerySet[Account]:
+    """Accounts the user may `action`, archived ones left out."""
+    return Account.objects.visible_to(user, action).filter(archived_at__isnull=True).select_related("owner", "team")
+
+
+def contacts_visible_to(user: Any, action: str = "view") -> QuerySet[Contact]:
+    """Contacts the user may `action`, archived ones left out, with their account links."""
+    links = Prefetch("links", queryset=ContactAccount.objects.select_related("account").order_by("id"))
+    return (
+        Contact.objects.visible_to(user, action)
+        .filter(archived_at__isnull=True)
+        .select_related("owner", "team")
+        .prefetch_related(links)
+    )
+
+
+def leads_visible_to(user: Any, action: str = "view") -> QuerySet[Lead]:
+    """Leads the user may `action`, archived ones left out."""
+    return (
+        Lead.objects.visible_to(user, action)
+        .filter(archived_at__isnull=True)
+        .select_related("owner", "team", "converted_contact")
+    )
+
+
+def account_contacts(*, account: Account, user: Any) -> QuerySet[ContactAccount]:
+    """The links from contacts the user may see to this account."""
+    visible = contacts_visible_to(user).values("pk")
+    return account.contact_links.filter(contact__in=visible).select_related("contact").order_by("contact__full_name")
+
+
+def contact_history(contact: Contact) -> QuerySet[Event]:
+    """The contact's own events and, for a converted lead, the lead's events before it."""
+    events = object_history(contact)
+    if contact.converted_from_id:
+        lead_events = object_history(contact.converted_from)
+        return (events | lead_events).order_by("-id")
+    return events
+
+
+def record_history(record: Any) -> QuerySet[Event]:
+    """The history panel of an account or lead the caller has already found in scope."""
+    return object_history(record)
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+def _name_terms(q: str, *, name: str, pinyin: str, initials: str) -> tuple[Q, Case]:
+    key = search_key(q)
+    match = Q(**{f"{name}__icontains": q})
+    best = [When(**{f"{name}__iexact": q}, then=Value(0)), When(**{f"{name}__istartswith": q}, then=Value(1))]
+    if key:
+        match |= Q(**{f"{pinyin}__contains": key}) | Q(**{f"{initials}__startswith": key})
+        best += [
+            When(Q(**{pinyin: key}) | Q(**{initials: key}), then=Value(0)),
+            When(**{f"{pinyin}__startswith": key}, then=Value(1)),
+        ]
+    return match, Case(*best, default=Value(2), output_field=IntegerField())
+
+
+def _contact_point_terms(q: str, user: Any) -> Q:
+    """Phone and email matches. Without `view_pii` only a whole number or address matches, so
+    masked values cannot be uncovered by searching fragment by fragment."""
+    terms = Q(pk__in=[])
+    full_access = can_view_pii(user)
+    digits = phone_digits(q)
+    if _PHONE_LIKE.fullmatch(q) and len(digits) >= _MIN_PHONE_FRAGMENT:
+        if full_access:
+            terms |= Q(phone__contains=digits)
+            if digits.startswith("0") and len(digits) >= _TRUNK_NUMBER:
+                # a national number's trunk zero ("010 …") is not part of the E.164 form
+                terms |= Q(phone__contains=digits[1:])
+        else:
+            with suppress(ValidationError):  # a fragment is not a whole number: nothing to match exactly
+                terms |= Q(phone=phone_normalise(q))
+    if "@" in q or full_access:
+        if full_access:
+            terms |= Q(email__icontains=q)
+        else:
+            with suppress(ValidationError):  # not a whole address: nothing to match exactly
+                terms |= Q(email__iexact=email_normalise(q))
+    return terms
+
+
+def _ranked(rows: QuerySet[M], match: Q, rank: Case, *order: str) -> QuerySet[M]:
+    return rows.filter(match).annotate(search_rank=rank).order_by("search_rank", *order)
+
+
+def contacts_search(*, user: Any, q: str) -> QuerySet[Contact]:
+    """Contacts in scope by name, pinyin (张伟 = zhangwei = zw), phone fragment, email or company name."""
+    rows = contacts_visible_to(user)
+    q = " ".join((q or "").split())
+    if not q:
+        return rows
+    match, rank = _name_terms(q, name="full_name", pinyin="name_pinyin", initials="name_initials")
+    key = search_key(q)
+    companies = Q(account__name__icontains=q)
+    if key:
+        companies |= Q(account__name_pinyin__contains=key) | Q(account__name_initials__startswith=key)
+    match |= _contact_point_terms(q, user) | Q(Exists(ContactAccount.objects.filter(companies, contact=OuterRef("pk"))))
+    return _ranked(rows, match, rank, "full_name", "id")
+
+
+def accounts_search(*, user: Any, q: str) -> QuerySet[Account]:
+    """Accounts in scope by name, pinyin, pinyin initials or registration number."""
+    rows = accounts_visible_to(user)
+    q = " ".join((q or "").split())
+    if not q:
+        return rows
+    match, rank = _name_terms(q, name="name", pinyin="name_pinyin", initials="name_initials")
+    match |= Q(registration_number__icontains="".join(q.split()).upper())
+    return _ranked(rows, match, rank, "name", "id")
+
+
+def leads_search(*, user: Any, q: str) -> QuerySet[Lead]:
+    """Leads in scope by person or company name (with pinyin), phone fragment or email."""
+    rows = leads_visible_to(user)
+    q = " ".join((q or "").split())
+    if not q:
+        return rows
+    match, rank = _name_terms(q, name="full_name", pinyin="name_pinyin", initials="name_initials")
+    company, _company_rank = _name_terms(q, name="company_name", pinyin="company_pinyin", initials="company_initials")
+    match |= company | _contact_point_terms(q, user)
+    return _ranked(rows, match, rank, "-id")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    type: str
+    id: int
+    name: str
+    detail: str
+    url: str
+    rank: int
+
+
+def customers_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+    """One search box over contacts, accounts and leads in scope; best matches first."""
+    if not (q or "").strip():
+        return []
+    hits: list[SearchHit] = []
+    for contact in contacts_search(user=user, q=q)[:limit]:
+        rank = contact.search_rank  # type: ignore[attr-defined]
+        companies = ", ".join(link.account.name for link in contact.links.all())
+        hits.append(SearchHit("contact", contact.pk, contact.full_name, companies, contact.get_absolute_url(), rank))
+    for account in accounts_search(user=user, q=q)[:limit]:
+        rank = account.search_rank  # type: ignore[attr-defined]
+        hits.append(SearchHit("account", account.pk, account.name, account.city, account.get_absolute_url(), rank))
+    for lead in leads_search(user=user, q=q)[:limit]:
+        rank = lead.search_rank  # type: ignore[attr-defined]
+        name = lead.full_name or lead.company_name
+        detail = lead.company_name if lead.full_name else ""
+        hits.append(SearchHit("lead", lead.pk, name, detail, lead.get_absolute_url(), rank))
+    order = {"contact": 0, "account": 1, "lead": 2}
+    return sorted(hits, key=lambda h: (h.rank, order[h.type], h.name))

@@ -1,0 +1,398 @@
+"""Every write to customer records: one function per business action, one transaction, one event.
+
+Values are cleaned at the door: phones to E.164, emails validated and normalised, registration
+numbers checked, names given their display form and pinyin. Every bad value is refused with a
+ValidationError that names the field.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.core.events import field_changes, record_event, snapshot
+from guanxi.core.models import Team, User
+
+from .emails import email_normalise
+from .models import Account, Contact, ContactAccount, Lead, LifecycleStage
+from .names import display_name, pinyin_keys
+from .phones import phone_normalise
+from .registration import registration_normalise
+
+ACCOUNT_FIELDS = ("name", "registration_number", "industry", "size", "province", "city", "district", "website", "tier")
+CONTACT_FIELDS = ("surname", "given_name", "phone", "email", "title", "province", "city", "district", "street")
+LEAD_FIELDS = ("surname", "given_name", "company_name", "phone", "email", "source", "status", "notes")
+OWNERSHIP = ("owner_id", "team_id")
+
+# The order a customer moves through; churned customers who come back start again as prospects.
+STAGE_ORDER = [
+    LifecycleStage.CHURNED,
+    LifecycleStage.LEAD,
+    LifecycleStage.PROSPECT,
+    LifecycleStage.CUSTOMER,
+    LifecycleStage.LOYAL,
+]
+
+Errors = dict[str, list[str]]
+AccountLinks = list[tuple[Account, str]]
+
+
+# --- cleaning ---------------------------------------------------------------------------------
+
+
+def _line(value: Any) -> str:
+    """One line of text: surrounding and repeated white space (full-width too) removed."""
+    return " ".join(str(value or "").split())
+
+
+def _add(errors: Errors, exc: ValidationError) -> None:
+    for name, messages in exc.message_dict.items():
+        errors.setdefault(name, []).extend(messages)
+
+
+def _clean_values(fields: dict[str, Any], allowed: tuple[str, ...], errors: Errors) -> dict[str, Any]:
+    """Normalise the submitted values; collect every bad one in `errors` under its field name."""
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    cleaned: dict[str, Any] = {}
+    for name, value in fields.items():
+        try:
+            if name == "phone":
+                cleaned[name] = phone_normalise(unicodedata.normalize("NFKC", str(value or "")))
+            elif name == "email":
+                cleaned[name] = email_normalise(unicodedata.normalize("NFKC", str(value or "")))
+            elif name == "registration_number":
+                cleaned[name] = registration_normalise(unicodedata.normalize("NFKC", str(value or "")))
+            elif name == "website":
+                website = _line(value)
+                cleaned[name] = f"https://{website}" if website and "://" not in website else website
+            elif name == "notes":
+                cleaned[name] = str(value or "").strip()
+            else:
+                cleaned[name] = _line(value)
+        except ValidationError as exc:
+            _add(errors, exc)
+    return cleaned
+
+
+def _save(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> None:
+    """Run the model's own checks (lengths, choices, URLs) on what the cleaners left, then save or refuse."""
+    try:
+        obj.full_clean(exclude=[*errors, *checked, "owner", "team"])
+    except ValidationError as exc:
+        _add(errors, exc)
+    if errors:
+        if obj.pk is not None:
+            obj.refresh_from_db()  # the caller's object shows the stored values, not the refused ones
+        raise ValidationError(errors)
+    obj.save()
+
+
+def _default_team(actor: Any) -> Team | None:
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return actor.teams.order_by("id").first()
+
+
+def _ownership(obj: Any, actor: Any, owner: User | None, team: Team | None) -> None:
+    obj.owner = owner if owner is not None else (actor if getattr(actor, "is_authenticated", False) else None)
+    obj.team = team if team is not None else _default_team(actor)
+
+
+def _created_changes(obj: models.Model, fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {name: [None, getattr(obj, name)] for name in fields if getattr(obj, name) not in ("", None)}
+
+
+def _stage_at_least(record: Account | Contact, stage: str, actor: Any) -> None:
+    """Move a record forward to `stage` (never backwards), recording the change."""
+    if STAGE_ORDER.index(LifecycleStage(record.lifecycle_stage)) >= STAGE_ORDER.index(LifecycleStage(stage)):
+        return
+    before = record.lifecycle_stage
+    record.lifecycle_stage = stage
+    record.save(update_fields=["lifecycle_stage", "updated_at"])
+    record_event(obj=record, action="stage_changed", actor=actor, changes={"lifecycle_stage": [before, stage]})
+
+
+def _archive(record: Account | Contact | Lead, actor: Any) -> None:
+    if record.archived_at is None:
+        record.archived_at = timezone.now()
+        record.save(update_fields=["archived_at", "updated_at"])
+        record_event(obj=record, action="archived", actor=actor)
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+ACCOUNT_TRACKED = (*ACCOUNT_FIELDS, *OWNERSHIP)
+
+
+def _account_derive(account: Account, errors: Errors) -> None:
+    if not account.name:
+        errors.setdefault("name", []).append(_("Enter the company name."))
+    account.name_pinyin, account.name_initials = pinyin_keys(account.name)
+
+
+def _account_create(
+    *, actor: Any, fields: dict[str, Any], owner: User | None, team: Team | None, stage: str, data: dict[str, Any]
+) -> Account:
+    errors: Errors = {}
+    account = Account(**_clean_values(fields, ACCOUNT_FIELDS, errors), lifecycle_stage=stage)
+    _ownership(account, actor, owner, team)
+    _account_derive(account, errors)
+    _save(account, errors, checked=("registration_number",))
+    changes = _created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage"))
+    record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
+    return account
+
+
+@transaction.atomic
+def account_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Account:
+    """Create a company record; the name is required and an 18-character registration number must check out."""
+    return _account_create(actor=actor, fields=fields, owner=owner, team=team, stage=LifecycleStage.LEAD, data={})
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor: Any, **fields: Any) -> Account:
+    """Change an account's details, owner or team; records what changed."""
+    ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
+    errors: Errors = {}
+    cleaned = _clean_values(fields, ACCOUNT_FIELDS, errors)
+    before = snapshot(account, ACCOUNT_TRACKED)
+    for name, value in {**cleaned, **ownership}.items():
+        setattr(account, name, value)
+    _account_derive(account, errors)
+    _save(account, errors, checked=("registration_number",))
+    changes = field_changes(account, before, ACCOUNT_TRACKED)
+    if changes:
+        record_event(obj=account, action="updated", actor=actor, changes=changes)
+    return account
+
+
+@transaction.atomic
+def account_archive(*, account: Account, actor: Any) -> Account:
+    """Take an account out of lists and search; its history and links stay."""
+    _archive(account, actor)
+    return account
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+CONTACT_TRACKED = (*CONTACT_FIELDS, "full_name", *OWNERSHIP)
+
+
+def _contact_derive(contact: Contact, errors: Errors) -> None:
+    contact.full_name = display_name(contact.surname, contact.given_name)
+    contact.name_pinyin, contact.name_initials = pinyin_keys(contact.full_name, surname=contact.surname)
+    if not contact.full_name:
+        message = _("Enter a surname or a given name.")
+        errors.setdefault("surname", []).append(message)
+        errors.setdefault("given_name", []).append(message)
+    if not contact.phone and not contact.email and "phone" not in errors and "email" not in errors:
+        message = _("Enter a phone number or an email address: a contact needs at least one.")
+        errors.setdefault("phone", []).append(message)
+        errors.setdefault("email", []).append(message)
+
+
+def _links_of(contact: Contact) -> list[dict[str, Any]]:
+    return [
+        {"account": a, "role": r} for a, r in contact.links.order_by("account_id").values_list("account_id", "role")
+    ]
+
+
+def _set_links(contact: Contact, links: AccountLinks) -> None:
+    wanted = {account.pk: _line(role)[:100] for account, role in links}
+    contact.links.exclude(account_id__in=wanted).delete()
+    existing = {link.account_id: link for link in contact.links.all()}
+    for account_id, role in wanted.items():
+        link = existing.get(account_id)
+        if link is None:
+            ContactAccount.objects.create(contact=contact, account_id=account_id, role=role)
+        elif link.role != role:
+            link.role = role
+            link.save(update_fields=["role"])
+
+
+def _contact_create(
+    *,
+    actor: Any,
+    fields: dict[str, Any],
+    owner: User | None,
+    team: Team | None,
+    accounts: AccountLinks,
+    stage: str,
+    converted_from: Lead | None = None,
+) -> Contact:
+    errors: Errors = {}
+    contact = Contact(**_clean_values(fields, CONTACT_FIELDS, errors), lifecycle_stage=stage)
+    contact.converted_from = converted_from
+    _ownership(contact, actor, owner, team)
+    _contact_derive(contact, errors)
+    _save(contact, errors, checked=("phone", "email"))
+    _set_links(contact, accounts)
+    changes = _created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage"))
+    links = _links_of(contact)
+    if links:
+        changes["accounts"] = [None, links]
+    data = {"converted_from": converted_from.pk} if converted_from else {}
+    record_event(obj=contact, action="created", actor=actor, changes=changes, data=data)
+    return contact
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    actor: Any,
+    owner: User | None = None,
+    team: Team | None = None,
+    accounts: AccountLinks | None = None,
+    **fields: Any,
+) -> Contact:
+    """Create a person; a name and at least one of phone and email are required."""
+    return _contact_create(
+        actor=actor, fields=fields, owner=owner, team=team, accounts=accounts or [], stage=LifecycleStage.LEAD
+    )
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor: Any, accounts: AccountLinks | None = None, **fields: Any) -> Contact:
+    """Change a contact's details, owner, team or accounts (with roles); records what changed."""
+    ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
+    errors: Errors = {}
+    cleaned = _clean_values(fields, CONTACT_FIELDS, errors)
+    before = snapshot(contact, CONTACT_TRACKED)
+    for name, value in {**cleaned, **ownership}.items():
+        setattr(contact, name, value)
+    _contact_derive(contact, errors)
+    _save(contact, errors, checked=("phone", "email"))
+    changes = field_changes(contact, before, CONTACT_TRACKED)
+    if accounts is not None:
+        old = _links_of(contact)
+        _set_links(contact, accounts)
+        new = _links_of(contact)
+        if old != new:
+            changes["accounts"] = [old, new]
+    if changes:
+        record_event(obj=contact, action="updated", actor=actor, changes=changes)
+    return contact
+
+
+@transaction.atomic
+def contact_archive(*, contact: Contact, actor: Any) -> Contact:
+    """Take a contact out of lists and search; its history stays."""
+    _archive(contact, actor)
+    return contact
+
+
+# --- leads ------------------------------------------------------------------------------------
+
+LEAD_TRACKED = (*LEAD_FIELDS, "full_name", *OWNERSHIP)
+
+
+def _lead_derive(lead: Lead, errors: Errors) -> None:
+    lead.full_name = display_name(lead.surname, lead.given_name)
+    lead.name_pinyin, lead.name_initials = pinyin_keys(lead.full_name, surname=lead.surname)
+    lead.company_pinyin, lead.company_initials = pinyin_keys(lead.company_name)
+    if not lead.full_name and not lead.company_name:
+        message = _("Enter a person's name or a company name.")
+        for name in ("surname", "given_name", "company_name"):
+            errors.setdefault(name, []).append(message)
+
+
+@transaction.atomic
+def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
+    """Record a lead: a person, a company or both, with its source; it starts as new."""
+    errors: Errors = {}
+    cleaned = _clean_values(fields, LEAD_FIELDS, errors)
+    if cleaned.get("status") == Lead.Status.CONVERTED:
+        errors.setdefault("status", []).append(_("A lead becomes converted only by converting it."))
+    lead = Lead(**cleaned)
+    _ownership(lead, actor, owner, team)
+    _lead_derive(lead, errors)
+    _save(lead, errors, checked=("phone", "email"))
+    record_event(obj=lead, action="created", actor=actor, changes=_created_changes(lead, LEAD_TRACKED))
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, actor: Any, **fields: Any) -> Lead:
+    """Change a lead's details or status (new, working, qualified, disqualified); records what changed."""
+    ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
+    errors: Errors = {}
+    cleaned = _clean_values(fields, LEAD_FIELDS, errors)
+    status = cleaned.get("status", lead.status)
+    if status != lead.status and Lead.Status.CONVERTED in (status, lead.status):
+        errors.setdefault("status", []).append(
+            _("A converted lead keeps its status; a lead becomes converted only by converting it.")
+        )
+    before = snapshot(lead, LEAD_TRACKED)
+    for name, value in {**cleaned, **ownership}.items():
+        setattr(lead, name, value)
+    _lead_derive(lead, errors)
+    _save(lead, errors, checked=("phone", "email"))
+    changes = field_changes(lead, before, LEAD_TRACKED)
+    if changes:
+        action = "status_changed" if "status" in changes else "updated"
+        record_event(obj=lead, action=action, actor=actor, changes=changes)
+    return lead
+
+
+@transaction.atomic
+def lead_archive(*, lead: Lead, actor: Any) -> Lead:
+    """Take a lead out of lists and search; its history stays."""
+    _archive(lead, actor)
+    return lead
+
+
+@transaction.atomic
+def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> tuple[Contact, Account | None]:
+    """Turn a lead into a contact (and an account, or a link to `account`), keeping all history.
+
+    The new contact points back to the lead (`converted_from`), so its timeline reaches the lead's
+    events; both records become prospects. All of it happens, or none of it.
+    """
+    if lead.status == Lead.Status.CONVERTED:
+        raise ValidationError({"status": _("This lead has already been converted.")})
+    if lead.status == Lead.Status.DISQUALIFIED:
+        raise ValidationError({"status": _("A disqualified lead cannot be converted; set it back to working first.")})
+    if not lead.full_name:
+        message = _("Add the person's name before converting: a contact needs one.")
+        raise ValidationError({"surname": [message], "given_name": [message]})
+    owner, team = lead.owner, lead.team
+    if account is None and lead.company_name:
+        account = _account_create(
+            actor=actor,
+            fields={"name": lead.company_name},
+            owner=owner,
+            team=team,
+            stage=LifecycleStage.PROSPECT,
+            data={"converted_from": lead.pk},
+        )
+    elif account is not None:
+        _stage_at_least(account, LifecycleStage.PROSPECT, actor)
+    contact = _contact_create(
+        actor=actor,
+        fields={"surname": lead.surname, "given_name": lead.given_name, "phone": lead.phone, "email": lead.email},
+        owner=owner,
+        team=team,
+        accounts=[(account, "")] if account else [],
+        stage=LifecycleStage.PROSPECT,
+        converted_from=lead,
+    )
+    before = lead.status
+    lead.status = Lead.Status.CONVERTED
+    lead.converted_at = timezone.now()
+    lead.converted_account = account
+    lead.save(update_fields=["status", "converted_at", "converted_account", "updated_at"])
+    record_event(
+        obj=lead,
+        action="converted",
+        actor=actor,
+        changes={"status": [before, lead.status]},
+        data={"contact": contact.pk, "account": account.pk if account else None},
+    )
+    return contact, account

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("customers/search/", views.customer_search, name="customer-search"),
+    path("contacts/", views.contact_list, name="contact-list"),
+    path("contacts/new/", views.contact_create, name="contact-create"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact-edit"),
+    path("accounts/", views.account_list, name="account-list"),
+    path("accounts/new/", views.account_create, name="account-create"),
+    path("accounts/<int:pk>/", views.account_detail, name="account-detail"),
+    path("accounts/<int:pk>/edit/", views.account_edit, name="account-edit"),
+    path("leads/", views.lead_list, name="lead-list"),
+    path("leads/new/", views.lead_create, name="lead-create"),
+    path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:pk>/edit/", views.lead_edit, name="lead-edit"),
+    path("leads/<int:pk>/convert/", views.lead_convert, name="lead-convert"),
+]

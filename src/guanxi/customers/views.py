@@ -1,0 +1,221 @@
+"""Customer pages: lists with search, details with history, forms, lead conversion, the one search box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from guanxi.core.forms import apply_service_errors
+from guanxi.core.http import AuthedRequest
+from guanxi.core.pii import pii_log_views
+from guanxi.core.views import page_of, staff_perm
+
+from . import selectors, services
+from .forms import AccountForm, ContactForm, LeadConvertForm, LeadForm
+from .models import Account, Contact, Lead
+
+CONTACT_PII = ["phone", "email", "street"]
+LEAD_PII = ["phone", "email"]
+
+
+def _list_context(request: AuthedRequest, rows: Any) -> dict[str, Any]:
+    q = request.GET.get("q", "").strip()
+    return {"page": page_of(request, rows), "q": q, "query": urlencode({"q": q}) if q else ""}
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@staff_perm("customers.view_contact")
+def customer_search(request: AuthedRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    context = _list_context(request, selectors.customers_search(user=request.user, q=q))
+    return render(request, "customers/search.html", context)
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+def _account_links(form: ContactForm, contact: Contact | None) -> list[tuple[Account, str]]:
+    roles = {link.account_id: link.role for link in contact.links.all()} if contact else {}
+    return [(account, roles.get(account.pk, "")) for account in form.cleaned_data["accounts"]]
+
+
+@staff_perm("customers.view_contact")
+def contact_list(request: AuthedRequest) -> HttpResponse:
+    context = _list_context(request, selectors.contacts_search(user=request.user, q=request.GET.get("q", "")))
+    pii_log_views(user=request.user, records=context["page"].object_list, fields=CONTACT_PII, channel="page")
+    return render(request, "customers/contact_list.html", context)
+
+
+@staff_perm("customers.view_contact")
+def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
+    pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="page")
+    history = page_of(request, selectors.contact_history(contact))
+    return render(request, "customers/contact_detail.html", {"contact": contact, "history": history})
+
+
+@staff_perm("customers.add_contact")
+def contact_create(request: AuthedRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("accounts")
+        try:
+            contact = services.contact_create(actor=request.user, accounts=_account_links(form, None), **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Contact %(name)s created.") % {"name": contact})
+            return redirect(contact)
+    return render(request, "core/form.html", {"form": form, "title": _("New contact"), "back": "contact-list"})
+
+
+@staff_perm("customers.change_contact")
+def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user, "change"), pk=pk)
+    initial = {name: getattr(contact, name) for name in services.CONTACT_FIELDS}
+    initial["phone"] = contact.phone_display
+    initial["accounts"] = [link.account for link in contact.links.all()]
+    form = ContactForm(request.POST or None, initial=initial, accounts=selectors.accounts_visible_to(request.user))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("accounts")
+        try:
+            services.contact_update(contact=contact, actor=request.user, accounts=_account_links(form, contact), **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(contact)
+    return render(request, "core/form.html", {"form": form, "title": contact, "back": "contact-list"})
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@staff_perm("customers.view_account")
+def account_list(request: AuthedRequest) -> HttpResponse:
+    context = _list_context(request, selectors.accounts_search(user=request.user, q=request.GET.get("q", "")))
+    return render(request, "customers/account_list.html", context)
+
+
+@staff_perm("customers.view_account")
+def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(selectors.accounts_visible_to(request.user), pk=pk)
+    context = {
+        "account": account,
+        "links": selectors.account_contacts(account=account, user=request.user),
+        "history": page_of(request, selectors.record_history(account)),
+    }
+    return render(request, "customers/account_detail.html", context)
+
+
+@staff_perm("customers.add_account")
+def account_create(request: AuthedRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Account %(name)s created.") % {"name": account})
+            return redirect(account)
+    return render(request, "core/form.html", {"form": form, "title": _("New account"), "back": "account-list"})
+
+
+@staff_perm("customers.change_account")
+def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(selectors.accounts_visible_to(request.user, "change"), pk=pk)
+    form = AccountForm(request.POST or None, initial={name: getattr(account, name) for name in services.ACCOUNT_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(account=account, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(account)
+    return render(request, "core/form.html", {"form": form, "title": account, "back": "account-list"})
+
+
+# --- leads ------------------------------------------------------------------------------------
+
+
+@staff_perm("customers.view_lead")
+def lead_list(request: AuthedRequest) -> HttpResponse:
+    context = _list_context(request, selectors.leads_search(user=request.user, q=request.GET.get("q", "")))
+    pii_log_views(user=request.user, records=context["page"].object_list, fields=LEAD_PII, channel="page")
+    return render(request, "customers/lead_list.html", context)
+
+
+@staff_perm("customers.view_lead")
+def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=pk)
+    pii_log_views(user=request.user, records=[lead], fields=LEAD_PII, channel="page")
+    history = page_of(request, selectors.record_history(lead))
+    can_convert = lead.status not in {Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED} and request.user.has_perms(
+        ["customers.change_lead", "customers.add_contact", "customers.add_account"]
+    )
+    return render(request, "customers/lead_detail.html", {"lead": lead, "history": history, "can_convert": can_convert})
+
+
+@staff_perm("customers.add_lead")
+def lead_create(request: AuthedRequest) -> HttpResponse:
+    form = LeadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = services.lead_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Lead %(name)s created.") % {"name": lead})
+            return redirect(lead)
+    return render(request, "core/form.html", {"form": form, "title": _("New lead"), "back": "lead-list"})
+
+
+@staff_perm("customers.change_lead")
+def lead_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=pk)
+    initial = {name: getattr(lead, name) for name in services.LEAD_FIELDS}
+    initial["phone"] = lead.phone_display
+    form = LeadForm(request.POST or None, initial=initial)
+    if lead.status == Lead.Status.CONVERTED:
+        form.fields.pop("status")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lead_update(lead=lead, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(lead)
+    return render(request, "core/form.html", {"form": form, "title": lead, "back": "lead-list"})
+
+
+@staff_perm("customers.change_lead")
+def lead_convert(request: AuthedRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perms(["customers.add_contact", "customers.add_account"]):
+        raise PermissionDenied
+    lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=pk)
+    data = request.POST if request.method == "POST" else None
+    form = LeadConvertForm(data, accounts=selectors.accounts_visible_to(request.user, "change"))
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact, _account = services.lead_convert(
+                lead=lead, actor=request.user, account=form.cleaned_data["account"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Lead converted: %(name)s is now a contact.") % {"name": contact})
+            return redirect(contact)
+    return render(request, "customers/lead_convert.html", {"lead": lead, "form": form})

@@ -1,0 +1,166 @@
+"""Who may open the customer pages and API endpoints (walked by tests/test_access.py)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from ..access import ADMIN_ONLY, Case
+from ..factories import TeamFactory, UserFactory
+from . import factories
+
+VIEWERS = frozenset(["administrator", "manager", "sales", "service", "marketing", "analyst"])
+EDITORS = frozenset(["administrator", "manager", "sales", "service"])
+_seq = itertools.count()
+
+World = dict[str, Any]
+
+
+def _outsider() -> Any:
+    """Someone in a team nobody else in the world belongs to."""
+    return UserFactory(roles=["sales"], teams=[TeamFactory()])
+
+
+def _own(make: Callable[..., Any], key: str) -> Callable[[World, Any], dict[str, Any]]:
+    def args(world: World, user: Any) -> dict[str, Any]:
+        return {key: make(owner=user).pk}
+
+    return args
+
+
+def _theirs(make: Callable[..., Any], key: str) -> Callable[[World, Any], dict[str, Any]]:
+    def args(world: World, user: Any) -> dict[str, Any]:
+        outsider = _outsider()
+        return {key: make(owner=outsider, team=outsider.teams.first()).pk}
+
+    return args
+
+
+def _unique_phone() -> str:
+    return f"137{next(_seq):08d}"
+
+
+PAGES = [
+    Case("customer-search", VIEWERS),
+    Case("contact-list", VIEWERS),
+    Case("contact-create", EDITORS),
+    Case(
+        "contact-create",
+        EDITORS,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {"surname": "张", "given_name": "伟", "phone": _unique_phone()},
+    ),
+    Case(
+        "contact-detail",
+        VIEWERS,
+        args=_own(factories.contact, "pk"),
+        in_scope_only=_theirs(factories.contact, "pk"),
+    ),
+    Case("contact-edit", EDITORS, args=_own(factories.contact, "pk"), in_scope_only=_theirs(factories.contact, "pk")),
+    Case("account-list", VIEWERS),
+    Case("account-create", EDITORS),
+    Case(
+        "account-detail",
+        VIEWERS,
+        args=_own(factories.account, "pk"),
+        in_scope_only=_theirs(factories.account, "pk"),
+    ),
+    Case("account-edit", EDITORS, args=_own(factories.account, "pk"), in_scope_only=_theirs(factories.account, "pk")),
+    Case("lead-list", VIEWERS),
+    Case("lead-create", EDITORS),
+    Case("lead-detail", VIEWERS, args=_own(factories.lead, "pk"), in_scope_only=_theirs(factories.lead, "pk")),
+    Case("lead-edit", EDITORS, args=_own(factories.lead, "pk"), in_scope_only=_theirs(factories.lead, "pk")),
+    Case("lead-convert", EDITORS, args=_own(factories.lead, "pk"), in_scope_only=_theirs(factories.lead, "pk")),
+    Case(
+        "lead-convert",
+        EDITORS,
+        ok=302,
+        method="POST",
+        args=_own(factories.lead, "pk"),
+        in_scope_only=_theirs(factories.lead, "pk"),
+    ),
+]
+
+ENDPOINTS = [
+    Case("GET /search", VIEWERS),
+    Case("GET /accounts", VIEWERS),
+    Case(
+        "GET /accounts/{account_id}",
+        VIEWERS,
+        args=_own(factories.account, "account_id"),
+        in_scope_only=_theirs(factories.account, "account_id"),
+    ),
+    Case("POST /accounts", EDITORS, ok=201, body=lambda w, u: {"name": f"腾讯科技 {next(_seq)}"}),
+    Case(
+        "PATCH /accounts/{account_id}",
+        EDITORS,
+        args=_own(factories.account, "account_id"),
+        in_scope_only=_theirs(factories.account, "account_id"),
+        body=lambda w, u: {"industry": "互联网"},
+    ),
+    Case(
+        "DELETE /accounts/{account_id}",
+        ADMIN_ONLY,
+        ok=204,
+        args=_own(factories.account, "account_id"),
+        in_scope_only=_theirs(factories.account, "account_id"),
+    ),
+    Case("GET /contacts", VIEWERS),
+    Case(
+        "GET /contacts/{contact_id}",
+        VIEWERS,
+        args=_own(factories.contact, "contact_id"),
+        in_scope_only=_theirs(factories.contact, "contact_id"),
+    ),
+    Case(
+        "POST /contacts",
+        EDITORS,
+        ok=201,
+        body=lambda w, u: {"surname": "张", "given_name": "伟", "phone": _unique_phone()},
+    ),
+    Case(
+        "PATCH /contacts/{contact_id}",
+        EDITORS,
+        args=_own(factories.contact, "contact_id"),
+        in_scope_only=_theirs(factories.contact, "contact_id"),
+        body=lambda w, u: {"title": "采购经理"},
+    ),
+    Case(
+        "DELETE /contacts/{contact_id}",
+        ADMIN_ONLY,
+        ok=204,
+        args=_own(factories.contact, "contact_id"),
+        in_scope_only=_theirs(factories.contact, "contact_id"),
+    ),
+    Case("GET /leads", VIEWERS),
+    Case(
+        "GET /leads/{lead_id}",
+        VIEWERS,
+        args=_own(factories.lead, "lead_id"),
+        in_scope_only=_theirs(factories.lead, "lead_id"),
+    ),
+    Case("POST /leads", EDITORS, ok=201, body=lambda w, u: {"company_name": f"字节跳动 {next(_seq)}"}),
+    Case(
+        "PATCH /leads/{lead_id}",
+        EDITORS,
+        args=_own(factories.lead, "lead_id"),
+        in_scope_only=_theirs(factories.lead, "lead_id"),
+        body=lambda w, u: {"status": "working"},
+    ),
+    Case(
+        "DELETE /leads/{lead_id}",
+        ADMIN_ONLY,
+        ok=204,
+        args=_own(factories.lead, "lead_id"),
+        in_scope_only=_theirs(factories.lead, "lead_id"),
+    ),
+    Case(
+        "POST /leads/{lead_id}/convert",
+        EDITORS,
+        args=_own(factories.lead, "lead_id"),
+        in_scope_only=_theirs(factories.lead, "lead_id"),
+        body=lambda w, u: {},
+    ),
+]
