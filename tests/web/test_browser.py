@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ..customers import factories as customers
 from ..factories import PASSWORD, UserFactory
 
 SHOTS = Path(os.environ.get("GUANXI_SCREENSHOTS", "test-results/screenshots"))
@@ -82,6 +83,14 @@ PAGES = [
     "/settings/teams/",
     "/settings/roles/",
     "/settings/audit/",
+    "/contacts/",
+    "/accounts/",
+    "/leads/",
+    "/customers/search/?q=zw",
+    "/contacts/{contact}/",
+    "/accounts/{account}/",
+    "/leads/{lead}/",
+    "/contacts/new/",
 ]
 
 
@@ -93,6 +102,10 @@ def test_every_page_fits_a_phone_and_a_desktop_in_each_language(browser, live_se
 
     admin = UserFactory(email=f"{language}@example.com", full_name="陳美玲", roles=["administrator"], language=language)
     team_create(name="華東銷售 East China Sales", actor=admin, members=[admin], manager=admin)
+    firm = customers.account(actor=admin, name="上海云帆科技有限公司", registration_number="310115000123456")
+    person = customers.contact(actor=admin, surname="张", given_name="伟", phone="138 0013 8000")
+    prospect = customers.lead(actor=admin, company_name="Acme Trading Co., Ltd.", surname="Smith", given_name="Anna")
+    records = {"contact": person.pk, "account": firm.pk, "lead": prospect.pk}
     context = browser.new_context()
     page = context.new_page()
     errors = []
@@ -105,10 +118,10 @@ def test_every_page_fits_a_phone_and_a_desktop_in_each_language(browser, live_se
     for width, height, name in [(1280, 800, "desktop"), (390, 844, "phone")]:
         page.set_viewport_size({"width": width, "height": height})
         for path in PAGES:
-            page.goto(f"{live_server.url}{path}")
+            page.goto(f"{live_server.url}{path.format(**records)}")
             assert page.get_attribute("html", "lang") == language
             assert fits_the_width(page), f"{path} scrolls sideways at {width}px in {language}"
-            slug = path.strip("/").replace("/", "-") or "home"
+            slug = path.split("?")[0].strip("/").replace("/", "-").replace("{", "").replace("}", "") or "home"
             page.screenshot(path=str(SHOTS / f"{slug}-{language}-{name}.png"), full_page=True)
     assert errors == []
     context.close()

@@ -541,7 +541,7 @@ def _user_ids(emails: Sequence[str]) -> dict[str, int]:
 
 
 def insert_rows(*, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert plain rows with one prepared statement: the bulk path for 10^5–10^6 demo rows.
+    """Insert plain rows fast: COPY on PostgreSQL, one prepared statement elsewhere. For 10^5–10^6 demo rows.
 
     `bulk_create` builds a model instance and prepares every value of every row, which is most of the
     time at this size; values here are already what the database stores (datetimes adapted by the caller).
@@ -549,13 +549,26 @@ def insert_rows(*, model: type[models.Model], fields: Sequence[str], rows: Itera
     quote = connection.ops.quote_name
     column_of = {field.name: field.column for field in model._meta.concrete_fields if field.column}
     columns = ", ".join(quote(column_of[name]) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    rows = list(rows)
+    table = quote(model._meta.db_table)
+    count = 0
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _BATCH * 5):
-            cursor.executemany(sql, rows[start : start + _BATCH * 5])
-    return len(rows)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+        batch: list[Sequence[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == _BATCH * 5:
+                cursor.executemany(sql, batch)
+                count, batch = count + len(batch), []
+        if batch:
+            cursor.executemany(sql, batch)
+            count += len(batch)
+    return count
 
 
 @demo_loader(order=10)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext
 
 from guanxi.core.events import ACTION_LABELS
@@ -35,6 +36,28 @@ def job_label(kind: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def visible_changes(context: dict[str, Any], event: Any) -> dict[str, Any]:
-    """`{% visible_changes event as changes %}`: before/after values with personal data masked for the viewer."""
-    return event.changes_for(context["request"].user)
+def visible_changes(context: dict[str, Any], event: Any) -> list[tuple[str, Any, Any]]:
+    """`{% visible_changes event as changes %}`: (field label, before, after) rows in the reader's language,
+    choice values shown by their labels, personal data masked for the viewer."""
+    model = event.content_type.model_class()
+    rows = []
+    for name, values in event.changes_for(context["request"].user).items():
+        before, after = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
+        field = _model_field(model, name)
+        if field is None:
+            rows.append((name, before, after))
+            continue
+        choices = dict(field.flatchoices) if field.choices else {}
+        rows.append((str(field.verbose_name), choices.get(before, before), choices.get(after, after)))
+    return rows
+
+
+def _model_field(model: Any, name: str) -> Any:
+    if model is None:
+        return None
+    for candidate in (name, name.removesuffix("_id")):
+        try:
+            return model._meta.get_field(candidate)
+        except FieldDoesNotExist:
+            continue
+    return None
