@@ -42,7 +42,7 @@ def visible_changes(context: dict[str, Any], event: Any) -> list[tuple[str, Any,
     model = event.content_type.model_class()
     rows = []
     for name, values in event.changes_for(context["request"].user).items():
-        before, after = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
+        before, after = [*values, None, None][:2] if isinstance(values, list) else (None, values)
         field = _model_field(model, name)
         if field is None:
             rows.append((name, before, after))
