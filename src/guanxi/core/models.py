@@ -64,6 +64,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["full_name", "id"]
+        indexes = [models.Index(fields=["full_name", "id"], name="user_directory_order")]
         permissions = [("view_pii", _("Can view personal data unmasked"))]
 
     def __str__(self) -> str:
