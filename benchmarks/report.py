@@ -68,10 +68,14 @@ def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]])
     lines.append("")
     for result in results:
         setup = ", ".join(f"{key.removesuffix('_s')} {value} s" for key, value in result.get("setup", {}).items())
-        load = ", ".join(str(x) for x in result["machine"].get("load_before", []))
+        load = "; ".join(
+            f"{when} {', '.join(str(x) for x in result['machine'][key])}"
+            for key, when in (("load_before", "before"), ("load_after", "after"))
+            if result["machine"].get(key)
+        )
         lines.append(
             f"- {result['database']}, {_sizes(result['sizes'])}: commit {result['commit']}; "
-            f"{result.get('server', '')}; set-up {setup or 'n/a'}; load average before the run {load or 'n/a'}."
+            f"{result.get('server', '')}; set-up {setup or 'n/a'}; load average (1, 5, 15 min) {load or 'n/a'}."
         )
     lines.append("")
     return "\n".join(lines)

@@ -122,6 +122,7 @@ def child(scenario: Scenario, db: str, size: int, requests: int, result_file: Pa
     bench = Bench(db=db, size=size, requests=requests, var_dir=Path(os.environ["GUANXI_VAR_DIR"]))
     before = machine()
     figures: dict[str, Any] = scenario.fn(bench)
+    before["load_after"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews latency
     result = {
         "scenario": scenario.name,
         "title": scenario.title,

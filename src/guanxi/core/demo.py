@@ -278,19 +278,32 @@ def _ascii_handle(number: int) -> str:
     return _SYLLABLE_PAIRS[low] + _SYLLABLE_PAIRS[high]
 
 
+# UK mobile blocks (07xx) that libphonenumber accepts whole as mobile: not 076 (pagers), 0770 or 0791.
+GB_MOBILE_PREFIXES = (
+    *(str(n) for n in range(740, 760)),
+    *(str(n) for n in range(771, 790)),
+    *(str(n) for n in range(792, 800)),
+)
+# Taiwan mobiles are 09xx; 099x are personal numbers.
+TW_MOBILE_PREFIXES = tuple(str(n) for n in range(900, 990))
 # How many distinct line numbers each country's format below has room for.
-_PHONE_LINES = {"CN": 10**8, "TW": 10**8, "US": 8 * 10**6, "GB": 6 * 10**8}
+_PHONE_LINES = {
+    "CN": 10**8,
+    "TW": len(TW_MOBILE_PREFIXES) * 10**6,
+    "US": 8 * 10**6,
+    "GB": len(GB_MOBILE_PREFIXES) * 10**7,
+}
 
 
 def _phone(country: str, line: int, rng: random.Random, area: str = "") -> str:
-    """An E.164 mobile number; distinct `line` values (below _PHONE_LINES) give distinct numbers."""
+    """A valid E.164 mobile number; distinct `line` values (below _PHONE_LINES) give distinct numbers."""
     if country == "CN":
         return f"+86{_choice(rng, CN_MOBILE_PREFIXES)}{line:08d}"
     if country == "TW":
-        return f"+8869{line:08d}"
+        return f"+886{TW_MOBILE_PREFIXES[line // 10**6]}{line % 10**6:06d}"
     if country == "US":
         return f"+1{area}{2 + line // 10**6}{line % 10**6:06d}"
-    return f"+447{4 + line // 10**8}{line % 10**8:08d}"
+    return f"+44{GB_MOBILE_PREFIXES[line // 10**7]}{line % 10**7:07d}"
 
 
 def demo_people(
@@ -652,10 +665,11 @@ def staff_and_teams(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[
     }
 
 
-def demo_run(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> list[tuple[RegisteredLoader, Mapping[str, int]]]:
-    """Run every registered loader in order, each in its own transaction; returns what each one did."""
-    results = []
+def demo_run(
+    *, seed: int, sizes: DemoSizes, stdout: DemoOutput
+) -> Iterator[tuple[RegisteredLoader, Mapping[str, int]]]:
+    """Run every registered loader in order, each in its own transaction, yielding what each one did as it ends."""
     for loader in demo_loaders():
         with transaction.atomic():
-            results.append((loader, loader.fn(seed=seed, sizes=sizes, stdout=stdout)))
-    return results
+            result = loader.fn(seed=seed, sizes=sizes, stdout=stdout)
+        yield loader, result

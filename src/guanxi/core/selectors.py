@@ -6,7 +6,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import ApiToken, Event, Job, Notification, Team, User
@@ -41,7 +42,17 @@ def users_filtered(
 def teams_visible_to(user: Any) -> QuerySet[Team]:
     if not user.is_authenticated or not user.has_perm("core.view_team"):
         return Team.objects.none()
-    return Team.objects.select_related("parent", "manager").annotate(member_count=Count("members"))
+    # a correlated count is computed for the rows of the page only, not grouped over every membership
+    members = (
+        Team.members.through.objects.filter(team_id=OuterRef("pk"))
+        .order_by()
+        .values("team_id")
+        .annotate(n=Count("*"))
+        .values("n")  # type: ignore[misc]  # django-stubs cannot see annotations in .values()
+    )
+    return Team.objects.select_related("parent", "manager").annotate(
+        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0)
+    )
 
 
 def roles_with_permissions() -> QuerySet[Group]:
