@@ -116,3 +116,16 @@ def test_the_job_finished_notification_is_sent_once_even_if_the_event_is_deliver
     notes = Notification.objects.filter(recipient=owner)
     assert notes.count() == 1
     assert f"#{job.pk}" in notes.get().text
+
+
+def test_the_history_panel_shows_field_labels_and_copes_with_list_values(make_user, login):
+    """Field names become their labels, choice values their labels, and list-valued changes still render."""
+    admin = make_user("administrator", language="en")
+    team = team_create(name="丁", actor=admin)
+    member = make_user("sales")
+    from guanxi.core.services import team_update
+
+    team_update(team=team, actor=admin, members=[member], name="丁二")
+    page = login(admin).get(f"/settings/teams/{team.pk}/").content.decode()
+    assert '<span class="fw-medium">name</span>:' in page
+    assert '<span class="fw-medium">members</span>:' in page, "a list-valued change renders under its label"

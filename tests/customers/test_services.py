@@ -299,3 +299,17 @@ def test_a_lead_is_converted_only_once_and_needs_a_person(make_user):
     with pytest.raises(ValidationError) as exc:
         services.lead_convert(lead=company_only, actor=user)
     assert "surname" in errors_of(exc)
+
+
+def test_editing_a_contacts_accounts_keeps_links_the_editor_cannot_see(make_user):
+    """A rep who cannot see an account must not silently unlink the contact from it."""
+    from ..factories import TeamFactory
+
+    rep = make_user("sales", teams=[TeamFactory()])
+    outsider = make_user("sales", teams=[TeamFactory()])
+    hidden = factories.account(actor=outsider, owner=outsider, team=outsider.teams.first())
+    mine = factories.account(actor=rep, owner=rep, team=rep.teams.first())
+    other_mine = factories.account(actor=rep, owner=rep, team=rep.teams.first())
+    contact = factories.contact(actor=rep, owner=rep, team=rep.teams.first(), accounts=[(hidden, "CEO"), (mine, "")])
+    services.contact_update(contact=contact, actor=rep, accounts=[(other_mine, "采购经理")])
+    assert set(contact.links.values_list("account_id", flat=True)) == {hidden.pk, other_mine.pk}

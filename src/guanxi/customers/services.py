@@ -204,9 +204,16 @@ def _links_of(contact: Contact) -> list[dict[str, Any]]:
     ]
 
 
-def _set_links(contact: Contact, links: AccountLinks) -> None:
+def _set_links(contact: Contact, links: AccountLinks, actor: Any) -> None:
+    """Make the contact's links to the accounts the actor can see match `links`.
+
+    Links to accounts outside the actor's scope are kept: the actor could not see them to keep them.
+    """
     wanted = {account.pk: _line(role)[:100] for account, role in links}
-    contact.links.exclude(account_id__in=wanted).delete()
+    removable = contact.links.exclude(account_id__in=wanted)
+    if getattr(actor, "is_authenticated", False):  # a system action (no actor) sees every link
+        removable = removable.filter(account__in=Account.objects.visible_to(actor))
+    removable.delete()
     existing = {link.account_id: link for link in contact.links.all()}
     for account_id, role in wanted.items():
         link = existing.get(account_id)
@@ -233,7 +240,7 @@ def _contact_create(
     _ownership(contact, actor, owner, team)
     _contact_derive(contact, errors)
     _save(contact, errors, checked=("phone", "email"))
-    _set_links(contact, accounts)
+    _set_links(contact, accounts, actor)
     changes = _created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage"))
     links = _links_of(contact)
     if links:
@@ -272,7 +279,7 @@ def contact_update(*, contact: Contact, actor: Any, accounts: AccountLinks | Non
     changes = field_changes(contact, before, CONTACT_TRACKED)
     if accounts is not None:
         old = _links_of(contact)
-        _set_links(contact, accounts)
+        _set_links(contact, accounts, actor)
         new = _links_of(contact)
         if old != new:
             changes["accounts"] = [old, new]

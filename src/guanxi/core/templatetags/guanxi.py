@@ -48,8 +48,13 @@ def visible_changes(context: dict[str, Any], event: Any) -> list[tuple[str, Any,
             rows.append((name, before, after))
             continue
         choices = dict(field.flatchoices) if field.choices else {}
-        rows.append((str(field.verbose_name), choices.get(before, before), choices.get(after, after)))
+        rows.append((str(field.verbose_name), _choice_label(choices, before), _choice_label(choices, after)))
     return rows
+
+
+def _choice_label(choices: dict[Any, Any], value: Any) -> Any:
+    """A choice value's label; other values (lists, dicts, numbers) unchanged."""
+    return choices.get(value, value) if isinstance(value, str | int) else value
 
 
 def _model_field(model: Any, name: str) -> Any:
