@@ -75,7 +75,7 @@ def job_start(*, kind: str, actor: User, params: dict[str, Any] | None = None) -
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied
-    team = actor.teams.first()
+    team = actor.teams.order_by("id").first()  # the same "first team" customer records take
     job = Job.objects.create(kind=kind, owner=actor, team=team, params=params or {})
     record_event(obj=job, action="created", actor=actor, data={"kind": kind})
     from .tasks import job_run
