@@ -20,7 +20,7 @@ def test_only_the_owner_opens_an_export_even_when_a_teammate_sees_the_job(
 ):
     users, east = world["users"], world["teams"]["east"]
     owner = users["manager"]
-    owner.teams.add(east)
+    owner.teams.set([east])
     users["analyst"].teams.set([east])  # an auditor in the same team: sees the job, not the result
     with django_capture_on_commit_callbacks(execute=True):
         job = job_start(kind="core.audit_export", actor=owner)
