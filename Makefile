@@ -41,15 +41,16 @@ serve: setup
 
 test: setup test-sqlite test-postgres
 
+# Database connections close after each request in tests, so the test database can be dropped at the end.
 test-sqlite:
 	@echo "== tests on SQLite =="
-	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL DB_CONN_MAX_AGE=0 $(PY) -m pytest $(PYTEST_ARGS)
 
 # Runs against PostgreSQL when a server answers; on CI an unreachable server is a failure.
 test-postgres:
 	@if $(PY) benchmarks/pg_ready.py "$(PG_URL)"; then \
 		echo "== tests on PostgreSQL ($(PG_URL)) =="; \
-		DATABASE_URL="$(PG_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+		DATABASE_URL="$(PG_URL)" DB_CONN_MAX_AGE=0 $(PY) -m pytest $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL at $(PG_URL) is not reachable, and CI requires it."; exit 1; \
 	else \
