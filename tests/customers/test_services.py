@@ -313,3 +313,14 @@ def test_editing_a_contacts_accounts_keeps_links_the_editor_cannot_see(make_user
     contact = factories.contact(actor=rep, owner=rep, team=rep.teams.first(), accounts=[(hidden, "CEO"), (mine, "")])
     services.contact_update(contact=contact, actor=rep, accounts=[(other_mine, "采购经理")])
     assert set(contact.links.values_list("account_id", flat=True)) == {hidden.pk, other_mine.pk}
+
+
+def test_two_letter_initials_do_not_match_inside_longer_names(make_user):
+    """“zw” finds 张伟 by initials, not a Latin company whose letters happen to run “…z w…”."""
+    admin = make_user("administrator")
+    firm = factories.account(actor=admin, name="Benitez & Woodward Technology Group")
+    factories.contact(actor=admin, surname="Cruz", given_name="Carl", accounts=[(firm, "")])
+    zhang = factories.contact(actor=admin, surname="张", given_name="伟")
+    found = list(selectors.contacts_search(user=admin, q="zw"))
+    assert found == [zhang]
+    assert zhang in selectors.contacts_search(user=admin, q="wei"), "three letters still match inside a name"

@@ -23,6 +23,7 @@ SEARCH_LIMIT = 50
 _PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 _MIN_PHONE_FRAGMENT = 3
 _TRUNK_NUMBER = 9
+_MIN_PINYIN_FRAGMENT = 3
 
 M = TypeVar("M", Account, Contact, Lead)
 
@@ -80,7 +81,10 @@ def _name_terms(q: str, *, name: str, pinyin: str, initials: str) -> tuple[Q, Ca
     match = Q(**{f"{name}__icontains": q})
     best = [When(**{f"{name}__iexact": q}, then=Value(0)), When(**{f"{name}__istartswith": q}, then=Value(1))]
     if key:
-        match |= Q(**{f"{pinyin}__contains": key}) | Q(**{f"{initials}__startswith": key})
+        # a short key is initials or the start of a name; inside longer runs of letters ("benitez woodward"
+        # holds "zw") it would mostly find noise, so the substring match waits for three letters
+        inside = f"{pinyin}__contains" if len(key) >= _MIN_PINYIN_FRAGMENT else f"{pinyin}__startswith"
+        match |= Q(**{inside: key}) | Q(**{f"{initials}__startswith": key})
         best += [
             When(Q(**{pinyin: key}) | Q(**{initials: key}), then=Value(0)),
             When(**{f"{pinyin}__startswith": key}, then=Value(1)),
@@ -126,7 +130,10 @@ def contacts_search(*, user: Any, q: str) -> QuerySet[Contact]:
     key = search_key(q)
     companies = Q(account__name__icontains=q)
     if key:
-        companies |= Q(account__name_pinyin__contains=key) | Q(account__name_initials__startswith=key)
+        inside = (
+            "account__name_pinyin__contains" if len(key) >= _MIN_PINYIN_FRAGMENT else "account__name_pinyin__startswith"
+        )
+        companies |= Q(**{inside: key}) | Q(account__name_initials__startswith=key)
     match |= _contact_point_terms(q, user) | Q(Exists(ContactAccount.objects.filter(companies, contact=OuterRef("pk"))))
     return _ranked(rows, match, rank, "full_name", "id")
 
