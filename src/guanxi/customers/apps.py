@@ -46,3 +46,4 @@ class CustomersConfig(AppConfig):
         nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))
         nav_item(NavItem(_("Accounts"), "account-list", "customers.view_account", order=20, icon="building"))
         nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target"))
+        nav_item(NavItem(_("My tasks"), "task-list", "customers.view_interaction", order=40, icon="checkbox"))
