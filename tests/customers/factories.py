@@ -50,4 +50,5 @@ def interaction(*, about: Any, actor: Any, **fields: Any) -> Interaction:
 def task(*, about: Any, actor: Any, **fields: Any) -> Interaction:
     fields.setdefault("due_at", timezone.now() + timedelta(days=2))
     fields.setdefault("subject", f"发报价 send the quote {next(_seq)}")
-    return interaction(about=about, actor=actor, kind=Interaction.Kind.TASK, channel="", **fields)
+    fields.setdefault("channel", "")
+    return interaction(about=about, actor=actor, kind=Interaction.Kind.TASK, **fields)

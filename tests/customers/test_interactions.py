@@ -17,7 +17,7 @@ from guanxi.core.models import Event, Notification
 from guanxi.customers import selectors, services, tasks
 from guanxi.customers.models import Interaction
 
-from ..factories import TeamFactory
+from ..factories import TeamFactory, UserFactory
 from . import factories
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +179,7 @@ def test_a_converted_contact_keeps_the_leads_interactions(sales):
 
 def test_an_accounts_timeline_shows_its_contacts_interactions_only_where_the_user_may_see_them(world, sales):
     """Sales sees the calls with their own contact at the account, not those with an outsider's contact."""
-    outsider = factories_outsider()
+    outsider = UserFactory(roles=["sales"], teams=[TeamFactory()])
     account = factories.account(owner=sales, name="华为")
     mine = factories.contact(owner=sales, accounts=[(account, "采购")])
     theirs = factories.contact(owner=outsider, team=outsider.teams.first(), accounts=[(account, "财务")])
@@ -193,12 +193,6 @@ def test_an_accounts_timeline_shows_its_contacts_interactions_only_where_the_use
         i.interaction.subject for i in selectors.customer_timeline(record=account, user=admin) if i.interaction
     }
     assert "别人的通话" in everything
-
-
-def factories_outsider():
-    from ..factories import UserFactory
-
-    return UserFactory(roles=["sales"], teams=[TeamFactory()])
 
 
 # --- API --------------------------------------------------------------------------------------
