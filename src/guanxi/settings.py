@@ -194,6 +194,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "events-dispatch": {"task": "guanxi.core.tasks.events_dispatch", "schedule": 5.0},
     "jobs-reap-stale": {"task": "guanxi.core.tasks.jobs_reap_stale", "schedule": 300.0},
+    "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
 }
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))
 

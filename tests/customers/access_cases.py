@@ -12,6 +12,8 @@ from . import factories
 
 VIEWERS = frozenset(["administrator", "manager", "sales", "service", "marketing", "analyst"])
 EDITORS = frozenset(["administrator", "manager", "sales", "service"])
+# interactions are logged by everyone who talks to customers, marketing included; analysts only read them
+LOGGERS = frozenset(["administrator", "manager", "sales", "service", "marketing"])
 _seq = itertools.count()
 
 World = dict[str, Any]
@@ -35,6 +37,24 @@ def _theirs(make: Callable[..., Any], key: str) -> Callable[[World, Any], dict[s
         return {key: make(owner=outsider, team=outsider.teams.first()).pk}
 
     return args
+
+
+def _own_task(world: World, user: Any) -> dict[str, Any]:
+    return {"pk": factories.task(about=factories.contact(owner=user), actor=user).pk}
+
+
+def _their_task(world: World, user: Any) -> dict[str, Any]:
+    outsider = _outsider()
+    about = factories.contact(owner=outsider, team=outsider.teams.first())
+    return {"pk": factories.task(about=about, actor=outsider).pk}
+
+
+def _api(args: Callable[[World, Any], dict[str, Any]], key: str) -> Callable[[World, Any], dict[str, Any]]:
+    return lambda world, user: {key: args(world, user)["pk"]}
+
+
+def _call(world: World, user: Any) -> dict[str, Any]:
+    return {"kind": "call", "channel": "phone", "subject": "回访 follow-up call", "duration": 5}
 
 
 def _unique_phone() -> str:
@@ -81,6 +101,53 @@ PAGES = [
         args=_own(factories.lead, "pk"),
         in_scope_only=_theirs(factories.lead, "pk"),
     ),
+    Case(
+        "lead-interaction-log",
+        LOGGERS,
+        args=_own(factories.lead, "pk"),
+        in_scope_only=_theirs(factories.lead, "pk"),
+    ),
+    Case(
+        "lead-interaction-log",
+        LOGGERS,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {"kind": "note", "direction": "internal", "occurred_at": "2026-01-05T10:00", "body": "备注"},
+        args=_own(factories.lead, "pk"),
+        in_scope_only=_theirs(factories.lead, "pk"),
+    ),
+    Case(
+        "account-interaction-log",
+        LOGGERS,
+        args=_own(factories.account, "pk"),
+        in_scope_only=_theirs(factories.account, "pk"),
+    ),
+    Case(
+        "account-interaction-log",
+        LOGGERS,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {"kind": "note", "direction": "internal", "occurred_at": "2026-01-05T10:00", "body": "备注"},
+        args=_own(factories.account, "pk"),
+        in_scope_only=_theirs(factories.account, "pk"),
+    ),
+    Case(
+        "contact-interaction-log",
+        LOGGERS,
+        args=_own(factories.contact, "pk"),
+        in_scope_only=_theirs(factories.contact, "pk"),
+    ),
+    Case(
+        "contact-interaction-log",
+        LOGGERS,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {"kind": "note", "direction": "internal", "occurred_at": "2026-01-05T10:00", "body": "备注"},
+        args=_own(factories.contact, "pk"),
+        in_scope_only=_theirs(factories.contact, "pk"),
+    ),
+    Case("task-list", VIEWERS),
+    Case("task-complete", LOGGERS, ok=302, method="POST", args=_own_task, in_scope_only=_their_task),
 ]
 
 ENDPOINTS = [
@@ -162,5 +229,60 @@ ENDPOINTS = [
         args=_own(factories.lead, "lead_id"),
         in_scope_only=_theirs(factories.lead, "lead_id"),
         body=lambda w, u: {},
+    ),
+    Case(
+        "GET /contacts/{contact_id}/interactions",
+        VIEWERS,
+        args=_own(factories.contact, "contact_id"),
+        in_scope_only=_theirs(factories.contact, "contact_id"),
+    ),
+    Case(
+        "POST /contacts/{contact_id}/interactions",
+        LOGGERS,
+        ok=201,
+        args=_own(factories.contact, "contact_id"),
+        in_scope_only=_theirs(factories.contact, "contact_id"),
+        body=_call,
+    ),
+    Case(
+        "GET /accounts/{account_id}/interactions",
+        VIEWERS,
+        args=_own(factories.account, "account_id"),
+        in_scope_only=_theirs(factories.account, "account_id"),
+    ),
+    Case(
+        "POST /accounts/{account_id}/interactions",
+        LOGGERS,
+        ok=201,
+        args=_own(factories.account, "account_id"),
+        in_scope_only=_theirs(factories.account, "account_id"),
+        body=_call,
+    ),
+    Case(
+        "GET /leads/{lead_id}/interactions",
+        VIEWERS,
+        args=_own(factories.lead, "lead_id"),
+        in_scope_only=_theirs(factories.lead, "lead_id"),
+    ),
+    Case(
+        "POST /leads/{lead_id}/interactions",
+        LOGGERS,
+        ok=201,
+        args=_own(factories.lead, "lead_id"),
+        in_scope_only=_theirs(factories.lead, "lead_id"),
+        body=_call,
+    ),
+    Case(
+        "GET /contacts/{contact_id}/timeline",
+        VIEWERS,
+        args=_own(factories.contact, "contact_id"),
+        in_scope_only=_theirs(factories.contact, "contact_id"),
+    ),
+    Case("GET /tasks", VIEWERS),
+    Case(
+        "POST /tasks/{task_id}/complete",
+        LOGGERS,
+        args=_api(_own_task, "task_id"),
+        in_scope_only=_api(_their_task, "task_id"),
     ),
 ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from guanxi.customers import services
-from guanxi.customers.models import Account, Contact, Lead
+from guanxi.customers.models import Account, Contact, Interaction, Lead
 
 _seq = itertools.count(1)
 
@@ -35,3 +38,17 @@ def lead(*, actor: Any = None, owner: Any = None, team: Any = None, **fields: An
     fields.setdefault("phone", _phone())
     fields.setdefault("source", Lead.Source.WEB)
     return services.lead_create(actor=actor or owner, owner=owner, team=team, **fields)
+
+
+def interaction(*, about: Any, actor: Any, **fields: Any) -> Interaction:
+    fields.setdefault("kind", Interaction.Kind.CALL)
+    fields.setdefault("channel", Interaction.Channel.PHONE)
+    fields.setdefault("subject", f"电话回访 call {next(_seq)}")
+    return services.interaction_log(actor=actor, about=about, **fields)
+
+
+def task(*, about: Any, actor: Any, **fields: Any) -> Interaction:
+    fields.setdefault("due_at", timezone.now() + timedelta(days=2))
+    fields.setdefault("subject", f"发报价 send the quote {next(_seq)}")
+    fields.setdefault("channel", "")
+    return interaction(about=about, actor=actor, kind=Interaction.Kind.TASK, **fields)

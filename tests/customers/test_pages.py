@@ -54,13 +54,13 @@ def test_a_bad_phone_in_the_form_is_shown_on_the_phone_field(sales, login):
     assert not Contact.objects.exists()
 
 
-def test_creating_a_contact_in_the_form_shows_its_detail_with_history(sales, login):
+def test_creating_a_contact_in_the_form_shows_its_detail_with_its_timeline(sales, login):
     client = login(sales)
     response = client.post(reverse("contact-create"), {"surname": "张", "given_name": "伟", "phone": "138 0013 8000"})
     contact = Contact.objects.get()
     assert response.status_code == 302 and response.url == contact.get_absolute_url()
     page = client.get(contact.get_absolute_url()).content.decode()
-    assert "History" in page and "created" in page
+    assert "Timeline" in page and "created" in page
 
 
 def test_converting_a_lead_in_the_browser(sales, login):

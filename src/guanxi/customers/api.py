@@ -1,4 +1,4 @@
-"""Customer endpoints: accounts, contacts, leads, lead conversion and the one search box."""
+"""Customer endpoints: accounts, contacts, leads, lead conversion, interactions, tasks, the timeline, search."""
 
 from datetime import datetime
 from typing import Any
@@ -11,11 +11,13 @@ from ninja.pagination import paginate
 
 from guanxi.api.pagination import PageNumbers
 from guanxi.api.schemas import InputSchema
+from guanxi.core.api import EventOut
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views, pii_value
+from guanxi.core.selectors import users_visible_to
 
 from . import selectors, services
-from .models import Account, Contact, Lead
+from .models import Account, Contact, Interaction, Lead
 
 router = Router(tags=["customers"])
 
@@ -420,3 +422,134 @@ def customers_search(request: AuthedRequest, filters: Query[SearchFilters]) -> A
     if not any(request.user.has_perm(f"customers.view_{m}") for m in ("contact", "account", "lead")):
         raise PermissionDenied
     return selectors.customers_search(user=request.user, q=filters.q)
+
+
+# --- interactions, tasks and the timeline -----------------------------------------------------
+
+
+class InteractionOut(Schema):
+    id: int
+    kind: str
+    channel: str
+    direction: str
+    occurred_at: datetime
+    duration: int | None
+    subject: str
+    body: str
+    outcome: str
+    done_by_id: int | None
+    contact_id: int | None
+    account_id: int | None
+    lead_id: int | None
+    due_at: datetime | None
+    completed_at: datetime | None
+    assignee_id: int | None
+    reminded_at: datetime | None
+    owner_id: int | None
+    team_id: int | None
+    created_at: datetime
+
+
+class InteractionIn(InputSchema):
+    kind: str
+    channel: str = ""
+    direction: str = "outbound"
+    occurred_at: datetime | None = None
+    duration: int | None = None
+    subject: str = ""
+    body: str = ""
+    outcome: str = ""
+    due_at: datetime | None = None
+    assignee_id: int | None = None
+
+
+class TaskFilters(Schema):
+    mine: bool = True
+    open: bool = True
+
+
+class TimelineItemOut(Schema):
+    type: str
+    at: datetime
+    interaction: InteractionOut | None
+    event: EventOut | None
+
+
+def _interaction_log(request: AuthedRequest, about: Any, body: InteractionIn) -> Any:
+    data = body.dict()
+    assignee_id = data.pop("assignee_id")
+    if data["occurred_at"] is None:
+        data.pop("occurred_at")
+    if assignee_id is not None:
+        data["assignee"] = users_visible_to(request.user).filter(pk=assignee_id, is_active=True).first()
+        if data["assignee"] is None:
+            raise ValidationError({"assignee_id": _("Unknown user.")})
+    return Status(201, services.interaction_log(actor=request.user, about=about, **data))
+
+
+@router.get("/contacts/{contact_id}/interactions", response=list[InteractionOut])
+@paginate(PageNumbers)
+def contact_interactions(request: AuthedRequest, contact_id: int) -> Any:
+    require_perm(request, "customers.view_contact", "customers.view_interaction")
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=contact_id)
+    return selectors.record_interactions(record=contact, user=request.user)
+
+
+@router.post("/contacts/{contact_id}/interactions", response={201: InteractionOut})
+def contact_interaction_log(request: AuthedRequest, contact_id: int, body: InteractionIn) -> Any:
+    require_perm(request, "customers.view_contact", "customers.add_interaction")
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=contact_id)
+    return _interaction_log(request, contact, body)
+
+
+@router.get("/contacts/{contact_id}/timeline", response=list[TimelineItemOut])
+@paginate(PageNumbers)
+def contact_timeline(request: AuthedRequest, contact_id: int) -> Any:
+    require_perm(request, "customers.view_contact")
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=contact_id)
+    return selectors.customer_timeline(record=contact, user=request.user)
+
+
+@router.get("/accounts/{account_id}/interactions", response=list[InteractionOut])
+@paginate(PageNumbers)
+def account_interactions(request: AuthedRequest, account_id: int) -> Any:
+    require_perm(request, "customers.view_account", "customers.view_interaction")
+    account = get_object_or_404(selectors.accounts_visible_to(request.user), pk=account_id)
+    return selectors.record_interactions(record=account, user=request.user)
+
+
+@router.post("/accounts/{account_id}/interactions", response={201: InteractionOut})
+def account_interaction_log(request: AuthedRequest, account_id: int, body: InteractionIn) -> Any:
+    require_perm(request, "customers.view_account", "customers.add_interaction")
+    account = get_object_or_404(selectors.accounts_visible_to(request.user), pk=account_id)
+    return _interaction_log(request, account, body)
+
+
+@router.get("/leads/{lead_id}/interactions", response=list[InteractionOut])
+@paginate(PageNumbers)
+def lead_interactions(request: AuthedRequest, lead_id: int) -> Any:
+    require_perm(request, "customers.view_lead", "customers.view_interaction")
+    lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=lead_id)
+    return selectors.record_interactions(record=lead, user=request.user)
+
+
+@router.post("/leads/{lead_id}/interactions", response={201: InteractionOut})
+def lead_interaction_log(request: AuthedRequest, lead_id: int, body: InteractionIn) -> Any:
+    require_perm(request, "customers.view_lead", "customers.add_interaction")
+    lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=lead_id)
+    return _interaction_log(request, lead, body)
+
+
+@router.get("/tasks", response=list[InteractionOut])
+@paginate(PageNumbers)
+def tasks_list(request: AuthedRequest, filters: Query[TaskFilters]) -> Any:
+    require_perm(request, "customers.view_interaction")
+    return selectors.tasks_for(user=request.user, mine=filters.mine, open_only=filters.open)
+
+
+@router.post("/tasks/{task_id}/complete", response=InteractionOut)
+def task_complete(request: AuthedRequest, task_id: int) -> Any:
+    require_perm(request, "customers.change_interaction")
+    tasks = selectors.interactions_visible_to(request.user, "change").filter(kind=Interaction.Kind.TASK)
+    task = get_object_or_404(tasks, pk=task_id)
+    return services.task_complete(task=task, actor=request.user)

@@ -27,6 +27,11 @@ class CustomersConfig(AppConfig):
         grant("marketing", *_perms(("view",)))
         grant("analyst", *_perms(("view",)))
         grant(ADMINISTRATOR, *_perms((*VIEW_ADD_CHANGE, "delete")))
+        interaction = [f"customers.{action}_interaction" for action in VIEW_ADD_CHANGE]
+        for role in ("manager", "sales", "service", "marketing"):
+            grant(role, *interaction)
+        grant("analyst", "customers.view_interaction")
+        grant(ADMINISTRATOR, *interaction, "customers.delete_interaction")
 
         pii_fields("customers.contact", {"phone": "phone", "email": "email", "street": "text"})
         pii_fields("customers.lead", {"phone": "phone", "email": "email"})
@@ -34,8 +39,11 @@ class CustomersConfig(AppConfig):
         event_action("archived", pgettext_lazy("event action", "archived"))
         event_action("converted", pgettext_lazy("event action", "converted"))
         event_action("stage_changed", pgettext_lazy("event action", "stage changed"))
+        event_action("completed", pgettext_lazy("event action", "completed"))
+        event_action("reminded", pgettext_lazy("event action", "reminded"))
 
         nav_item(NavItem(_("Search"), "customer-search", "customers.view_contact", order=5, icon="search"))
         nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))
         nav_item(NavItem(_("Accounts"), "account-list", "customers.view_account", order=20, icon="building"))
         nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target"))
+        nav_item(NavItem(_("My tasks"), "task-list", "customers.view_interaction", order=40, icon="checkbox"))

@@ -8,7 +8,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from .models import Account, Lead
+from guanxi.core.models import User
+
+from .models import Account, Interaction, Lead
 
 
 def _blank(choices: Any) -> list[tuple[str, Any]]:
@@ -92,3 +94,34 @@ class LeadConvertForm(forms.Form):
     def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts  # type: ignore[attr-defined]
+
+
+def _when(**attrs: Any) -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local", **attrs}, format="%Y-%m-%dT%H:%M")
+
+
+class InteractionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices, initial=Interaction.Kind.CALL)
+    channel = forms.ChoiceField(label=_("Channel"), choices=_blank(Interaction.Channel.choices), required=False)
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=Interaction.Direction.choices, initial=Interaction.Direction.OUTBOUND
+    )
+    occurred_at = forms.DateTimeField(label=_("When"), widget=_when())
+    duration = forms.IntegerField(label=_("Duration (minutes)"), required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    outcome = forms.CharField(label=_("Outcome"), max_length=255, required=False)
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False, widget=_when(), help_text=_("For a task: when it must be done.")
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Me"),
+        help_text=_("For a task: who should do it and gets the reminder."),
+    )
+
+    def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = users  # type: ignore[attr-defined]

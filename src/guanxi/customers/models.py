@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from guanxi.core.models import OwnedModel
+from guanxi.core.models import OwnedModel, User
 
 from .phones import phone_display
 
@@ -217,3 +219,105 @@ class ContactAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} @ {self.account_id}"
+
+
+class Interaction(OwnedModel):
+    """One touch with a customer (a call, an email, a visit …) or a follow-up task, about exactly one record."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", pgettext_lazy("interaction kind", "Call")
+        EMAIL = "email", pgettext_lazy("interaction kind", "Email")
+        MEETING = "meeting", pgettext_lazy("interaction kind", "Meeting")
+        VISIT = "visit", pgettext_lazy("interaction kind", "Visit")
+        CHAT = "chat", pgettext_lazy("interaction kind", "Chat")
+        SOCIAL = "social", pgettext_lazy("interaction kind", "Social message")
+        NOTE = "note", pgettext_lazy("interaction kind", "Note")
+        TASK = "task", pgettext_lazy("interaction kind", "Task")
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", pgettext_lazy("interaction channel", "Phone")
+        EMAIL = "email", pgettext_lazy("interaction channel", "Email")
+        WECHAT = "wechat", pgettext_lazy("interaction channel", "WeChat")
+        WEB = "web", pgettext_lazy("interaction channel", "Web")
+        IN_PERSON = "in_person", pgettext_lazy("interaction channel", "In person")
+        SOCIAL = "social", pgettext_lazy("interaction channel", "Social media")
+        OTHER = "other", pgettext_lazy("interaction channel", "Other")
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", pgettext_lazy("interaction direction", "Inbound")
+        OUTBOUND = "outbound", pgettext_lazy("interaction direction", "Outbound")
+        INTERNAL = "internal", pgettext_lazy("interaction direction", "Internal")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    duration = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("details"), blank=True)
+    outcome = models.CharField(_("outcome"), max_length=255, blank=True)
+    done_by = models.ForeignKey(
+        User, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+    )
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+    )
+    lead = models.ForeignKey(
+        Lead, verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        User, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(contact__isnull=False, account__isnull=True, lead__isnull=True)
+                    | Q(contact__isnull=True, account__isnull=False, lead__isnull=True)
+                    | Q(contact__isnull=True, account__isnull=True, lead__isnull=False)
+                ),
+                name="interaction_about_exactly_one",
+            ),
+        ]
+        indexes = [
+            # the reminder sweep looks only at open, unreminded tasks
+            models.Index(
+                fields=["due_at"],
+                condition=Q(kind="task", completed_at__isnull=True, reminded_at__isnull=True),
+                name="interaction_task_due",
+            ),
+            models.Index(fields=["assignee", "completed_at"], name="interaction_assignee_open"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.body[:60] or self.get_kind_display()
+
+    def get_absolute_url(self) -> str:
+        return self.about.get_absolute_url()
+
+    @property
+    def about(self) -> Account | Contact | Lead:
+        """The one record this interaction is about."""
+        record = self.contact or self.account or self.lead
+        assert record is not None  # the check constraint guarantees one
+        return record
+
+    @property
+    def is_task(self) -> bool:
+        return self.kind == self.Kind.TASK
+
+    @property
+    def is_open_task(self) -> bool:
+        return self.is_task and self.completed_at is None

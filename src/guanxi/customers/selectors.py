@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from guanxi.core.pii import can_view_pii
 from guanxi.core.selectors import object_history
 
 from .emails import email_normalise
-from .models import Account, Contact, ContactAccount, Lead
+from .models import Account, Contact, ContactAccount, Interaction, Lead
 from .names import search_key
 from .phones import phone_digits, phone_normalise
 
@@ -190,3 +191,78 @@ def customers_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[Se
         hits.append(SearchHit("lead", lead.pk, name, detail, lead.get_absolute_url(), rank))
     order = {"contact": 0, "account": 1, "lead": 2}
     return sorted(hits, key=lambda h: (h.rank, order[h.type], h.name))
+
+
+# --- interactions, tasks and the one timeline -------------------------------------------------
+
+
+def interactions_visible_to(user: Any, action: str = "view") -> QuerySet[Interaction]:
+    """Interactions and tasks the user may `action`, with who did them and what they are about."""
+    rows = Interaction.objects.visible_to(user, action)
+    if user.is_authenticated and user.has_perm(f"customers.{action}_interaction") and not user.sees_everything:
+        rows = rows | Interaction.objects.filter(assignee=user)  # a task given to someone is theirs to see
+    return rows.select_related("done_by", "assignee", "owner", "contact", "account", "lead")
+
+
+def _interactions_of(*, record: Account | Contact | Lead, user: Any) -> QuerySet[Interaction]:
+    rows = interactions_visible_to(user)
+    if isinstance(record, Contact):
+        about = Q(contact=record)
+        if record.converted_from_id:
+            about |= Q(lead_id=record.converted_from_id)
+    elif isinstance(record, Account):
+        # what was logged with the account's people counts too, as far as the user may see those people
+        people = account_contacts(account=record, user=user).values("contact_id")
+        about = Q(account=record) | Q(contact__in=people)
+    else:
+        about = Q(lead=record)
+    return rows.filter(about).order_by("-occurred_at", "-id")
+
+
+def record_interactions(*, record: Account | Contact | Lead, user: Any) -> QuerySet[Interaction]:
+    """The interactions logged directly against one record the caller has already found in scope."""
+    field = {Contact: "contact", Account: "account", Lead: "lead"}[type(record)]
+    return interactions_visible_to(user).filter(**{field: record}).order_by("-occurred_at", "-id")
+
+
+def tasks_for(*, user: Any, mine: bool = True, open_only: bool = True) -> QuerySet[Interaction]:
+    """Tasks in scope, soonest due first: those assigned to or owned by the user, open ones only, unless asked."""
+    tasks = interactions_visible_to(user).filter(kind=Interaction.Kind.TASK)
+    if mine:
+        tasks = tasks.filter(Q(assignee=user) | Q(owner=user))
+    if open_only:
+        tasks = tasks.filter(completed_at__isnull=True)
+    return tasks.order_by("due_at", "id")
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One row of a customer's timeline: an interaction or an event, with the time it sorts by."""
+
+    type: str  # "interaction" or "event"
+    at: datetime
+    interaction: Interaction | None = None
+    event: Event | None = None
+
+    @property
+    def id(self) -> int:
+        row = self.interaction or self.event
+        assert row is not None
+        return row.pk
+
+
+def customer_timeline(*, record: Account | Contact | Lead, user: Any) -> list[TimelineItem]:
+    """The one merged timeline of a customer the caller has already found in scope, newest first.
+
+    It merges the interactions the user may see (for a contact also those of the lead it was converted
+    from; for an account also those of its contacts the user may see) with the record's events (its
+    history, and for a converted contact the lead's history). Later apps (deals, tickets, feedback)
+    need no change here: what they do to a customer is recorded as an Event on that customer, and so
+    appears in this timeline by itself.
+    """
+    history = contact_history(record) if isinstance(record, Contact) else record_history(record)
+    items = [
+        TimelineItem("interaction", i.occurred_at, interaction=i) for i in _interactions_of(record=record, user=user)
+    ]
+    items += [TimelineItem("event", e.occurred_at, event=e) for e in history]
+    return sorted(items, key=lambda item: (item.at, item.type == "interaction", item.id), reverse=True)

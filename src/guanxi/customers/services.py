@@ -8,18 +8,21 @@ ValidationError that names the field.
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.core.events import field_changes, record_event, snapshot
 from guanxi.core.models import Team, User
+from guanxi.core.services import notification_send
 
 from .emails import email_normalise
-from .models import Account, Contact, ContactAccount, Lead, LifecycleStage
+from .models import Account, Contact, ContactAccount, Interaction, Lead, LifecycleStage
 from .names import display_name, pinyin_keys
 from .phones import phone_normalise
 from .registration import registration_normalise
@@ -403,3 +406,151 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
         data={"contact": contact.pk, "account": account.pk if account else None},
     )
     return contact, account
+
+
+# --- interactions and tasks -------------------------------------------------------------------
+
+INTERACTION_FIELDS = (
+    "kind",
+    "channel",
+    "direction",
+    "occurred_at",
+    "duration",
+    "subject",
+    "body",
+    "outcome",
+    "due_at",
+    "assignee",
+)
+INTERACTION_RECORDED = ("kind", "channel", "direction", "occurred_at", "duration", "subject", "outcome", "due_at")
+# A call logged from another time zone or a clock a little ahead is fine; a week ahead is a typo.
+FUTURE_TOLERANCE = timedelta(days=1)
+REMIND_AHEAD = timedelta(hours=1)
+Customer = Account | Contact | Lead
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+def _interaction_clean(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
+    unknown = sorted(set(fields) - set(INTERACTION_FIELDS))
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    cleaned = dict(fields)
+    for name in ("kind", "channel", "direction", "subject", "outcome"):
+        if name in cleaned:
+            cleaned[name] = _line(cleaned[name])
+    if "body" in cleaned:
+        cleaned["body"] = str(cleaned["body"] or "").strip()
+    for name in ("occurred_at", "due_at"):
+        if name in cleaned:
+            cleaned[name] = _aware(cleaned[name])
+    is_task = cleaned.get("kind") == Interaction.Kind.TASK
+    duration = cleaned.get("duration")
+    if duration is not None and duration < 0:
+        errors.setdefault("duration", []).append(_("The duration cannot be negative."))
+    occurred_at = cleaned.get("occurred_at")
+    if not is_task and occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        errors.setdefault("occurred_at", []).append(_("This is in the future; log an interaction once it happened."))
+    if is_task and not cleaned.get("due_at"):
+        errors.setdefault("due_at", []).append(_("A task needs a due date."))
+    if not is_task:
+        if cleaned.get("due_at"):
+            errors.setdefault("due_at", []).append(_("Only a task has a due date."))
+        if cleaned.get("assignee"):
+            errors.setdefault("assignee", []).append(_("Only a task is assigned to someone."))
+    if not cleaned.get("subject") and not cleaned.get("body"):
+        errors.setdefault("subject", []).append(_("Enter a subject or some details."))
+    assignee = cleaned.get("assignee")
+    if assignee is not None and not assignee.is_active:
+        errors.setdefault("assignee", []).append(_("This user is no longer active."))
+    return cleaned
+
+
+def _about_field(about: Customer) -> str:
+    if isinstance(about, Contact):
+        return "contact"
+    if isinstance(about, Account):
+        return "account"
+    if isinstance(about, Lead):
+        return "lead"
+    raise TypeError(f"An interaction cannot be about {type(about).__name__}")
+
+
+@transaction.atomic
+def interaction_log(*, actor: Any, about: Customer, **fields: Any) -> Interaction:
+    """Log a call, email, meeting … or a follow-up task against one contact, account or lead."""
+    errors: Errors = {}
+    cleaned = _interaction_clean(fields, errors)
+    interaction = Interaction(**cleaned, **{_about_field(about): about})
+    if getattr(actor, "is_authenticated", False):
+        interaction.done_by = actor
+    _ownership(interaction, actor, None, None)
+    if interaction.team is None:
+        interaction.team = about.team
+    _save(interaction, errors, checked=("contact", "account", "lead", "done_by", "assignee"))
+    record_event(
+        obj=interaction,
+        action="created",
+        actor=actor,
+        changes=_created_changes(interaction, INTERACTION_RECORDED),
+        data={"about": {"type": _about_field(about), "id": about.pk}},
+    )
+    return interaction
+
+
+@transaction.atomic
+def task_complete(*, task: Interaction, actor: Any) -> Interaction:
+    """Mark a follow-up task done."""
+    if task.kind != Interaction.Kind.TASK:
+        raise ValidationError({"kind": _("Only a task can be completed.")})
+    if task.completed_at is not None:
+        raise ValidationError({"completed_at": _("This task is already complete.")})
+    task.completed_at = timezone.now()
+    task.save(update_fields=["completed_at", "updated_at"])
+    record_event(obj=task, action="completed", actor=actor, changes={"completed_at": [None, task.completed_at]})
+    return task
+
+
+def tasks_remind_due(now: datetime | None = None) -> int:
+    """Remind the assignee (or owner) of each open task due within the hour or overdue, once; return how many.
+
+    Each task is claimed by setting `reminded_at` in its own transaction before the notification is
+    written, so two sweeps running at once, or one run twice, remind nobody twice.
+    """
+    now = now or timezone.now()
+    due = (
+        Interaction.objects.filter(
+            kind=Interaction.Kind.TASK,
+            completed_at__isnull=True,
+            reminded_at__isnull=True,
+            due_at__lte=now + REMIND_AHEAD,
+        )
+        .order_by("due_at", "id")
+        .values_list("pk", flat=True)
+    )
+    return sum(_task_remind(task_id=task_id, now=now) for task_id in list(due))
+
+
+@transaction.atomic
+def _task_remind(*, task_id: int, now: datetime) -> int:
+    claimed = Interaction.objects.filter(pk=task_id, reminded_at__isnull=True, completed_at__isnull=True).update(
+        reminded_at=now
+    )
+    if not claimed:
+        return 0
+    task = Interaction.objects.select_related("assignee", "owner", "contact", "account", "lead").get(pk=task_id)
+    event = record_event(obj=task, action="reminded", actor=None, data={"due_at": task.due_at})
+    recipient = task.assignee or task.owner
+    if recipient is not None and recipient.is_active:
+        notification_send(
+            recipient=recipient,
+            title=gettext_noop("Task due: %(subject)s (%(record)s)"),
+            params={"subject": str(task), "record": str(task.about)},
+            url=task.get_absolute_url(),
+            event=event,
+        )
+    return 1

@@ -17,4 +17,9 @@ urlpatterns = [
     path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
     path("leads/<int:pk>/edit/", views.lead_edit, name="lead-edit"),
     path("leads/<int:pk>/convert/", views.lead_convert, name="lead-convert"),
+    path("contacts/<int:pk>/interactions/new/", views.contact_interaction_log, name="contact-interaction-log"),
+    path("accounts/<int:pk>/interactions/new/", views.account_interaction_log, name="account-interaction-log"),
+    path("leads/<int:pk>/interactions/new/", views.lead_interaction_log, name="lead-interaction-log"),
+    path("tasks/", views.task_list, name="task-list"),
+    path("tasks/<int:pk>/complete/", views.task_complete, name="task-complete"),
 ]

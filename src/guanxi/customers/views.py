@@ -1,4 +1,4 @@
-"""Customer pages: lists with search, details with history, forms, lead conversion, the one search box."""
+"""Customer pages: lists with search, details with the timeline, forms, lead conversion, tasks, the search box."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from guanxi.core.forms import apply_service_errors
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views
+from guanxi.core.selectors import users_visible_to
 from guanxi.core.views import page_of, staff_perm
 
 from . import selectors, services
-from .forms import AccountForm, ContactForm, LeadConvertForm, LeadForm
-from .models import Account, Contact, Lead
+from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm
+from .models import Account, Contact, Interaction, Lead
 
 CONTACT_PII = ["phone", "email", "street"]
 LEAD_PII = ["phone", "email"]
@@ -58,8 +61,8 @@ def contact_list(request: AuthedRequest) -> HttpResponse:
 def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
     pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="page")
-    history = page_of(request, selectors.contact_history(contact))
-    return render(request, "customers/contact_detail.html", {"contact": contact, "history": history})
+    timeline = page_of(request, selectors.customer_timeline(record=contact, user=request.user))
+    return render(request, "customers/contact_detail.html", {"contact": contact, "timeline": timeline})
 
 
 @staff_perm("customers.add_contact")
@@ -113,7 +116,7 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     context = {
         "account": account,
         "links": selectors.account_contacts(account=account, user=request.user),
-        "history": page_of(request, selectors.record_history(account)),
+        "timeline": page_of(request, selectors.customer_timeline(record=account, user=request.user)),
     }
     return render(request, "customers/account_detail.html", context)
 
@@ -161,11 +164,13 @@ def lead_list(request: AuthedRequest) -> HttpResponse:
 def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=pk)
     pii_log_views(user=request.user, records=[lead], fields=LEAD_PII, channel="page")
-    history = page_of(request, selectors.record_history(lead))
+    timeline = page_of(request, selectors.customer_timeline(record=lead, user=request.user))
     can_convert = lead.status not in {Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED} and request.user.has_perms(
         ["customers.change_lead", "customers.add_contact", "customers.add_account"]
     )
-    return render(request, "customers/lead_detail.html", {"lead": lead, "history": history, "can_convert": can_convert})
+    return render(
+        request, "customers/lead_detail.html", {"lead": lead, "timeline": timeline, "can_convert": can_convert}
+    )
 
 
 @staff_perm("customers.add_lead")
@@ -219,3 +224,60 @@ def lead_convert(request: AuthedRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Lead converted: %(name)s is now a contact.") % {"name": contact})
             return redirect(contact)
     return render(request, "customers/lead_convert.html", {"lead": lead, "form": form})
+
+
+# --- interactions and tasks -------------------------------------------------------------------
+
+
+def _interaction_log(request: AuthedRequest, about: Account | Contact | Lead) -> HttpResponse:
+    users = users_visible_to(request.user).filter(is_active=True)
+    initial = {"occurred_at": timezone.localtime().replace(second=0, microsecond=0)}
+    form = InteractionForm(request.POST or None, initial=initial, users=users)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if data["kind"] == Interaction.Kind.TASK:
+            data["assignee"] = data["assignee"] or request.user
+        try:
+            services.interaction_log(actor=request.user, about=about, **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Logged on %(name)s’s timeline.") % {"name": about})
+            return redirect(about)
+    title = _("Log interaction: %(name)s") % {"name": about}
+    return render(request, "customers/interaction_form.html", {"form": form, "title": title, "about": about})
+
+
+@staff_perm("customers.add_interaction")
+def contact_interaction_log(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _interaction_log(request, get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk))
+
+
+@staff_perm("customers.add_interaction")
+def account_interaction_log(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _interaction_log(request, get_object_or_404(selectors.accounts_visible_to(request.user), pk=pk))
+
+
+@staff_perm("customers.add_interaction")
+def lead_interaction_log(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _interaction_log(request, get_object_or_404(selectors.leads_visible_to(request.user), pk=pk))
+
+
+@staff_perm("customers.view_interaction")
+def task_list(request: AuthedRequest) -> HttpResponse:
+    page = page_of(request, selectors.tasks_for(user=request.user))
+    return render(request, "customers/task_list.html", {"page": page, "now": timezone.now()})
+
+
+@require_POST
+@staff_perm("customers.change_interaction")
+def task_complete(request: AuthedRequest, pk: int) -> HttpResponse:
+    tasks = selectors.interactions_visible_to(request.user, "change").filter(kind=Interaction.Kind.TASK)
+    task = get_object_or_404(tasks, pk=pk)
+    try:
+        services.task_complete(task=task, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Task “%(task)s” completed.") % {"task": task})
+    return redirect("task-list")

@@ -1,0 +1,11 @@
+"""Celery tasks for customers: thin, they call the service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="guanxi.customers.tasks.tasks_remind_due")
+def tasks_remind_due() -> int:
+    """Remind people of their follow-up tasks that fall due within the hour."""
+    return services.tasks_remind_due()
