@@ -91,6 +91,8 @@ PAGES = [
     "/accounts/{account}/",
     "/leads/{lead}/",
     "/contacts/new/",
+    "/contacts/{contact}/interactions/new/",
+    "/tasks/",
 ]
 
 
@@ -106,6 +108,31 @@ def test_every_page_fits_a_phone_and_a_desktop_in_each_language(browser, live_se
     person = customers.contact(actor=admin, surname="张", given_name="伟", phone="138 0013 8000")
     prospect = customers.lead(actor=admin, company_name="Acme Trading Co., Ltd.", surname="Smith", given_name="Anna")
     records = {"contact": person.pk, "account": firm.pk, "lead": prospect.pk}
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from guanxi.customers.services import interaction_log
+
+    interaction_log(
+        actor=admin,
+        about=person,
+        kind="call",
+        channel="phone",
+        direction="outbound",
+        occurred_at=timezone.now(),
+        duration=12,
+        subject="报价跟进 Quote follow-up",
+        outcome="约好下周拜访",
+    )
+    interaction_log(
+        actor=admin,
+        about=person,
+        kind="task",
+        subject="发送合同 Send the contract",
+        due_at=timezone.now() + timedelta(days=2),
+        assignee=admin,
+    )
     context = browser.new_context()
     page = context.new_page()
     errors = []
