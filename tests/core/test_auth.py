@@ -128,3 +128,13 @@ def test_an_inactive_account_is_told_so_and_the_attempt_does_not_count_toward_a_
     assert "inactive" in response.content.decode()
     user.refresh_from_db()
     assert user.failed_logins == 0
+
+
+def test_an_htmx_poll_after_the_session_ended_sends_the_whole_page_to_sign_in(make_user):
+    """The job progress fragment must not turn into a sign-in form inside the page."""
+    from guanxi.core.models import Job
+
+    job = Job.objects.create(kind="core.audit_export", owner=make_user("sales"))
+    response = Client().get(reverse("job-detail", args=[job.pk]), headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/login/")
