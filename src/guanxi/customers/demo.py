@@ -1,4 +1,4 @@
-"""Demo customers: accounts, contacts linked to them and open leads, owned by the demo sales staff.
+"""Demo customers: accounts, contacts, open leads and years of interactions, owned by the demo sales staff.
 
 Every record goes through the customer services, so phones, emails and pinyin are cleaned the
 same way as typed data and each record has its `created` event.
@@ -7,15 +7,17 @@ same way as typed data and each record has its `created` event.
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from guanxi.core.demo import INDUSTRIES, DemoOutput, DemoSizes, demo_companies, demo_loader, demo_people
 from guanxi.core.models import ADMINISTRATOR, User
 
 from . import services
-from .models import Account, Contact, Lead
+from .models import Account, Contact, Interaction, Lead
 
 ROLES_AT_ACCOUNT = ("采购经理", "总经理", "IT 主管", "Purchasing manager", "CEO", "Finance director")
 TITLES = ("经理", "总监", "工程师", "Manager", "Director", "Engineer", "")
@@ -102,3 +104,107 @@ def customers_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[s
         )
         created["leads created"] += 1
     return created
+
+
+# --- interactions ----------------------------------------------------------------------------------
+
+# (kind, channel, direction, Chinese subject, English subject, Chinese outcome, English outcome)
+_TOUCHES = (
+    (
+        "call",
+        "phone",
+        "outbound",
+        "电话回访",
+        "Follow-up call",
+        "客户有意向，下周再联系",
+        "Interested, call again next week",
+    ),
+    (
+        "call",
+        "phone",
+        "inbound",
+        "客户来电咨询价格",
+        "Customer called about pricing",
+        "已发送报价单",
+        "Price list sent",
+    ),
+    (
+        "email",
+        "email",
+        "outbound",
+        "发送产品资料",
+        "Sent product brochure",
+        "客户已回复确认",
+        "Customer confirmed receipt",
+    ),
+    ("email", "email", "inbound", "询问交货周期", "Question about lead times", "已答复：四周", "Answered: four weeks"),
+    (
+        "meeting",
+        "in_person",
+        "outbound",
+        "年度合作洽谈",
+        "Annual partnership meeting",
+        "同意试用三个月",
+        "Agreed to a 3-month trial",
+    ),
+    ("visit", "in_person", "outbound", "上门拜访", "On-site visit", "见到采购负责人", "Met the purchasing lead"),
+    ("chat", "wechat", "inbound", "微信咨询售后", "WeChat question about support", "已转售后处理", "Passed to support"),
+    ("social", "social", "inbound", "微博留言", "Comment on our social page", "已私信回复", "Replied privately"),
+    ("note", "", "internal", "客户背景备注", "Background note", "", ""),
+)
+_TASKS = (("准备报价单", "Prepare a quote"), ("安排演示", "Schedule a demo"), ("回访满意度", "Check satisfaction"))
+_DEMO_YEARS = 3
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
+def _touch(rng: random.Random, record: Account | Contact | Lead, now: Any) -> dict[str, Any]:
+    kind, channel, direction, zh_subject, en_subject, zh_outcome, en_outcome = rng.choice(_TOUCHES)
+    chinese = _is_chinese(str(record))
+    minutes = rng.choice([None, 5, 10, 15, 30, 45, 60, 90]) if kind in ("call", "meeting", "visit") else None
+    return {
+        "kind": kind,
+        "channel": channel,
+        "direction": direction,
+        "occurred_at": now - timedelta(days=rng.uniform(0, 365 * _DEMO_YEARS)),
+        "duration": minutes,
+        "subject": zh_subject if chinese else en_subject,
+        "outcome": zh_outcome if chinese else en_outcome,
+    }
+
+
+@demo_loader(order=30)
+def interactions_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, int]:
+    """Three years of calls, emails, meetings, visits, chats and notes with each customer, and some open tasks.
+
+    Each goes through the interaction service, by the record's owner, so the timeline and the history read
+    as if the sales staff had logged them. They are loaded once: a database that has interactions gets no more.
+    """
+    if not sizes.customers or Interaction.objects.exists():
+        return {}
+    rng = random.Random(f"{seed}:interactions")
+    now = timezone.now()
+    logged = {"interactions logged": 0, "tasks created": 0}
+    records: list[Account | Contact | Lead] = [
+        *Contact.objects.select_related("owner").order_by("id")[: sizes.customers],
+        *Account.objects.select_related("owner").order_by("id")[: sizes.customers // 10],
+        *Lead.objects.select_related("owner").order_by("id")[: sizes.customers // 5],
+    ]
+    for record in records:
+        for _touch_index in range(rng.choice([0, 1, 2, 3, 4, 6, 8])):
+            services.interaction_log(actor=record.owner, about=record, **_touch(rng, record, now))
+            logged["interactions logged"] += 1
+        if rng.random() < 0.15:
+            zh_task, en_task = rng.choice(_TASKS)
+            services.interaction_log(
+                actor=record.owner,
+                about=record,
+                kind="task",
+                subject=zh_task if _is_chinese(str(record)) else en_task,
+                due_at=now + timedelta(days=rng.randint(-3, 14), hours=rng.randint(0, 8)),
+                assignee=record.owner,
+            )
+            logged["tasks created"] += 1
+    return logged
