@@ -35,6 +35,8 @@ from .models import Job, Team, User
 from .pii import can_view_pii, pii_log_views, pii_value
 
 RESERVED = ("q", "sort", "cols", "archived")
+# Parameters a list page or endpoint reads besides the view itself; anything else unknown is refused.
+PASSING = ("page", "page_size", "view")
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_CHUNK = 2000
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection); such text gets a leading '.
@@ -231,16 +233,22 @@ def _to_label(label: Any) -> str:
     return _("%(field)s to") % {"field": label}
 
 
-class OwnerField(forms.CharField):
+class OwnerField(forms.ChoiceField):
     """`me` or a user's id; anything else is refused with a message naming the parameter."""
 
-    def __init__(self, *, viewer: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=self._choices, **kwargs)  # a callable: the users are read only when shown
+
+    @staticmethod
+    def _choices() -> list[tuple[str, Any]]:
         users = User.objects.filter(is_active=True).order_by("full_name", "id").only("id", "full_name", "email")
-        self.widget = forms.Select(choices=[("", "—"), ("me", _("Me")), *[(str(u.pk), str(u)) for u in users]])
+        return [("", "—"), ("me", gettext_lazy("Me")), *[(str(u.pk), str(u)) for u in users]]
+
+    def validate(self, value: Any) -> None:
+        """Checked in `clean` with one query, not against the whole list of users."""
 
     def clean(self, value: Any) -> Any:
-        value = (super().clean(value) or "").strip()
+        value = str(value or "").strip()
         if not value or value == "me":
             return value
         if not value.isdigit() or not User.objects.filter(pk=int(value)).exists():
@@ -257,7 +265,7 @@ def owner_filter(label: Any) -> Filter:
     return Filter(
         "owner",
         label,
-        fields=lambda viewer: {"owner": OwnerField(label=label, required=False, viewer=viewer)},
+        fields=lambda viewer: {"owner": OwnerField(label=label, required=False)},
         apply=apply,
     )
 
@@ -282,6 +290,7 @@ class ListQuery:
     spec: ListSpec
     q: str
     values: dict[str, Any]  # cleaned filter values by parameter (set ones only)
+    filter_params: dict[str, list[str]]  # each filter's parameters, by filter key
     raw: dict[str, str]  # the same, as given: what the query string carries
     sort: str  # column key, "" for the default (or search relevance with `q`)
     descending: bool
@@ -388,6 +397,8 @@ def list_query_parse(spec: ListSpec, data: Mapping[str, Any] | QueryDict, viewer
     params = _single(data)
     form = ListForm(params, spec=spec, viewer=viewer)
     errors: dict[str, list[str]] = {}
+    for name in sorted(set(params) - set(form.fields) - set(RESERVED) - set(PASSING)):
+        errors[name] = [_("This list has no filter of this name.")]
     if not form.is_valid():
         errors.update({name: [str(m) for m in messages] for name, messages in form.errors.items()})
     columns = spec.all_columns()
@@ -420,6 +431,7 @@ def list_query_parse(spec: ListSpec, data: Mapping[str, Any] | QueryDict, viewer
         spec=spec,
         q=" ".join((cleaned.get("q") or "").split()),
         values=values,
+        filter_params=form.filter_params,
         raw=raw,
         sort=sort,
         descending=descending,
@@ -433,9 +445,8 @@ def list_rows(query: ListQuery, viewer: Any) -> QuerySet:
     """The rows of a view: scope and search (the spec's `rows`), each set filter, then the sort with id last."""
     spec = query.spec
     rows = spec.rows(viewer, query.q, query.archived)
-    form_filters = spec.all_filters()
-    for flt in form_filters:
-        names = [name for name in flt.fields(viewer) if name in query.values]
+    for flt in spec.all_filters():
+        names = [name for name in query.filter_params.get(flt.key, []) if name in query.values]
         if names:
             rows = flt.apply(rows, {name: query.values[name] for name in names}, viewer)
     if query.sort:
