@@ -6,6 +6,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from guanxi.core.models import SavedView
+
 from ..access import ADMIN_ONLY, Case
 from ..factories import TeamFactory, UserFactory
 from . import factories
@@ -59,6 +61,25 @@ def _call(world: World, user: Any) -> dict[str, Any]:
 
 def _unique_phone() -> str:
     return f"137{next(_seq):08d}"
+
+
+def _own_view(key: str) -> Callable[[World, Any], dict[str, Any]]:
+    def args(world: World, user: Any) -> dict[str, Any]:
+        view = SavedView.objects.create(owner=user, list_name="contacts", name=f"视图 {next(_seq)}", query="sort=name")
+        return {key: view.pk}
+
+    return args
+
+
+def _contacts(world: World, user: Any) -> dict[str, Any]:
+    return {"list_name": "contacts"}
+
+
+def _reassign_own(make: Callable[..., Any]) -> Callable[[World, Any], dict[str, Any]]:
+    def body(world: World, user: Any) -> dict[str, Any]:
+        return {"action": "reassign", "ids": [make(owner=user).pk], "owner_id": user.pk}
+
+    return body
 
 
 PAGES = [
@@ -148,6 +169,37 @@ PAGES = [
     ),
     Case("task-list", VIEWERS),
     Case("task-complete", LOGGERS, ok=302, method="POST", args=_own_task, in_scope_only=_their_task),
+    *[
+        Case(
+            f"{name}-archive",
+            ADMIN_ONLY,
+            ok=302,
+            method="POST",
+            args=_own(make, "pk"),
+            in_scope_only=_theirs(make, "pk"),
+        )
+        for name, make in (("contact", factories.contact), ("account", factories.account), ("lead", factories.lead))
+    ],
+    Case("list-columns", VIEWERS, ok=302, method="POST", args=_contacts, body=lambda w, u: {"cols": ["name", "city"]}),
+    Case(
+        "saved-view-create",
+        VIEWERS,
+        ok=302,
+        method="POST",
+        args=_contacts,
+        body=lambda w, u: {"name": f"我的客户 {next(_seq)}", "query": "owner=me"},
+    ),
+    Case("saved-view-update", VIEWERS, ok=302, method="POST", args=_own_view("pk"), body=lambda w, u: {"name": "改名"}),
+    Case("saved-view-delete", VIEWERS, ok=302, method="POST", args=_own_view("pk")),
+    Case("list-export", VIEWERS, ok=302, method="POST", args=_contacts, body=lambda w, u: {"format": "csv"}),
+    Case(
+        "list-bulk",
+        EDITORS,
+        ok=302,
+        method="POST",
+        args=_contacts,
+        body=lambda w, u: {"action": "reassign", "ids": [factories.contact(owner=u).pk], "owner": u.pk},
+    ),
 ]
 
 ENDPOINTS = [
@@ -285,4 +337,23 @@ ENDPOINTS = [
         args=_api(_own_task, "task_id"),
         in_scope_only=_api(_their_task, "task_id"),
     ),
+    *[
+        case
+        for kind, make in (("contacts", factories.contact), ("accounts", factories.account), ("leads", factories.lead))
+        for case in (
+            Case(f"POST /{kind}/bulk", EDITORS, body=_reassign_own(make)),
+            Case(
+                f"POST /{kind}/export", VIEWERS, ok=202, body=lambda w, u: {"format": "xlsx", "query": "sort=-created"}
+            ),
+        )
+    ],
+    Case("GET /saved-views", VIEWERS),
+    Case(
+        "POST /saved-views",
+        VIEWERS,
+        ok=201,
+        body=lambda w, u: {"list_name": "leads", "name": f"新线索 {next(_seq)}", "query": "status=new"},
+    ),
+    Case("PATCH /saved-views/{view_id}", VIEWERS, args=_own_view("view_id"), body=lambda w, u: {"is_default": True}),
+    Case("DELETE /saved-views/{view_id}", VIEWERS, ok=204, args=_own_view("view_id")),
 ]

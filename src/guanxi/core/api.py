@@ -14,7 +14,8 @@ from guanxi.api.schemas import InputSchema
 
 from . import jobs, selectors, services
 from .http import AuthedRequest
-from .models import ApiToken, Team, User
+from .listviews import ListSpec, list_export_start, list_query_parse, list_rows, list_spec_named, list_specs
+from .models import ApiToken, SavedView, Team, User
 from .pii import pii_log_views, pii_value
 
 router = Router()
@@ -403,3 +404,136 @@ def notifications_list(request: AuthedRequest) -> Any:
 @router.post("/notifications/read", response=Count, tags=["notifications"])
 def notifications_read(request: AuthedRequest, body: MarkReadIn) -> Any:
     return {"count": services.notifications_mark_read(recipient=request.user, ids=body.ids)}
+
+
+# --- list views: what every record list's endpoints share -------------------------------------
+
+
+class ListBulkIn(InputSchema):
+    action: str = Field(description="reassign, archive or unarchive")
+    ids: list[int]
+    owner_id: int | None = None
+    team_id: int | None = None
+
+
+class ListExportIn(InputSchema):
+    query: str = Field("", description="The list's query string: filters, sort and `cols`, as in the page's URL.")
+    format: str = Field("csv", description="csv or xlsx")
+
+
+class SavedViewOut(Schema):
+    id: int
+    list_name: str
+    name: str
+    query: str
+    owner_id: int
+    shared: bool
+    team_id: int | None
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_shared(obj: SavedView) -> bool:
+        return obj.is_shared
+
+
+class SavedViewIn(InputSchema):
+    list_name: str
+    name: str
+    query: str = ""
+    shared: bool = False
+    is_default: bool = False
+
+
+class SavedViewPatch(InputSchema):
+    name: str | None = None
+    query: str | None = None
+    shared: bool | None = None
+    is_default: bool | None = None
+
+
+class SavedViewFilters(Schema):
+    list_name: str = ""
+
+
+def list_endpoint_rows(request: AuthedRequest, spec: ListSpec) -> Any:
+    """A list endpoint's rows: the same query string as the page (filters, `sort`), refused with 422 when bad."""
+    require_perm(request, spec.permission)
+    return list_rows(list_query_parse(spec, request.GET, request.user), request.user)
+
+
+def list_endpoint_bulk(request: AuthedRequest, spec: ListSpec, body: ListBulkIn) -> dict[str, int]:
+    """Run a bulk action of a list on the given ids, all or none."""
+    require_perm(request, spec.permission)
+    action = next((a for a in spec.bulk_actions if a.key == body.action), None)
+    if action is None:
+        raise ValidationError({"action": _("Unknown action.")})
+    require_perm(request, action.permission)
+    options: dict[str, Any] = {}
+    if "owner" in action.options and body.owner_id is not None:
+        options["owner"] = selectors.users_visible_to(request.user).filter(pk=body.owner_id).first()
+        if options["owner"] is None:
+            raise ValidationError({"owner_id": _("Unknown user.")})
+    if "team" in action.options and body.team_id is not None:
+        options["team"] = Team.objects.filter(pk=body.team_id).first()
+        if options["team"] is None:
+            raise ValidationError({"team_id": _("Unknown team.")})
+    return {"count": action.run(ids=body.ids, actor=request.user, **options)}
+
+
+def list_endpoint_export(request: AuthedRequest, spec: ListSpec, body: ListExportIn) -> Any:
+    """Start the export of a list view as a job."""
+    require_perm(request, "core.add_job")
+    job = list_export_start(spec=spec, query=body.query, file_format=body.format, actor=request.user)
+    return Status(202, job)
+
+
+@router.get("/saved-views", response=list[SavedViewOut], tags=["lists"])
+@paginate(PageNumbers)
+def saved_views_list(request: AuthedRequest, filters: Query[SavedViewFilters]) -> Any:
+    names = [n for n, spec in list_specs().items() if request.user.has_perm(spec.permission)]
+    if filters.list_name:
+        spec = list_spec_named(filters.list_name)
+        if spec is None:
+            raise ValidationError({"list_name": _("Unknown list.")})
+        require_perm(request, spec.permission)
+        names = [spec.name]
+    if not names:
+        raise PermissionDenied
+    views = [selectors.saved_views_for(request.user, name) for name in names]
+    rows = views[0]
+    for more in views[1:]:
+        rows = rows | more
+    return rows.order_by("list_name", "name", "id")
+
+
+def _view_spec(request: AuthedRequest, list_name: str) -> ListSpec:
+    spec = list_spec_named(list_name)
+    if spec is None:
+        raise ValidationError({"list_name": _("Unknown list.")})
+    require_perm(request, spec.permission)
+    return spec
+
+
+@router.post("/saved-views", response={201: SavedViewOut}, tags=["lists"])
+def saved_view_create(request: AuthedRequest, body: SavedViewIn) -> Any:
+    spec = _view_spec(request, body.list_name)
+    data = body.dict()
+    data.pop("list_name")
+    return Status(201, services.saved_view_create(owner=request.user, list_name=spec.name, **data))
+
+
+@router.patch("/saved-views/{view_id}", response=SavedViewOut, tags=["lists"])
+def saved_view_update(request: AuthedRequest, view_id: int, body: SavedViewPatch) -> Any:
+    view = get_object_or_404(SavedView.objects.filter(owner=request.user), pk=view_id)
+    _view_spec(request, view.list_name)
+    return services.saved_view_update(view=view, actor=request.user, **body.dict(exclude_unset=True))
+
+
+@router.delete("/saved-views/{view_id}", response={204: None}, tags=["lists"])
+def saved_view_delete(request: AuthedRequest, view_id: int) -> Any:
+    view = get_object_or_404(SavedView.objects.filter(owner=request.user), pk=view_id)
+    _view_spec(request, view.list_name)
+    services.saved_view_delete(view=view, actor=request.user)
+    return Status(204, None)

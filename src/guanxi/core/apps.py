@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from . import handlers, jobs  # noqa: F401  (registers the core event handlers and job kinds)
+        from . import handlers, jobs, listviews  # noqa: F401  (registers the core event handlers and job kinds)
         from .roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="guanxi.core.roles_sync")

@@ -158,3 +158,37 @@ class RolePermissionsForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+# --- list views -------------------------------------------------------------------------------
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("View name"), max_length=100)
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    shared = forms.BooleanField(label=_("Share with my team"), required=False)
+    is_default = forms.BooleanField(label=_("Open the list with this view"), required=False)
+    replace_query = forms.BooleanField(label=_("Save the current filters, sort and columns in it"), required=False)
+
+
+class ListExportForm(forms.Form):
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX")], initial="csv")
+
+
+class BulkActionForm(forms.Form):
+    action = forms.CharField(max_length=30)
+    owner = forms.ModelChoiceField(
+        label=_("New owner"),
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("— keep —"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    team = forms.ModelChoiceField(
+        label=_("New team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label=_("— keep —"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )

@@ -371,3 +371,61 @@ class ApiToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+# --- list views -------------------------------------------------------------------------------
+
+
+class ListLayout(models.Model):
+    """The columns (in order) one user chose for one list; used when a list's query names none."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="list_layouts")
+    list_name = models.CharField(max_length=60)
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "list_name"], name="list_layout_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.list_name}"
+
+
+class SavedView(models.Model):
+    """A named list view (filters, sort and columns as a query string), private or shared with a team."""
+
+    owner = models.ForeignKey(User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="saved_views")
+    list_name = models.CharField(_("list"), max_length=60)
+    name = models.CharField(_("name"), max_length=100)
+    query = models.CharField(_("filters, sort and columns"), max_length=2000, blank=True)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("shared with team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: only you see this view."),
+    )
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "list_name", "name"], name="saved_view_name_once"),
+            models.UniqueConstraint(
+                fields=["owner", "list_name"], condition=Q(is_default=True), name="saved_view_one_default"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "list_name"], name="saved_view_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.team_id is not None

@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import ApiToken, Event, Job, Notification, Team, User
+from .models import ApiToken, Event, Job, Notification, SavedView, Team, User
 from .pii import can_view_pii
 
 
@@ -127,3 +127,17 @@ def object_history(obj: Any) -> QuerySet[Event]:
         .select_related("actor", "content_type")
         .order_by("-id")
     )
+
+
+def saved_views_for(user: Any, list_name: str) -> QuerySet[SavedView]:
+    """The views of a list the user may use: their own, and those shared with a team in their scope."""
+    if not user.is_authenticated:
+        return SavedView.objects.none()
+    shared = Q(team_id__in=user.scope_team_ids) & ~Q(team=None)
+    return SavedView.objects.filter(Q(owner=user) | shared, list_name=list_name).select_related("owner", "team")
+
+
+def saved_view_default(user: Any, list_name: str) -> SavedView | None:
+    """The view a list opens with: the user's own default, else the newest default shared with their team."""
+    views = saved_views_for(user, list_name).filter(is_default=True)
+    return views.filter(owner=user).first() or views.order_by("-updated_at", "-id").first()

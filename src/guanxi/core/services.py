@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .events import field_changes, record_event, snapshot
-from .models import ApiToken, Event, Notification, Team, User
+from .models import ApiToken, Event, ListLayout, Notification, SavedView, Team, User
 from .roles import ROLES
 
 USER_FIELDS = ("email", "full_name", "phone", "language", "is_active")
@@ -340,3 +340,134 @@ def notifications_mark_read(*, recipient: User, ids: list[int] | None = None) ->
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+# --- list views -------------------------------------------------------------------------------
+
+SAVED_VIEW_TRACKED = ("name", "query", "team_id", "is_default")
+
+
+def _view_query(list_name: str, query: str, owner: User) -> str:
+    """A saved view's query string, checked against its list and put in canonical form."""
+    from django.http import QueryDict
+
+    from .listviews import list_query_parse, list_spec_named
+
+    spec = list_spec_named(list_name)
+    if spec is None:
+        raise ValidationError({"list_name": _("Unknown list.")})
+    try:
+        return list_query_parse(spec, QueryDict(query or ""), owner).view_query()
+    except ValidationError as exc:
+        messages = [f"{name}: {m}" for name, ms in exc.message_dict.items() for m in ms]
+        raise ValidationError({"query": messages}) from None
+
+
+def _view_name(name: str, *, owner: User, list_name: str, exclude: int | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Give the view a name.")})
+    if len(name) > 100:
+        raise ValidationError({"name": _("Use at most 100 characters.")})
+    taken = SavedView.objects.filter(owner=owner, list_name=list_name, name=name).exclude(pk=exclude or 0)
+    if taken.exists():
+        raise ValidationError({"name": _("You already have a view with this name on this list.")})
+    return name
+
+
+def _share_team(owner: User, shared: bool) -> Team | None:
+    if not shared:
+        return None
+    team = owner.teams.order_by("id").first()
+    if team is None:
+        raise ValidationError({"shared": _("You are in no team, so there is nobody to share this view with.")})
+    return team
+
+
+def _only_default(view: SavedView) -> None:
+    if view.is_default:
+        others = SavedView.objects.filter(owner=view.owner_id, list_name=view.list_name, is_default=True)
+        others.exclude(pk=view.pk).update(is_default=False)
+
+
+@transaction.atomic
+def saved_view_create(
+    *, owner: User, list_name: str, name: str, query: str, shared: bool = False, is_default: bool = False
+) -> SavedView:
+    """Save a list view under a name, private or shared with the owner's (first) team; one default per list."""
+    query = _view_query(list_name, query, owner)
+    view = SavedView(
+        owner=owner,
+        list_name=list_name,
+        name=_view_name(name, owner=owner, list_name=list_name),
+        query=query,
+        team=_share_team(owner, shared),
+        is_default=is_default,
+    )
+    if is_default:
+        SavedView.objects.filter(owner=owner, list_name=list_name, is_default=True).update(is_default=False)
+    view.save()
+    changes = {k: [None, getattr(view, k)] for k in SAVED_VIEW_TRACKED if getattr(view, k) not in ("", None, False)}
+    record_event(obj=view, action="created", actor=owner, changes=changes, data={"list": list_name})
+    return view
+
+
+@transaction.atomic
+def saved_view_update(
+    *,
+    view: SavedView,
+    actor: User,
+    name: str | None = None,
+    query: str | None = None,
+    shared: bool | None = None,
+    is_default: bool | None = None,
+) -> SavedView:
+    """Rename a view, replace its filters, share or unshare it, or make it the default; only its owner may."""
+    if view.owner_id != actor.pk:
+        raise ValidationError({"owner": _("Only the owner of a view can change it.")})
+    before = snapshot(view, SAVED_VIEW_TRACKED)
+    if name is not None:
+        view.name = _view_name(name, owner=actor, list_name=view.list_name, exclude=view.pk)
+    if query is not None:
+        view.query = _view_query(view.list_name, query, actor)
+    if shared is not None and shared != view.is_shared:
+        view.team = _share_team(actor, shared)
+    if is_default is not None:
+        view.is_default = is_default
+    _only_default(view)
+    view.save()
+    changes = field_changes(view, before, SAVED_VIEW_TRACKED)
+    if changes:
+        record_event(obj=view, action="updated", actor=actor, changes=changes)
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, view: SavedView, actor: User) -> None:
+    """Delete a saved view; only its owner may."""
+    if view.owner_id != actor.pk:
+        raise ValidationError({"owner": _("Only the owner of a view can delete it.")})
+    record_event(obj=view, action="deleted", actor=actor, data={"list": view.list_name, "name": view.name})
+    view.delete()
+
+
+def list_layout_set(*, user: User, list_name: str, columns: list[str]) -> ListLayout:
+    """Remember which columns (in order) a user wants on a list.
+
+    A display preference, like the language: it changes no record anyone else sees, so it records no event.
+    """
+    from .listviews import list_spec_named
+
+    spec = list_spec_named(list_name)
+    if spec is None:
+        raise ValidationError({"list_name": _("Unknown list.")})
+    known = spec.all_columns()
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise ValidationError({"cols": _("Unknown column: %(names)s.") % {"names": ", ".join(unknown)}})
+    if not columns:
+        raise ValidationError({"cols": _("Choose at least one column.")})
+    layout, _created = ListLayout.objects.update_or_create(
+        user=user, list_name=list_name, defaults={"columns": list(dict.fromkeys(columns))}
+    )
+    return layout

@@ -26,4 +26,10 @@ urlpatterns = [
     path("settings/roles/", views.role_list, name="role-list"),
     path("settings/roles/<str:name>/", views.role_edit, name="role-edit"),
     path("settings/audit/", views.audit_log, name="audit-log"),
+    path("lists/<str:list_name>/columns/", views.list_columns, name="list-columns"),
+    path("lists/<str:list_name>/views/", views.saved_view_create, name="saved-view-create"),
+    path("lists/views/<int:pk>/", views.saved_view_update, name="saved-view-update"),
+    path("lists/views/<int:pk>/delete/", views.saved_view_delete, name="saved-view-delete"),
+    path("lists/<str:list_name>/export/", views.list_export, name="list-export"),
+    path("lists/<str:list_name>/bulk/", views.list_bulk, name="list-bulk"),
 ]

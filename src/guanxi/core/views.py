@@ -14,18 +14,22 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import jobs, selectors, services
 from .forms import (
     AuditFilterForm,
+    BulkActionForm,
+    ListExportForm,
     LoginForm,
     PasswordChangeForm,
     RolePermissionsForm,
+    SavedViewForm,
     TeamForm,
     TokenForm,
     UserForm,
@@ -33,6 +37,8 @@ from .forms import (
 )
 from .http import AuthedRequest
 from .jobs import KIND_LABELS
+from .listviews import ListQuery, ListSpec, list_export_start, list_form, list_query_parse, list_rows, list_spec_named
+from .models import SavedView
 from .pii import pii_log_views
 from .roles import ROLES
 
@@ -350,3 +356,206 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
 
 def _json_filters(filters: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}
+
+
+# --- list views -------------------------------------------------------------------------------
+
+
+def list_page(request: AuthedRequest, spec: ListSpec, template: str) -> HttpResponse:
+    """A list page: the view in the query string (or the user's default saved view), one page of its rows,
+    the filter panel, column choice, saved views, export and the bulk bar."""
+    params = request.GET
+    if not params:
+        default = selectors.saved_view_default(request.user, spec.name)
+        if default is not None:
+            return redirect(f"{request.path}?{default.query}&view={default.pk}")
+    errors: dict[str, list[str]] = {}
+    try:
+        query = list_query_parse(spec, params, request.user)
+    except ValidationError as exc:
+        errors = exc.message_dict
+        query = list_query_parse(spec, {}, request.user)
+        rows = spec.rows(request.user, "", False).none()
+    else:
+        rows = list_rows(query, request.user)
+    page = page_of(request, rows)
+    if query.pii_fields:
+        pii_log_views(user=request.user, records=page.object_list, fields=query.pii_fields, channel="page")
+    views = list(selectors.saved_views_for(request.user, spec.name))
+    active = next((v for v in views if str(v.pk) == params.get("view")), None)
+    bulk = spec.bulk_for(request.user, archived=query.archived)
+    context = {
+        "spec": spec,
+        "lv": query,
+        "filter_form": list_form(spec, params, request.user),
+        "errors": errors,
+        "page": page,
+        "q": query.q,
+        "query": query.urlencode(),
+        "view_query": query.view_query(),
+        "headers": [
+            {
+                "column": c,
+                "sort": query.sort_query(c) if c.sort else "",
+                "state": ("desc" if query.descending else "asc") if query.sort == c.key else "",
+            }
+            for c in query.columns
+        ],
+        "column_choice": _column_choice(spec, query),
+        "saved_views": views,
+        "active_view": active,
+        "bulk_actions": bulk,
+        "bulk_form": BulkActionForm() if bulk else None,
+        "needs_owner": any("owner" in a.options for a in bulk),
+        "can_list_archived": bool(spec.archive_permission and request.user.has_perm(spec.archive_permission)),
+        "filter_count": len([k for k in query.raw if k in query.values]),
+    }
+    return render(request, template, context, status=400 if errors else 200)
+
+
+def _column_choice(spec: ListSpec, query: ListQuery) -> list[tuple[Any, bool]]:
+    """Every column of the list, the shown ones first in their order, each with whether it is shown."""
+    shown = [c.key for c in query.columns]
+    every = spec.all_columns()
+    rest = [c for key, c in every.items() if key not in shown]
+    return [(every[key], True) for key in shown] + [(c, False) for c in rest]
+
+
+def _form_errors(form: Any) -> str:
+    return " ".join(str(m) for ms in form.errors.values() for m in ms)
+
+
+def _spec_for(request: AuthedRequest, list_name: str) -> ListSpec:
+    spec = list_spec_named(list_name)
+    if spec is None:
+        raise Http404
+    if not request.user.has_perm(spec.permission):
+        raise PermissionDenied
+    return spec
+
+
+def _back(request: AuthedRequest, spec: ListSpec, query: str = "") -> HttpResponse:
+    url = reverse(spec.url_name)
+    return redirect(f"{url}?{query}" if query else url)
+
+
+@login_required
+@require_POST
+def list_columns(request: AuthedRequest, list_name: str) -> HttpResponse:
+    spec = _spec_for(request, list_name)
+    try:
+        services.list_layout_set(user=request.user, list_name=spec.name, columns=request.POST.getlist("cols"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    query = QueryDict(request.POST.get("query", ""), mutable=True)
+    query.pop("cols", None)  # the list now shows the columns just remembered
+    return _back(request, spec, query.urlencode())
+
+
+@login_required
+@require_POST
+def saved_view_create(request: AuthedRequest, list_name: str) -> HttpResponse:
+    spec = _spec_for(request, list_name)
+    form = SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back(request, spec, request.POST.get("query", ""))
+    data = form.cleaned_data
+    try:
+        view = services.saved_view_create(
+            owner=request.user,
+            list_name=spec.name,
+            name=data["name"],
+            query=data["query"],
+            shared=data["shared"],
+            is_default=data["is_default"],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back(request, spec, data["query"])
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return _back(request, spec, f"{view.query}&view={view.pk}")
+
+
+@login_required
+@require_POST
+def saved_view_update(request: AuthedRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView.objects.filter(owner=request.user), pk=pk)
+    spec = _spec_for(request, view.list_name)
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.saved_view_update(
+                view=view,
+                actor=request.user,
+                name=data["name"],
+                query=data["query"] if data["replace_query"] else None,
+                shared=data["shared"],
+                is_default=data["is_default"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Changes saved."))
+    else:
+        messages.error(request, _form_errors(form))
+    view.refresh_from_db()
+    return _back(request, spec, f"{view.query}&view={view.pk}")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView.objects.filter(owner=request.user), pk=pk)
+    spec = _spec_for(request, view.list_name)
+    services.saved_view_delete(view=view, actor=request.user)
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+    return _back(request, spec, "view=0")
+
+
+@login_required
+@require_POST
+def list_export(request: AuthedRequest, list_name: str) -> HttpResponse:
+    spec = _spec_for(request, list_name)
+    form = ListExportForm(request.POST)
+    if form.is_valid():
+        try:
+            job = list_export_start(
+                spec=spec, query=form.cleaned_data["query"], file_format=form.cleaned_data["format"], actor=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            return redirect(job)
+    else:
+        messages.error(request, _form_errors(form))
+    return _back(request, spec, request.POST.get("query", ""))
+
+
+@login_required
+@require_POST
+def list_bulk(request: AuthedRequest, list_name: str) -> HttpResponse:
+    spec = _spec_for(request, list_name)
+    form = BulkActionForm(request.POST)
+    back = request.POST.get("query", "")
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back(request, spec, back)
+    action = next((a for a in spec.bulk_actions if a.key == form.cleaned_data["action"]), None)
+    if action is None:
+        messages.error(request, _("Choose an action."))
+        return _back(request, spec, back)
+    if not request.user.has_perm(action.permission):
+        raise PermissionDenied
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    options = {name: form.cleaned_data[name] for name in action.options}
+    try:
+        count = action.run(ids=ids, actor=request.user, **options)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("%(action)s: %(count)s records changed.") % {"action": action.label, "count": count}
+        )
+    return _back(request, spec, back)

@@ -6,17 +6,26 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from guanxi.api.pagination import PageNumbers
 from guanxi.api.schemas import InputSchema
-from guanxi.core.api import EventOut
+from guanxi.core.api import (
+    Count,
+    EventOut,
+    JobOut,
+    ListBulkIn,
+    ListExportIn,
+    list_endpoint_bulk,
+    list_endpoint_export,
+    list_endpoint_rows,
+)
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views, pii_value
 from guanxi.core.selectors import users_visible_to
 
-from . import selectors, services
+from . import lists, selectors, services
 from .models import Account, Contact, Interaction, Lead
 
 router = Router(tags=["customers"])
@@ -248,7 +257,11 @@ class SearchFilters(Schema):
 
 
 class ListFilters(Schema):
+    """Documented here: `q` and `sort`. Every filter of the list's page works too (`owner=me`, `team=3`,
+    `stage=customer`, `created_from=2026-01-01`, `has_email=yes` …); an unknown or bad one is a 422 naming it."""
+
     q: str = ""
+    sort: str = Field("", description="A column key, `-` first for descending: name, created, updated, owner …")
 
 
 class SearchHitOut(Schema):
@@ -266,7 +279,17 @@ class SearchHitOut(Schema):
 @paginate(PageNumbers)
 def accounts_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
     require_perm(request, "customers.view_account")
-    return selectors.accounts_search(user=request.user, q=filters.q)
+    return list_endpoint_rows(request, lists.ACCOUNTS)
+
+
+@router.post("/accounts/bulk", response=Count)
+def accounts_bulk(request: AuthedRequest, body: ListBulkIn) -> Any:
+    return list_endpoint_bulk(request, lists.ACCOUNTS, body)
+
+
+@router.post("/accounts/export", response={202: JobOut})
+def accounts_export(request: AuthedRequest, body: ListExportIn) -> Any:
+    return list_endpoint_export(request, lists.ACCOUNTS, body)
 
 
 @router.get("/accounts/{account_id}", response=AccountOut)
@@ -314,7 +337,17 @@ def _links(request: AuthedRequest, links: list[dict[str, Any]] | None) -> list[t
 @paginate(PageNumbers, on_page=log_contact_pii)
 def contacts_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
     require_perm(request, "customers.view_contact")
-    return selectors.contacts_search(user=request.user, q=filters.q)
+    return list_endpoint_rows(request, lists.CONTACTS)
+
+
+@router.post("/contacts/bulk", response=Count)
+def contacts_bulk(request: AuthedRequest, body: ListBulkIn) -> Any:
+    return list_endpoint_bulk(request, lists.CONTACTS, body)
+
+
+@router.post("/contacts/export", response={202: JobOut})
+def contacts_export(request: AuthedRequest, body: ListExportIn) -> Any:
+    return list_endpoint_export(request, lists.CONTACTS, body)
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut)
@@ -361,7 +394,17 @@ def contact_archive(request: AuthedRequest, contact_id: int) -> Any:
 @paginate(PageNumbers, on_page=log_lead_pii)
 def leads_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
     require_perm(request, "customers.view_lead")
-    return selectors.leads_search(user=request.user, q=filters.q)
+    return list_endpoint_rows(request, lists.LEADS)
+
+
+@router.post("/leads/bulk", response=Count)
+def leads_bulk(request: AuthedRequest, body: ListBulkIn) -> Any:
+    return list_endpoint_bulk(request, lists.LEADS, body)
+
+
+@router.post("/leads/export", response={202: JobOut})
+def leads_export(request: AuthedRequest, body: ListExportIn) -> Any:
+    return list_endpoint_export(request, lists.LEADS, body)
 
 
 @router.get("/leads/{lead_id}", response=LeadOut)

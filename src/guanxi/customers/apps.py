@@ -41,6 +41,10 @@ class CustomersConfig(AppConfig):
         event_action("stage_changed", pgettext_lazy("event action", "stage changed"))
         event_action("completed", pgettext_lazy("event action", "completed"))
         event_action("reminded", pgettext_lazy("event action", "reminded"))
+        event_action("reassigned", pgettext_lazy("event action", "reassigned"))
+        event_action("unarchived", pgettext_lazy("event action", "unarchived"))
+
+        from . import lists  # noqa: F401  (registers the contact, account and lead list views)
 
         nav_item(NavItem(_("Search"), "customer-search", "customers.view_contact", order=5, icon="search"))
         nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))

@@ -29,27 +29,31 @@ _MIN_PINYIN_FRAGMENT = 3
 M = TypeVar("M", Account, Contact, Lead)
 
 
-def accounts_visible_to(user: Any, action: str = "view") -> QuerySet[Account]:
-    """Accounts the user may `action`, archived ones left out."""
-    return Account.objects.visible_to(user, action).filter(archived_at__isnull=True).select_related("owner", "team")
+def accounts_visible_to(user: Any, action: str = "view", *, archived: bool = False) -> QuerySet[Account]:
+    """Accounts the user may `action`, archived ones left out (or only those, with `archived`)."""
+    return (
+        Account.objects.visible_to(user, action)
+        .filter(archived_at__isnull=not archived)
+        .select_related("owner", "team")
+    )
 
 
-def contacts_visible_to(user: Any, action: str = "view") -> QuerySet[Contact]:
-    """Contacts the user may `action`, archived ones left out, with their account links."""
+def contacts_visible_to(user: Any, action: str = "view", *, archived: bool = False) -> QuerySet[Contact]:
+    """Contacts the user may `action`, archived ones left out (or only those), with their account links."""
     links = Prefetch("links", queryset=ContactAccount.objects.select_related("account").order_by("id"))
     return (
         Contact.objects.visible_to(user, action)
-        .filter(archived_at__isnull=True)
+        .filter(archived_at__isnull=not archived)
         .select_related("owner", "team")
         .prefetch_related(links)
     )
 
 
-def leads_visible_to(user: Any, action: str = "view") -> QuerySet[Lead]:
-    """Leads the user may `action`, archived ones left out."""
+def leads_visible_to(user: Any, action: str = "view", *, archived: bool = False) -> QuerySet[Lead]:
+    """Leads the user may `action`, archived ones left out (or only those, with `archived`)."""
     return (
         Lead.objects.visible_to(user, action)
-        .filter(archived_at__isnull=True)
+        .filter(archived_at__isnull=not archived)
         .select_related("owner", "team", "converted_contact")
     )
 
@@ -121,9 +125,9 @@ def _ranked(rows: QuerySet[M], match: Q, rank: Case, *order: str) -> QuerySet[M]
     return rows.filter(match).annotate(search_rank=rank).order_by("search_rank", *order)
 
 
-def contacts_search(*, user: Any, q: str) -> QuerySet[Contact]:
+def contacts_search(*, user: Any, q: str, archived: bool = False) -> QuerySet[Contact]:
     """Contacts in scope by name, pinyin (张伟 = zhangwei = zw), phone fragment, email or company name."""
-    rows = contacts_visible_to(user)
+    rows = contacts_visible_to(user, archived=archived)
     q = " ".join((q or "").split())
     if not q:
         return rows
@@ -139,9 +143,9 @@ def contacts_search(*, user: Any, q: str) -> QuerySet[Contact]:
     return _ranked(rows, match, rank, "full_name", "id")
 
 
-def accounts_search(*, user: Any, q: str) -> QuerySet[Account]:
+def accounts_search(*, user: Any, q: str, archived: bool = False) -> QuerySet[Account]:
     """Accounts in scope by name, pinyin, pinyin initials or registration number."""
-    rows = accounts_visible_to(user)
+    rows = accounts_visible_to(user, archived=archived)
     q = " ".join((q or "").split())
     if not q:
         return rows
@@ -150,9 +154,9 @@ def accounts_search(*, user: Any, q: str) -> QuerySet[Account]:
     return _ranked(rows, match, rank, "name", "id")
 
 
-def leads_search(*, user: Any, q: str) -> QuerySet[Lead]:
+def leads_search(*, user: Any, q: str, archived: bool = False) -> QuerySet[Lead]:
     """Leads in scope by person or company name (with pinyin), phone fragment or email."""
-    rows = leads_visible_to(user)
+    rows = leads_visible_to(user, archived=archived)
     q = " ".join((q or "").split())
     if not q:
         return rows

@@ -129,6 +129,75 @@ def _archive(record: Account | Contact | Lead, actor: Any) -> None:
         record_event(obj=record, action="archived", actor=actor)
 
 
+# --- bulk actions on lists -------------------------------------------------------------------
+
+BULK_LIMIT = 1000
+Customer = Account | Contact | Lead
+CustomerModel = type[Account] | type[Contact] | type[Lead]
+
+
+def _bulk_targets(model: CustomerModel, ids: list[int], actor: Any, action: str, *, archived: bool) -> list[Any]:
+    """The selected records, each one the actor may `action`; any other selected record refuses them all."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        raise ValidationError({"ids": _("Select at least one record.")})
+    if len(wanted) > BULK_LIMIT:
+        raise ValidationError({"ids": _("Select at most %(limit)s records at a time.") % {"limit": BULK_LIMIT}})
+    rows = model.objects.visible_to(actor, action).filter(pk__in=wanted, archived_at__isnull=not archived)
+    found = list(rows.select_related("owner", "team").order_by("id"))
+    refused = len(wanted) - len(found)
+    if refused:
+        message = _(
+            "%(count)s of the selected records cannot be changed by you (or no longer exist); nothing was changed."
+        )
+        raise ValidationError({"ids": message % {"count": refused}})
+    return found
+
+
+@transaction.atomic
+def customers_bulk_reassign(
+    *, model: CustomerModel, ids: list[int], actor: Any, owner: User | None = None, team: Team | None = None
+) -> int:
+    """Give the selected records a new owner and/or team, all or none; one `reassigned` event per record changed."""
+    if owner is None and team is None:
+        raise ValidationError({"owner": _("Choose a new owner or a new team.")})
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": _("This user is no longer active.")})
+    changed = 0
+    for record in _bulk_targets(model, ids, actor, "change", archived=False):
+        before = snapshot(record, OWNERSHIP)
+        if owner is not None:
+            record.owner = owner
+        if team is not None:
+            record.team = team
+        changes = field_changes(record, before, OWNERSHIP)
+        if changes:
+            record.save(update_fields=["owner", "team", "updated_at"])
+            record_event(obj=record, action="reassigned", actor=actor, changes=changes)
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def customers_bulk_archive(*, model: CustomerModel, ids: list[int], actor: Any) -> int:
+    """Archive the selected records, all or none (the actor needs the right to archive each); one event each."""
+    records = _bulk_targets(model, ids, actor, "delete", archived=False)
+    for record in records:
+        _archive(record, actor)
+    return len(records)
+
+
+@transaction.atomic
+def customers_bulk_unarchive(*, model: CustomerModel, ids: list[int], actor: Any) -> int:
+    """Bring archived records back into lists and search, all or none; one `unarchived` event each."""
+    records = _bulk_targets(model, ids, actor, "delete", archived=True)
+    for record in records:
+        record.archived_at = None
+        record.save(update_fields=["archived_at", "updated_at"])
+        record_event(obj=record, action="unarchived", actor=actor)
+    return len(records)
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 ACCOUNT_TRACKED = (*ACCOUNT_FIELDS, *OWNERSHIP)
@@ -426,7 +495,6 @@ INTERACTION_RECORDED = ("kind", "channel", "direction", "occurred_at", "duration
 # A call logged from another time zone or a clock a little ahead is fine; a week ahead is a typo.
 FUTURE_TOLERANCE = timedelta(days=1)
 REMIND_AHEAD = timedelta(hours=1)
-Customer = Account | Contact | Lead
 
 
 def _aware(value: datetime | None) -> datetime | None:

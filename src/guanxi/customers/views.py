@@ -17,9 +17,9 @@ from guanxi.core.forms import apply_service_errors
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views
 from guanxi.core.selectors import users_visible_to
-from guanxi.core.views import page_of, staff_perm
+from guanxi.core.views import list_page, page_of, staff_perm
 
-from . import selectors, services
+from . import lists, selectors, services
 from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm
 from .models import Account, Contact, Interaction, Lead
 
@@ -52,9 +52,7 @@ def _account_links(form: ContactForm, contact: Contact | None) -> list[tuple[Acc
 
 @staff_perm("customers.view_contact")
 def contact_list(request: AuthedRequest) -> HttpResponse:
-    context = _list_context(request, selectors.contacts_search(user=request.user, q=request.GET.get("q", "")))
-    pii_log_views(user=request.user, records=context["page"].object_list, fields=CONTACT_PII, channel="page")
-    return render(request, "customers/contact_list.html", context)
+    return list_page(request, lists.CONTACTS, "customers/contact_list.html")
 
 
 @staff_perm("customers.view_contact")
@@ -106,8 +104,7 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.view_account")
 def account_list(request: AuthedRequest) -> HttpResponse:
-    context = _list_context(request, selectors.accounts_search(user=request.user, q=request.GET.get("q", "")))
-    return render(request, "customers/account_list.html", context)
+    return list_page(request, lists.ACCOUNTS, "customers/account_list.html")
 
 
 @staff_perm("customers.view_account")
@@ -155,9 +152,7 @@ def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.view_lead")
 def lead_list(request: AuthedRequest) -> HttpResponse:
-    context = _list_context(request, selectors.leads_search(user=request.user, q=request.GET.get("q", "")))
-    pii_log_views(user=request.user, records=context["page"].object_list, fields=LEAD_PII, channel="page")
-    return render(request, "customers/lead_list.html", context)
+    return list_page(request, lists.LEADS, "customers/lead_list.html")
 
 
 @staff_perm("customers.view_lead")
@@ -224,6 +219,36 @@ def lead_convert(request: AuthedRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Lead converted: %(name)s is now a contact.") % {"name": contact})
             return redirect(contact)
     return render(request, "customers/lead_convert.html", {"lead": lead, "form": form})
+
+
+# --- archiving --------------------------------------------------------------------------------
+
+
+@require_POST
+@staff_perm("customers.delete_contact")
+def contact_archive(request: AuthedRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user, "delete"), pk=pk)
+    services.contact_archive(contact=contact, actor=request.user)
+    messages.success(request, _("%(name)s is archived.") % {"name": contact})
+    return redirect("contact-list")
+
+
+@require_POST
+@staff_perm("customers.delete_account")
+def account_archive(request: AuthedRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(selectors.accounts_visible_to(request.user, "delete"), pk=pk)
+    services.account_archive(account=account, actor=request.user)
+    messages.success(request, _("%(name)s is archived.") % {"name": account})
+    return redirect("account-list")
+
+
+@require_POST
+@staff_perm("customers.delete_lead")
+def lead_archive(request: AuthedRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(selectors.leads_visible_to(request.user, "delete"), pk=pk)
+    services.lead_archive(lead=lead, actor=request.user)
+    messages.success(request, _("%(name)s is archived.") % {"name": lead})
+    return redirect("lead-list")
 
 
 # --- interactions and tasks -------------------------------------------------------------------

@@ -1,9 +1,14 @@
 """Template helpers shared by every app's pages."""
 
+from datetime import date, datetime
 from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from guanxi.core.events import ACTION_LABELS
@@ -66,3 +71,18 @@ def _model_field(model: Any, name: str) -> Any:
         except FieldDoesNotExist:
             continue
     return None
+
+
+@register.simple_tag(takes_context=True)
+def list_cell(context: dict[str, Any], column: Any, row: Any) -> SafeString:
+    """`{% list_cell column row %}`: one cell of a list view, personal data masked for the viewer."""
+    value = column.display(row, context["request"].user)
+    if column.template:
+        return mark_safe(render_to_string(column.template, {"row": row, "value": value, "column": column}))
+    if value in ("", None):
+        return mark_safe('<span class="text-secondary">—</span>')
+    if isinstance(value, datetime):
+        value = formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+    elif isinstance(value, date):
+        value = formats.date_format(value, "SHORT_DATE_FORMAT")
+    return conditional_escape(value)
