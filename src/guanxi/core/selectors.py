@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import ApiToken, Event, Job, Notification, Team, User
+from .models import ApiToken, Event, ImportBatch, ImportTemplate, Job, Notification, Team, User
 from .pii import can_view_pii
 
 
@@ -127,3 +127,24 @@ def object_history(obj: Any) -> QuerySet[Event]:
         .select_related("actor", "content_type")
         .order_by("-id")
     )
+
+
+def imports_visible_to(user: Any) -> QuerySet[ImportBatch]:
+    """Imports the user may see (their own, their teams', all for administrators), newest first."""
+    return ImportBatch.objects.visible_to(user).select_related("owner", "job", "template").order_by("-id")
+
+
+def import_templates_for(user: Any, record_type: str = "") -> QuerySet[ImportTemplate]:
+    """The user's own templates and the shared ones."""
+    if not user.is_authenticated or not user.has_perm("core.view_importtemplate"):
+        return ImportTemplate.objects.none()
+    templates = ImportTemplate.objects.filter(Q(owner=user) | Q(owner__isnull=True))
+    return templates.filter(record_type=record_type) if record_type else templates
+
+
+def import_templates_editable_by(user: Any) -> QuerySet[ImportTemplate]:
+    """Templates the user may change or delete: their own, and shared ones for administrators."""
+    if not user.is_authenticated or not user.has_perm("core.view_importtemplate"):
+        return ImportTemplate.objects.none()
+    templates = ImportTemplate.objects.all()
+    return templates if user.sees_everything else templates.filter(owner=user)
