@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .backends import user_is_locked
-from .models import Team, User
+from .models import ImportTemplate, Team, User
 from .roles import ROLES, permission_label
 
 
@@ -169,9 +169,9 @@ class ImportUploadForm(forms.Form):
         help_text=_("CSV (any common encoding, comma, semicolon or tab), Excel .xlsx, or vCard .vcf for contacts."),
     )
     record_type = forms.ChoiceField(label=_("The file holds"))
-    template = forms.ModelChoiceField(
+    template: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Column template"),
-        queryset=None,
+        queryset=ImportTemplate.objects.none(),
         required=False,
         empty_label=_("Recognise the columns (or use a remembered template)"),
     )
@@ -187,8 +187,12 @@ class ImportUploadForm(forms.Form):
         from .imports import import_types_for
         from .selectors import import_templates_for
 
-        self.fields["record_type"].choices = [(name, kind.label) for name, kind in import_types_for(user).items()]
-        self.fields["template"].queryset = import_templates_for(user).order_by("record_type", "name")  # type: ignore[attr-defined]
+        record_type = self.fields["record_type"]
+        assert isinstance(record_type, forms.ChoiceField)
+        record_type.choices = [(name, kind.label) for name, kind in import_types_for(user).items()]
+        template = self.fields["template"]
+        assert isinstance(template, forms.ModelChoiceField)
+        template.queryset = import_templates_for(user).order_by("record_type", "name")
 
 
 class ImportMappingForm(forms.Form):
