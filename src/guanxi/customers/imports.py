@@ -141,10 +141,16 @@ def _choice(value: str, choices: Any) -> str:
     return str(english.get(folded, value))
 
 
-def _clean_row(record_type: str, values: dict[str, str]) -> tuple[Any, dict[str, list[str]], dict[str, str]]:
-    builtin = {"customers.contact": contact_targets, "customers.account": account_targets}.get(
+def _builtin_fields(record_type: str) -> frozenset[str]:
+    targets = {"customers.contact": contact_targets, "customers.account": account_targets}.get(
         record_type, lead_targets
     )()
+    return frozenset(targets)
+
+
+def _clean_row(
+    record_type: str, values: dict[str, str], builtin: frozenset[str]
+) -> tuple[Any, dict[str, list[str]], dict[str, str]]:
     known = {k: v for k, v in values.items() if k in builtin or k in ("company", "role", "owner")}
     extra = {k: v for k, v in values.items() if k not in known}
     for key in ("company", "role", "owner"):
@@ -174,11 +180,12 @@ def _clean_row(record_type: str, values: dict[str, str]) -> tuple[Any, dict[str,
 
 def cleaned_rows(batch: ImportBatch) -> Iterator[Cleaned]:
     """Every data row of the batch's file, cleaned as the services clean a typed record."""
+    builtin = _builtin_fields(batch.record_type)  # once per file: the labels are translated on each call
     for number, cells, values, problems in mapped_rows(batch):
         company = values.get("company", "") if batch.record_type == "customers.contact" else ""
         role = values.get("role", "")
         owner = values.get("owner", "").strip().lower()
-        record, errors, extra = _clean_row(batch.record_type, dict(values))
+        record, errors, extra = _clean_row(batch.record_type, dict(values), builtin)
         for problem in problems:
             errors.setdefault(problem.field, []).insert(0, problem.message)
         yield Cleaned(number, cells, record, errors, company, role, owner, extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pypinyin import lazy_pinyin
@@ -47,6 +48,7 @@ def _syllables(text: str) -> list[str]:
     return words
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat (张伟 …): an import of a million rows reads each once
 def pinyin_keys(text: str, *, surname: str = "") -> tuple[str, str]:
     """Full pinyin and initials of a name, lower-case without spaces: 张伟 → ("zhangwei", "zw").
 
