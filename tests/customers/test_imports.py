@@ -287,6 +287,7 @@ def test_xlsx_with_an_excel_date_and_a_formula(sales: Any) -> None:
     book.save(out)
     batch = checked(sales, "accounts.xlsx", out.getvalue(), record_type="customers.account")
     assert batch.samples[0] == ["华为技术", "huawei.com", "2024-03-05", "13800138000"]
+    assert batch.samples[1][1] == '=HYPERLINK("mi.com")'  # shown as the formula it is
     assert batch.mapping["Company"] == "name"
     assert [(p[0], p[1]) for p in batch.problems] == [(3, "website")]
     assert "formula" in batch.problems[0][2]

@@ -420,7 +420,7 @@ def import_upload(
     Nothing is imported yet. A file that cannot be read (too big, no header row, unknown format, a
     wrong encoding) is refused with a message on `file`, and not kept.
     """
-    from .imports import file_format, imports_dir, max_bytes, propose_mapping, read_table
+    from .imports import FORMULA_MARK, file_format, imports_dir, max_bytes, propose_mapping, read_table
 
     kind = _import_kind(record_type, actor)
     name = Path(str(getattr(upload, "name", "") or "upload")).name[:200]
@@ -443,7 +443,7 @@ def import_upload(
         table = read_table(path, fmt=fmt, sheet=sheet)
         samples: list[list[str]] = []
         for _number, cells in table.rows():
-            samples.append(cells[: len(table.headers)])
+            samples.append([c.removeprefix(FORMULA_MARK) for c in cells[: len(table.headers)]])
             if len(samples) >= IMPORT_SAMPLES:
                 break
         if template is not None and (template.record_type != record_type or template.owner_id not in (None, actor.pk)):
