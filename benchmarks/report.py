@@ -53,6 +53,8 @@ def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]])
     lines = [f"## {title} (`{name}`)", ""]
     if scenario and scenario.description:
         lines += [scenario.description, ""]
+    if "throughput" in results[0]:
+        return "\n".join(lines + _throughput(results))
     lines += [
         "| date | machine | database | sizes | request | rows matched | requests sent | p50 ms | p95 ms | max ms |",
         "|---|---|---|---|---|--:|--:|--:|--:|--:|",
@@ -79,6 +81,25 @@ def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]])
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _throughput(results: list[dict[str, Any]]) -> list[str]:
+    """Rows-per-second tables (import-style scenarios): one line per contender, then the ratios."""
+    lines = [
+        "| date | machine | database | contender | rows | seconds | rows/s |",
+        "|---|---|---|---|--:|--:|--:|",
+    ]
+    for result in results:
+        run = f"| {result['date']} | {_machine(result['machine'])} | {result['database']} "
+        for row in result["throughput"]:
+            lines.append(f"{run}| {row['label']} | {row['rows']:,} | {row['seconds']} | {row['rows_per_s']:,} |")
+    lines.append("")
+    for result in results:
+        ratios = "; ".join(f"{k} {v}" for k, v in result.get("ratios", {}).items()) or "n/a"
+        notes = " ".join(result.get("notes", []))
+        lines.append(f"- {result['database']}: commit {result['commit']}; ratios: {ratios}. {notes}")
+    lines.append("")
+    return lines
 
 
 def write_report(scenarios: list[Scenario]) -> Path:

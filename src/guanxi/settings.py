@@ -155,6 +155,8 @@ SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
 # --- API ----------------------------------------------------------------------------------------
 
 API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "600"))
+# Largest file an import accepts, in bytes (100 MB by default).
+IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
 API_PAGE_SIZE_MAX = 200
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
 

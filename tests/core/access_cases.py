@@ -7,13 +7,15 @@ from typing import Any
 
 from django.conf import settings
 
-from guanxi.core.models import Job
+from guanxi.core.imports import imports_dir
+from guanxi.core.models import ImportBatch, ImportTemplate, Job
 from guanxi.core.services import token_create
 
 from ..access import ADMIN_ONLY, SIGNED_IN, STAFF, Case
 from ..factories import TeamFactory, UserFactory
 
 AUDITORS = frozenset(["administrator", "manager", "analyst"])
+IMPORTERS = frozenset(["administrator", "manager", "sales", "service"])
 _seq = itertools.count()
 
 # Pages with a behaviour of their own that the walker cannot express; each has its own tests.
@@ -21,6 +23,68 @@ UNWALKED = {
     "login": "tests/core/test_auth.py: signed-in visitors are redirected, failures lock the account",
     "logout": "tests/core/test_auth.py: POST only, ends the session",
 }
+
+
+def import_batch(owner: Any, state: str = ImportBatch.State.UPLOADED) -> ImportBatch:
+    """An import of a one-row contact CSV in the given state, made directly (the walker also uses role-less users)."""
+    name = f"access-{next(_seq)}.csv"
+    (imports_dir() / name).write_text("姓名,手机\n张伟,13800138000\n", encoding="utf-8")
+    return ImportBatch.objects.create(
+        owner=owner,
+        team=owner.teams.first(),
+        record_type="customers.contact",
+        file_name=name,
+        file_format="csv",
+        stored_name=name,
+        encoding="utf-8",
+        headers=["姓名", "手机"],
+        mapping={"姓名": "full_name", "手机": "phone"},
+        state=state,
+        total_rows=1,
+        good_rows=1,
+    )
+
+
+def _outsider() -> Any:
+    return UserFactory(roles=["sales"], teams=[TeamFactory()])
+
+
+def own_import(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": import_batch(user).pk}
+
+
+def outsiders_import(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": import_batch(_outsider()).pk}
+
+
+def own_checked_import(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": import_batch(user, ImportBatch.State.CHECKED).pk}
+
+
+def outsiders_checked_import(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": import_batch(_outsider(), ImportBatch.State.CHECKED).pk}
+
+
+def own_done_import(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": import_batch(user, ImportBatch.State.DONE).pk}
+
+
+def outsiders_done_import(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": import_batch(_outsider(), ImportBatch.State.DONE).pk}
+
+
+def _api(args: Any) -> Any:
+    return lambda world, user: {"import_id": args(world, user)["pk"]}
+
+
+def own_template(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    template = ImportTemplate.objects.create(owner=user, record_type="customers.contact", name=f"t{next(_seq)}")
+    return {"template_id": template.pk}
+
+
+def outsiders_template(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    template = ImportTemplate.objects.create(owner=_outsider(), record_type="customers.contact", name=f"t{next(_seq)}")
+    return {"template_id": template.pk}
 
 
 def own_job(world: dict[str, Any], user: Any) -> dict[str, Any]:
@@ -92,6 +156,22 @@ PAGES = [
     Case("role-list", ADMIN_ONLY),
     Case("role-edit", ADMIN_ONLY, args=lambda w, u: {"name": "sales"}),
     Case("audit-log", AUDITORS),
+    Case("import-list", IMPORTERS),
+    Case("import-create", IMPORTERS),
+    Case("import-detail", IMPORTERS, args=own_import, in_scope_only=outsiders_import),
+    Case(
+        "import-map",
+        IMPORTERS,
+        ok=302,
+        method="POST",
+        args=own_import,
+        in_scope_only=outsiders_import,
+        body=lambda w, u: {"col_0": "full_name", "col_1": "phone"},
+    ),
+    Case(
+        "import-run", IMPORTERS, ok=302, method="POST", args=own_checked_import, in_scope_only=outsiders_checked_import
+    ),
+    Case("import-undo", IMPORTERS, ok=302, method="POST", args=own_done_import, in_scope_only=outsiders_done_import),
 ]
 
 ENDPOINTS = [
@@ -130,4 +210,39 @@ ENDPOINTS = [
     Case("POST /events/export", AUDITORS, ok=202, body=lambda w, u: {}),
     Case("GET /notifications", SIGNED_IN),
     Case("POST /notifications/read", SIGNED_IN, body=lambda w, u: {}),
+    Case("GET /imports", IMPORTERS),
+    # the walker sends JSON, not a multipart file: allowed roles pass the permission gate and are told to choose a file
+    Case("POST /imports", IMPORTERS, ok=422, body=lambda w, u: {}),
+    Case("GET /imports/{import_id}", IMPORTERS, args=_api(own_import), in_scope_only=_api(outsiders_import)),
+    Case(
+        "POST /imports/{import_id}/run",
+        IMPORTERS,
+        ok=202,
+        args=_api(own_checked_import),
+        in_scope_only=_api(outsiders_checked_import),
+        body=lambda w, u: {},
+    ),
+    Case(
+        "POST /imports/{import_id}/undo",
+        IMPORTERS,
+        args=_api(own_done_import),
+        in_scope_only=_api(outsiders_done_import),
+    ),
+    Case("GET /import-templates", IMPORTERS),
+    Case(
+        "POST /import-templates",
+        IMPORTERS,
+        ok=201,
+        body=lambda w, u: {"name": f"Outlook {next(_seq)}", "record_type": "customers.contact", "mapping": {}},
+    ),
+    Case(
+        "PATCH /import-templates/{template_id}",
+        IMPORTERS,
+        args=own_template,
+        in_scope_only=outsiders_template,
+        body=lambda w, u: {"name": f"改名 {next(_seq)}"},
+    ),
+    Case(
+        "DELETE /import-templates/{template_id}", IMPORTERS, ok=204, args=own_template, in_scope_only=outsiders_template
+    ),
 ]

@@ -537,3 +537,196 @@ def saved_view_delete(request: AuthedRequest, view_id: int) -> Any:
     _view_spec(request, view.list_name)
     services.saved_view_delete(view=view, actor=request.user)
     return Status(204, None)
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+class ImportProblemOut(Schema):
+    row: int
+    field: str
+    message: str
+
+
+class ImportDuplicateOut(Schema):
+    row: int
+    field: str
+    value: str
+    record_id: int | None = None
+    record_label: str = ""
+    same_file_row: int | None = None
+
+
+class ImportOut(Schema):
+    id: int
+    record_type: str
+    file_name: str
+    file_format: str
+    encoding: str
+    sheet: str
+    state: str
+    headers: list[str]
+    mapping: dict[str, str]
+    samples: list[list[str]]
+    template_id: int | None
+    skip_bad_rows: bool
+    total_rows: int
+    good_rows: int
+    bad_rows: int
+    duplicate_rows: int
+    created_count: int
+    skipped_count: int
+    removed_count: int
+    kept_count: int
+    problems: list[ImportProblemOut]
+    duplicates: list[ImportDuplicateOut]
+    error: str
+    job_id: int | None
+    owner_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_problems(obj: Any) -> list[dict[str, Any]]:
+        return [{"row": r, "field": f, "message": m} for r, f, m in obj.problems]
+
+    @staticmethod
+    def resolve_duplicates(obj: Any, context: dict[str, Any]) -> list[dict[str, Any]]:
+        viewer = context["request"].user
+        return [
+            {**d, "value": pii_value(d["value"], kind=d["field"], user=viewer)}
+            for d in obj.duplicates
+            if d.get("field") in ("phone", "email")
+        ]
+
+
+class ImportRunIn(InputSchema):
+    skip_bad_rows: bool | None = None
+
+
+class ImportTemplateOut(Schema):
+    id: int
+    name: str
+    record_type: str
+    mapping: dict[str, str]
+    shared: bool
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_shared(obj: Any) -> bool:
+        return obj.owner_id is None
+
+
+class ImportTemplateIn(InputSchema):
+    name: str
+    record_type: str
+    mapping: dict[str, str]
+    shared: bool = False
+
+
+class ImportTemplatePatch(InputSchema):
+    name: str | None = None
+    mapping: dict[str, str] | None = None
+
+
+def _import_params(request: AuthedRequest) -> dict[str, Any]:
+    """The multipart form fields of an upload: record_type, template_id, mapping (JSON object), sheet."""
+    import json
+
+    data = request.POST
+    params: dict[str, Any] = {"record_type": data.get("record_type", ""), "sheet": data.get("sheet", "")}
+    if data.get("template_id"):
+        try:
+            template_id = int(data["template_id"])
+        except ValueError:
+            raise ValidationError({"template_id": _("Enter a whole number.")}) from None
+        params["template"] = get_object_or_404(selectors.import_templates_for(request.user), pk=template_id)
+    if data.get("mapping"):
+        try:
+            mapping = json.loads(data["mapping"])
+        except ValueError:
+            mapping = None
+        if not isinstance(mapping, dict):
+            raise ValidationError({"mapping": _('Send the mapping as a JSON object: {"column": "field"}.')})
+        params["mapping"] = {str(k): str(v or "") for k, v in mapping.items()}
+    return params
+
+
+@router.post("/imports", response={201: ImportOut}, tags=["imports"])
+def import_create(request: AuthedRequest) -> Any:
+    """Upload a file (multipart: file, record_type, optional template_id, mapping, sheet) and get its dry run."""
+    require_perm(request, "core.add_importbatch")
+    params = _import_params(request)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationError({"file": _("Choose a file to import.")})
+    batch = services.import_upload(actor=request.user, upload=upload, **params)
+    return Status(201, services.import_check(batch=batch, actor=request.user))
+
+
+@router.get("/imports", response=list[ImportOut], tags=["imports"])
+@paginate(PageNumbers)
+def import_list(request: AuthedRequest) -> Any:
+    require_perm(request, "core.view_importbatch")
+    return selectors.imports_visible_to(request.user)
+
+
+@router.get("/imports/{import_id}", response=ImportOut, tags=["imports"])
+def import_detail(request: AuthedRequest, import_id: int) -> Any:
+    require_perm(request, "core.view_importbatch")
+    return get_object_or_404(selectors.imports_visible_to(request.user), pk=import_id)
+
+
+@router.post("/imports/{import_id}/run", response={202: ImportOut}, tags=["imports"])
+def import_run(request: AuthedRequest, import_id: int, body: ImportRunIn) -> Any:
+    """Start the import of a checked file as a job; follow it with GET /imports/{id} or /jobs/{job_id}."""
+    require_perm(request, "core.add_importbatch")
+    batch = get_object_or_404(selectors.imports_visible_to(request.user), pk=import_id)
+    if batch.owner_id != request.user.pk and not request.user.sees_everything:
+        raise PermissionDenied
+    services.import_run_start(batch=batch, actor=request.user, skip_bad_rows=body.skip_bad_rows)
+    batch.refresh_from_db()
+    return Status(202, batch)
+
+
+@router.post("/imports/{import_id}/undo", response=ImportOut, tags=["imports"])
+def import_undo(request: AuthedRequest, import_id: int) -> Any:
+    """Remove the records a finished import created and nobody changed since (owner or administrator)."""
+    require_perm(request, "core.add_importbatch")
+    batch = get_object_or_404(selectors.imports_visible_to(request.user), pk=import_id)
+    return services.import_undo(batch=batch, actor=request.user)
+
+
+@router.get("/import-templates", response=list[ImportTemplateOut], tags=["imports"])
+@paginate(PageNumbers)
+def import_template_list(request: AuthedRequest, record_type: str = "") -> Any:
+    require_perm(request, "core.view_importtemplate")
+    return selectors.import_templates_for(request.user, record_type).order_by("record_type", "name", "id")
+
+
+@router.post("/import-templates", response={201: ImportTemplateOut}, tags=["imports"])
+def import_template_create(request: AuthedRequest, body: ImportTemplateIn) -> Any:
+    require_perm(request, "core.add_importtemplate")
+    return Status(201, services.import_template_save(actor=request.user, **body.dict()))
+
+
+@router.patch("/import-templates/{template_id}", response=ImportTemplateOut, tags=["imports"])
+def import_template_update(request: AuthedRequest, template_id: int, body: ImportTemplatePatch) -> Any:
+    require_perm(request, "core.change_importtemplate")
+    template = get_object_or_404(selectors.import_templates_editable_by(request.user), pk=template_id)
+    return services.import_template_save(
+        actor=request.user,
+        template=template,
+        record_type=template.record_type,
+        name=body.name if body.name is not None else template.name,
+        mapping=body.mapping if body.mapping is not None else template.mapping,
+        shared=template.owner_id is None,
+    )
+
+
+@router.delete("/import-templates/{template_id}", response={204: None}, tags=["imports"])
+def import_template_delete(request: AuthedRequest, template_id: int) -> Any:
+    require_perm(request, "core.delete_importtemplate")
+    template = get_object_or_404(selectors.import_templates_editable_by(request.user), pk=template_id)
+    services.import_template_delete(template=template, actor=request.user)
+    return Status(204, None)

@@ -26,15 +26,16 @@ import functools
 import itertools
 import random
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.models import Group
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from .bulk import insert_rows
 from .events import record_event
 from .models import ADMINISTRATOR, Team, User
 from .services import team_create, team_update
@@ -551,37 +552,6 @@ def _user_ids(emails: Sequence[str]) -> dict[str, int]:
     for start in range(0, len(emails), _BATCH):
         found.update(User.objects.filter(email__in=emails[start : start + _BATCH]).values_list("email", "id"))
     return found
-
-
-def insert_rows(*, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert plain rows fast: COPY on PostgreSQL, one prepared statement elsewhere. For 10^5–10^6 demo rows.
-
-    `bulk_create` builds a model instance and prepares every value of every row, which is most of the
-    time at this size; values here are already what the database stores (datetimes adapted by the caller).
-    """
-    quote = connection.ops.quote_name
-    column_of = {field.name: field.column for field in model._meta.concrete_fields if field.column}
-    columns = ", ".join(quote(column_of[name]) for name in fields)
-    table = quote(model._meta.db_table)
-    count = 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            return count
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-        batch: list[Sequence[Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == _BATCH * 5:
-                cursor.executemany(sql, batch)
-                count, batch = count + len(batch), []
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
-    return count
 
 
 @demo_loader(order=10)

@@ -35,6 +35,10 @@ ACTION_LABELS: dict[str, Any] = {
     "unlocked": pgettext_lazy("event action", "unlocked"),
     "revoked": pgettext_lazy("event action", "revoked"),
     "pii_viewed": pgettext_lazy("event action", "personal data viewed"),
+    "checked": pgettext_lazy("event action", "checked"),
+    "imported": pgettext_lazy("event action", "imported"),
+    "import_failed": pgettext_lazy("event action", "import failed"),
+    "undone": pgettext_lazy("event action", "undone"),
 }
 
 

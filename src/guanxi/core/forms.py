@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .backends import user_is_locked
-from .models import Team, User
+from .models import ImportTemplate, Team, User
 from .roles import ROLES, permission_label
 
 
@@ -191,4 +191,68 @@ class BulkActionForm(forms.Form):
         required=False,
         empty_label=_("— keep —"),
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV (any common encoding, comma, semicolon or tab), Excel .xlsx, or vCard .vcf for contacts."),
+    )
+    record_type = forms.ChoiceField(label=_("The file holds"))
+    template: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Column template"),
+        queryset=ImportTemplate.objects.none(),
+        required=False,
+        empty_label=_("Recognise the columns (or use a remembered template)"),
+    )
+    sheet = forms.CharField(
+        label=_("Sheet"),
+        max_length=100,
+        required=False,
+        help_text=_("For Excel files: the sheet to read; the first one if empty."),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .imports import import_types_for
+        from .selectors import import_templates_for
+
+        record_type = self.fields["record_type"]
+        assert isinstance(record_type, forms.ChoiceField)
+        record_type.choices = [(name, kind.label) for name, kind in import_types_for(user).items()]
+        template = self.fields["template"]
+        assert isinstance(template, forms.ModelChoiceField)
+        template.queryset = import_templates_for(user).order_by("record_type", "name")
+
+
+class ImportMappingForm(forms.Form):
+    """One select per column of the file: the field it goes to, or nothing."""
+
+    def __init__(self, *args: Any, batch: Any, targets: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers = list(batch.headers)
+        choices = [("", _("— skip this column —")), *targets.items()]
+        for index, header in enumerate(self.headers):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=header, choices=choices, required=False, initial=batch.mapping.get(header, "")
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {header: self.cleaned_data.get(f"col_{index}") or "" for index, header in enumerate(self.headers)}
+
+
+class ImportRunForm(forms.Form):
+    skip_bad_rows = forms.TypedChoiceField(
+        label=_("If some rows have problems"),
+        choices=[
+            ("0", _("Import nothing (all or nothing)")),
+            ("1", _("Import the good rows and give me a file of the bad ones")),
+        ],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+        initial="0",
     )

@@ -172,3 +172,25 @@ def _audit_row(event: Event, viewer: User) -> list[Any]:
         event.action,
         json.dumps(event.changes_for(viewer), ensure_ascii=False, cls=DjangoJSONEncoder),
     ]
+
+
+@job_kind("core.import_check", gettext_noop("Import dry run"), permission="core.add_importbatch")
+def import_check_job(job: Job, progress: Progress) -> dict[str, Any]:
+    """Check every row of an uploaded file (the dry run) on a worker."""
+    from .models import ImportBatch
+    from .services import import_check
+
+    batch = ImportBatch.objects.get(pk=job.params["batch"])
+    actor = User.objects.get(pk=job.owner_id or 0)
+    batch = import_check(batch=batch, actor=actor, progress=progress)
+    return {"batch": batch.pk, "rows": batch.total_rows, "bad_rows": batch.bad_rows}
+
+
+@job_kind("core.import_run", gettext_noop("Import"), permission="core.add_importbatch")
+def import_run_job(job: Job, progress: Progress) -> dict[str, Any]:
+    """Write a checked file's records, all in one transaction."""
+    from .models import ImportBatch
+    from .services import import_run
+
+    batch = ImportBatch.objects.get(pk=job.params["batch"])
+    return import_run(batch=batch, progress=progress)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 ADMINISTRATOR = "administrator"
 
@@ -429,3 +430,98 @@ class SavedView(models.Model):
     @property
     def is_shared(self) -> bool:
         return self.team_id is not None
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+class ImportTemplate(models.Model):
+    """A remembered column mapping for one record type: the owner's own, or shared with everyone (no owner)."""
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    record_type = models.CharField(_("record type"), max_length=60)
+    name = models.CharField(_("name"), max_length=120)
+    mapping = models.JSONField(_("mapping"), default=dict)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import template")
+        verbose_name_plural = _("import templates")
+        ordering = ["record_type", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "record_type", "name"], name="import_template_name_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportBatch(OwnedModel):
+    """One uploaded file on its way in: mapping, dry-run report, the job that writes it, and its undo."""
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", pgettext_lazy("import state", "Uploaded")
+        CHECKING = "checking", pgettext_lazy("import state", "Checking")
+        CHECKED = "checked", pgettext_lazy("import state", "Checked")
+        IMPORTING = "importing", pgettext_lazy("import state", "Importing")
+        DONE = "done", pgettext_lazy("import state", "Done")
+        FAILED = "failed", pgettext_lazy("import state", "Failed")
+        UNDONE = "undone", pgettext_lazy("import state", "Undone")
+
+    record_type = models.CharField(_("record type"), max_length=60)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=8)
+    file_size = models.PositiveBigIntegerField(_("size"), default=0)
+    stored_name = models.CharField(max_length=255, blank=True, editable=False)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    samples = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(_("mapping"), default=dict, blank=True)
+    template = models.ForeignKey(
+        ImportTemplate, verbose_name=_("template"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    skip_bad_rows = models.BooleanField(_("skip bad rows"), default=False)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    good_rows = models.PositiveIntegerField(_("good rows"), default=0)
+    bad_rows = models.PositiveIntegerField(_("bad rows"), default=0)
+    duplicate_rows = models.PositiveIntegerField(_("likely duplicates"), default=0)
+    created_count = models.PositiveIntegerField(_("records created"), default=0)
+    skipped_count = models.PositiveIntegerField(_("rows skipped"), default=0)
+    removed_count = models.PositiveIntegerField(_("records removed by undo"), default=0)
+    kept_count = models.PositiveIntegerField(_("records kept by undo"), default=0)
+    problems = models.JSONField(default=list, blank=True)  # [[row, field, message], …], capped
+    duplicates = models.JSONField(default=list, blank=True)  # [{row, field, value, record…}, …], capped
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    error_file = models.CharField(_("error file"), max_length=255, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("import-detail", args=[self.pk])
+
+    @property
+    def stored_path(self) -> Any:
+        from .imports import imports_dir
+
+        return imports_dir() / self.stored_name
+
+    @property
+    def is_busy(self) -> bool:
+        return self.state in {self.State.CHECKING, self.State.IMPORTING}

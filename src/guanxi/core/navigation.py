@@ -41,6 +41,7 @@ def nav_for(user: Any, section: str = "main") -> list[NavItem]:
 
 
 nav_item(NavItem(_("Home"), "home", order=0, icon="home"))
+nav_item(NavItem(_("Imports"), "import-list", "core.view_importbatch", order=850, icon="upload"))
 nav_item(NavItem(_("Jobs"), "job-list", "core.view_job", order=900, icon="progress"))
 nav_item(NavItem(_("Users"), "user-list", "core.change_user", section="admin", order=10))
 nav_item(NavItem(_("Teams"), "team-list", "core.change_team", section="admin", order=20))

@@ -41,6 +41,11 @@ grant(ADMINISTRATOR, "core.add_user", "core.change_user", "core.add_team", "core
 grant(ADMINISTRATOR, "core.view_pii", "core.view_event", "auth.view_group", "auth.change_group")
 grant("manager", "core.view_event", "core.view_pii")
 grant("analyst", "core.view_event")
+# imports: each record type also needs its own add permission (customers.add_contact …)
+for _role in (ADMINISTRATOR, "manager", "sales", "service"):
+    grant(_role, "core.view_importbatch", "core.add_importbatch", "core.change_importbatch")
+    grant(_role, "core.view_importtemplate", "core.add_importtemplate", "core.change_importtemplate")
+    grant(_role, "core.delete_importtemplate")
 
 
 _PERMISSION_ACTIONS = {

@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import ApiToken, Event, Job, Notification, SavedView, Team, User
+from .models import ApiToken, Event, ImportBatch, ImportTemplate, Job, Notification, SavedView, Team, User
 from .pii import can_view_pii
 
 
@@ -141,3 +141,24 @@ def saved_view_default(user: Any, list_name: str) -> SavedView | None:
     """The view a list opens with: the user's own default, else the newest default shared with their team."""
     views = saved_views_for(user, list_name).filter(is_default=True)
     return views.filter(owner=user).first() or views.order_by("-updated_at", "-id").first()
+
+
+def imports_visible_to(user: Any) -> QuerySet[ImportBatch]:
+    """Imports the user may see (their own, their teams', all for administrators), newest first."""
+    return ImportBatch.objects.visible_to(user).select_related("owner", "job", "template").order_by("-id")
+
+
+def import_templates_for(user: Any, record_type: str = "") -> QuerySet[ImportTemplate]:
+    """The user's own templates and the shared ones."""
+    if not user.is_authenticated or not user.has_perm("core.view_importtemplate"):
+        return ImportTemplate.objects.none()
+    templates = ImportTemplate.objects.filter(Q(owner=user) | Q(owner__isnull=True))
+    return templates.filter(record_type=record_type) if record_type else templates
+
+
+def import_templates_editable_by(user: Any) -> QuerySet[ImportTemplate]:
+    """Templates the user may change or delete: their own, and shared ones for administrators."""
+    if not user.is_authenticated or not user.has_perm("core.view_importtemplate"):
+        return ImportTemplate.objects.none()
+    templates = ImportTemplate.objects.all()
+    return templates if user.sees_everything else templates.filter(owner=user)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import secrets
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .events import field_changes, record_event, snapshot
-from .models import ApiToken, Event, ListLayout, Notification, SavedView, Team, User
+from .models import ApiToken, Event, ImportBatch, ImportTemplate, Job, ListLayout, Notification, SavedView, Team, User
 from .roles import ROLES
 
 USER_FIELDS = ("email", "full_name", "phone", "language", "is_active")
@@ -471,3 +474,373 @@ def list_layout_set(*, user: User, list_name: str, columns: list[str]) -> ListLa
         user=user, list_name=list_name, defaults={"columns": list(dict.fromkeys(columns))}
     )
     return layout
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+IMPORT_REPORT_LIMIT = 20_000  # problems and duplicates kept for the report; counts are always complete
+IMPORT_SAMPLES = 5
+
+
+def _import_kind(record_type: str, actor: Any) -> Any:
+    from .imports import import_types
+
+    kind = import_types().get(record_type)
+    if kind is None:
+        raise ValidationError({"record_type": _("Choose what the file holds: contacts, accounts or leads.")})
+    if not actor.has_perm("core.add_importbatch") or not actor.has_perm(kind.permission):
+        raise PermissionDenied
+    return kind
+
+
+def _template_for(*, actor: Any, record_type: str, headers: list[str]) -> ImportTemplate | None:
+    """The actor's (or a shared) template for this type that knows most of the file's headers, if any."""
+    best, best_score = None, 0
+    for template in ImportTemplate.objects.filter(Q(owner=actor) | Q(owner__isnull=True), record_type=record_type):
+        score = sum(1 for h in headers if template.mapping.get(h))
+        if score > best_score or (score == best_score and best is not None and template.owner_id == actor.pk):
+            best, best_score = template, score
+    return best if best_score * 2 >= max(1, len(headers)) else None
+
+
+def import_mapping_check(*, kind: Any, headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """A mapping the file and the record type accept: known headers, known targets, no target twice."""
+    targets = kind.targets()
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    used: dict[str, str] = {}
+    for header in headers:
+        target = (mapping.get(header) or "").strip()
+        if target and target not in targets:
+            errors.setdefault("mapping", []).append(
+                _("“%(target)s” is not a field you can import into.") % {"target": target[:60]}
+            )
+            continue
+        if target and target in used:
+            errors.setdefault("mapping", []).append(
+                _("Columns “%(first)s” and “%(second)s” both go to %(field)s; choose one.")
+                % {"first": used[target], "second": header, "field": targets[target]}
+            )
+            continue
+        if target:
+            used[target] = header
+        cleaned[header] = target
+    unknown = sorted(set(mapping) - set(headers))
+    if unknown:
+        errors.setdefault("mapping", []).append(
+            _("The file has no column named “%(column)s”.") % {"column": unknown[0][:60]}
+        )
+    if not used and not errors:
+        errors["mapping"] = [_("Choose a field for at least one column.")]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def import_upload(
+    *,
+    actor: Any,
+    record_type: str,
+    upload: Any,
+    template: ImportTemplate | None = None,
+    mapping: dict[str, str] | None = None,
+    sheet: str = "",
+) -> ImportBatch:
+    """Store an uploaded file, read its header row and a few samples, and propose a column mapping.
+
+    Nothing is imported yet. A file that cannot be read (too big, no header row, unknown format, a
+    wrong encoding) is refused with a message on `file`, and not kept.
+    """
+    from .imports import FORMULA_MARK, file_format, imports_dir, max_bytes, propose_mapping, read_table
+
+    kind = _import_kind(record_type, actor)
+    name = Path(str(getattr(upload, "name", "") or "upload")).name[:200]
+    size = int(getattr(upload, "size", 0) or 0)
+    limit = max_bytes()
+    if size > limit:
+        raise ValidationError(
+            {
+                "file": _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+                % {"size": round(size / 1048576, 1), "limit": round(limit / 1048576, 1)}
+            }
+        )
+    fmt = file_format(name)
+    stored = f"{uuid.uuid4().hex}.{fmt}"
+    path = imports_dir() / stored
+    with path.open("wb") as out:
+        for chunk in upload.chunks() if hasattr(upload, "chunks") else [upload.read()]:
+            out.write(chunk)
+    try:
+        table = read_table(path, fmt=fmt, sheet=sheet)
+        samples: list[list[str]] = []
+        for _number, cells in table.rows():
+            samples.append([c.removeprefix(FORMULA_MARK) for c in cells[: len(table.headers)]])
+            if len(samples) >= IMPORT_SAMPLES:
+                break
+        if template is not None and (template.record_type != record_type or template.owner_id not in (None, actor.pk)):
+            raise ValidationError({"template": _("This template is for another record type or another user.")})
+        template = template or _template_for(actor=actor, record_type=record_type, headers=table.headers)
+        proposed = propose_mapping(kind=kind, headers=table.headers, template=template.mapping if template else None)
+        if mapping:
+            proposed = import_mapping_check(kind=kind, headers=table.headers, mapping={**proposed, **mapping})
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                owner=actor,
+                team=actor.teams.order_by("id").first(),
+                record_type=record_type,
+                file_name=name,
+                file_format=fmt,
+                file_size=path.stat().st_size,
+                stored_name=stored,
+                encoding=table.encoding,
+                sheet=table.sheet,
+                headers=table.headers,
+                samples=samples,
+                mapping=proposed,
+                template=template,
+            )
+            record_event(obj=batch, action="created", actor=actor, data={"record_type": record_type, "file": name})
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return batch
+
+
+@transaction.atomic
+def import_map(
+    *, batch: ImportBatch, actor: Any, mapping: dict[str, str], skip_bad_rows: bool | None = None
+) -> ImportBatch:
+    """Set the column mapping (and the bad-row choice) of an import that has not run; the dry run is redone."""
+    kind = _import_kind(batch.record_type, actor)
+    _import_editable(batch)
+    batch.mapping = import_mapping_check(kind=kind, headers=batch.headers, mapping=mapping)
+    if skip_bad_rows is not None:
+        batch.skip_bad_rows = skip_bad_rows
+    batch.state = ImportBatch.State.UPLOADED
+    batch.save(update_fields=["mapping", "skip_bad_rows", "state"])
+    return batch
+
+
+def _import_editable(batch: ImportBatch) -> None:
+    if batch.state not in (ImportBatch.State.UPLOADED, ImportBatch.State.CHECKED):
+        raise ValidationError({"state": _("This import has already run; upload the file again to change it.")})
+
+
+@transaction.atomic
+def import_check_start(*, batch: ImportBatch, actor: Any) -> Job:
+    """Queue the dry run of an uploaded file as a job (the page's way; the API runs it at once)."""
+    from .jobs import job_start
+
+    _import_kind(batch.record_type, actor)
+    _import_editable(batch)
+    job = job_start(kind="core.import_check", actor=actor, params={"batch": batch.pk})
+    batch.state, batch.job, batch.error = ImportBatch.State.CHECKING, job, ""
+    batch.save(update_fields=["state", "job", "error"])
+    return job
+
+
+def import_check(*, batch: ImportBatch, actor: Any, progress: Any = None) -> ImportBatch:
+    """The dry run: clean every row and report every bad value and likely duplicate. Writes no records."""
+    kind = _import_kind(batch.record_type, actor)
+    if batch.state != ImportBatch.State.CHECKING:
+        _import_editable(batch)
+    ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.CHECKING)
+    try:
+        result = kind.check(batch, progress or (lambda done, total, message: None))
+    except ValidationError as exc:
+        message = " ".join(str(m) for messages in exc.message_dict.values() for m in messages)
+        ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.UPLOADED, error=message[:5000])
+        batch.state, batch.error = ImportBatch.State.UPLOADED, message[:5000]
+        raise
+    with transaction.atomic():
+        batch.error = ""
+        batch.total_rows, batch.good_rows, batch.bad_rows = result.total, result.good, len(result.bad_rows)
+        batch.problems = [[p.row, p.field, p.message] for p in result.problems[:IMPORT_REPORT_LIMIT]]
+        batch.duplicates = [vars(d) for d in result.duplicates[:IMPORT_REPORT_LIMIT]]
+        batch.duplicate_rows = len({d.row for d in result.duplicates})
+        batch.state = ImportBatch.State.CHECKED
+        batch.checked_at = timezone.now()
+        batch.save(
+            update_fields=[
+                "total_rows",
+                "good_rows",
+                "bad_rows",
+                "problems",
+                "duplicates",
+                "duplicate_rows",
+                "state",
+                "checked_at",
+                "error",
+            ]
+        )
+        record_event(
+            obj=batch,
+            action="checked",
+            actor=actor,
+            data={"rows": batch.total_rows, "bad_rows": batch.bad_rows, "duplicates": batch.duplicate_rows},
+        )
+    return batch
+
+
+@transaction.atomic
+def import_run_start(*, batch: ImportBatch, actor: Any, skip_bad_rows: bool | None = None) -> Job:
+    """Queue the import of a checked file as a job. With bad rows, only when the user chose to skip them."""
+    from .jobs import job_start
+
+    _import_kind(batch.record_type, actor)
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.state != ImportBatch.State.CHECKED:
+        raise ValidationError({"state": _("Run the dry run first; only a checked file can be imported.")})
+    if skip_bad_rows is not None:
+        batch.skip_bad_rows = skip_bad_rows
+    if batch.bad_rows and not batch.skip_bad_rows:
+        raise ValidationError(
+            {
+                "skip_bad_rows": _(
+                    "%(count)s rows have problems. Fix them in the file and upload it again, "
+                    "or choose to skip the bad rows."
+                )
+                % {"count": batch.bad_rows}
+            }
+        )
+    if not batch.good_rows:
+        raise ValidationError({"file": _("No row can be imported.")})
+    job = job_start(kind="core.import_run", actor=actor, params={"batch": batch.pk})
+    batch.state, batch.job = ImportBatch.State.IMPORTING, job
+    batch.save(update_fields=["state", "skip_bad_rows", "job"])
+    return job
+
+
+def import_run(*, batch: ImportBatch, progress: Any) -> dict[str, Any]:
+    """Write the whole file in one transaction: all of it, or (skipping bad rows) all its good rows, or nothing."""
+    from .imports import import_types
+
+    kind = import_types()[batch.record_type]
+    actor = User.objects.get(pk=batch.owner_id or 0)
+    try:
+        with transaction.atomic():
+            written = kind.write(batch, progress)
+            bad = written.pop("bad_rows", [])
+            batch.error_file = _import_error_file(batch, bad) if bad else ""
+            batch.created_count, batch.skipped_count = written["created"], len(bad)
+            batch.result = written
+            batch.state, batch.finished_at = ImportBatch.State.DONE, timezone.now()
+            batch.save(update_fields=["error_file", "created_count", "skipped_count", "result", "state", "finished_at"])
+            _import_remember(batch, actor)
+            record_event(obj=batch, action="imported", actor=actor, data={**written, "skipped": len(bad)})
+    except ValidationError as exc:
+        message = " ".join(str(m) for messages in exc.message_dict.values() for m in messages)
+        _import_failed(batch, actor, message)
+        raise
+    except Exception as exc:
+        _import_failed(batch, actor, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if batch.state in (ImportBatch.State.DONE, ImportBatch.State.FAILED):
+            batch.stored_path.unlink(missing_ok=True)
+    return {"batch": batch.pk, **batch.result, "file": batch.error_file} if batch.error_file else {"batch": batch.pk}
+
+
+@transaction.atomic
+def _import_failed(batch: ImportBatch, actor: Any, message: str) -> None:
+    batch.state, batch.error, batch.finished_at = ImportBatch.State.FAILED, message[:5000], timezone.now()
+    batch.save(update_fields=["state", "error", "finished_at"])
+    record_event(obj=batch, action="import_failed", actor=actor, data={"error": message[:500]})
+
+
+def _import_error_file(batch: ImportBatch, bad: list[tuple[int, list[str], str]]) -> str:
+    """The skipped rows as CSV (UTF-8 with BOM, so Excel opens it): original columns, the row number, the problem."""
+    folder = Path(settings.VAR_DIR) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"import-{batch.pk}-errors.csv"
+    with open(folder / name, "w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.writer(out)
+        writer.writerow([*batch.headers, _("row"), _("error")])
+        width = len(batch.headers)
+        for number, cells, message in bad:
+            writer.writerow([*(cells + [""] * width)[:width], number, message])
+    return name
+
+
+def _import_remember(batch: ImportBatch, actor: Any) -> None:
+    """Keep the mapping that worked as the owner's template, so the next file with these headers maps itself."""
+    mapping = {header: target for header, target in batch.mapping.items() if target}
+    if batch.template is not None and batch.template.owner_id == actor.pk:
+        batch.template.mapping = {**batch.template.mapping, **mapping}
+        batch.template.save(update_fields=["mapping", "updated_at"])
+        return
+    name = _("Remembered from %(file)s") % {"file": batch.file_name}
+    template, _created = ImportTemplate.objects.update_or_create(
+        owner=actor, record_type=batch.record_type, name=name[:120], defaults={"mapping": mapping}
+    )
+    batch.template = template
+    batch.save(update_fields=["template"])
+
+
+def import_may_undo(batch: ImportBatch, user: Any) -> bool:
+    return batch.state == ImportBatch.State.DONE and (batch.owner_id == user.pk or user.sees_everything)
+
+
+@transaction.atomic
+def import_undo(*, batch: ImportBatch, actor: Any) -> ImportBatch:
+    """Remove the records a finished import created that nobody has changed since; report what was kept."""
+    from .imports import import_types
+
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.owner_id != actor.pk and not actor.sees_everything:
+        raise PermissionDenied
+    if batch.state != ImportBatch.State.DONE:
+        raise ValidationError({"state": _("Only a finished import can be undone.")})
+    outcome = import_types()[batch.record_type].undo(batch, actor)
+    batch.removed_count, batch.kept_count = outcome["removed"], outcome["kept"]
+    batch.state, batch.undone_at = ImportBatch.State.UNDONE, timezone.now()
+    batch.save(update_fields=["removed_count", "kept_count", "state", "undone_at"])
+    record_event(obj=batch, action="undone", actor=actor, data=outcome)
+    return batch
+
+
+@transaction.atomic
+def import_template_save(
+    *,
+    actor: Any,
+    record_type: str,
+    name: str,
+    mapping: dict[str, str],
+    shared: bool = False,
+    template: ImportTemplate | None = None,
+) -> ImportTemplate:
+    """Create or change a named header → field mapping; shared templates (for everyone) need an administrator."""
+    from .imports import import_types
+
+    kind = import_types().get(record_type)
+    if kind is None:
+        raise ValidationError({"record_type": _("Choose what the file holds: contacts, accounts or leads.")})
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Give the template a name.")})
+    if shared and not actor.sees_everything:
+        raise ValidationError({"shared": _("Only an administrator can share a template with everyone.")})
+    targets = kind.targets()
+    bad = sorted({t for t in mapping.values() if t and t not in targets})
+    if bad:
+        raise ValidationError({"mapping": _("“%(target)s” is not a field you can import into.") % {"target": bad[0]}})
+    owner = None if shared else actor
+    clash = ImportTemplate.objects.filter(owner=owner, record_type=record_type, name=name)
+    if template is not None:
+        clash = clash.exclude(pk=template.pk)
+    if clash.exists():
+        raise ValidationError({"name": _("You already have a template with this name.")})
+    template = template or ImportTemplate()
+    action = "updated" if template.pk else "created"
+    template.owner, template.record_type, template.name = owner, record_type, name[:120]
+    template.mapping = {str(k): str(v) for k, v in mapping.items() if v}
+    template.save()
+    record_event(obj=template, action=action, actor=actor, data={"record_type": record_type})
+    return template
+
+
+@transaction.atomic
+def import_template_delete(*, template: ImportTemplate, actor: Any) -> None:
+    """Forget a template (imports that used it keep their mapping)."""
+    record_event(obj=template, action="deleted", actor=actor, data={"name": template.name})
+    template.delete()

@@ -25,6 +25,9 @@ from . import jobs, selectors, services
 from .forms import (
     AuditFilterForm,
     BulkActionForm,
+    ImportMappingForm,
+    ImportRunForm,
+    ImportUploadForm,
     ListExportForm,
     LoginForm,
     PasswordChangeForm,
@@ -38,7 +41,7 @@ from .forms import (
 from .http import AuthedRequest
 from .jobs import KIND_LABELS
 from .listviews import ListQuery, ListSpec, list_export_start, list_form, list_query_parse, list_rows, list_spec_named
-from .models import SavedView
+from .models import ImportBatch, SavedView
 from .pii import pii_log_views
 from .roles import ROLES
 
@@ -559,3 +562,130 @@ def list_bulk(request: AuthedRequest, list_name: str) -> HttpResponse:
             request, _("%(action)s: %(count)s records changed.") % {"action": action.label, "count": count}
         )
     return _back(request, spec, back)
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+@staff_perm("core.view_importbatch")
+def import_list(request: AuthedRequest) -> HttpResponse:
+    page = page_of(request, selectors.imports_visible_to(request.user))
+    return render(request, "core/import_list.html", {"page": page, "type_labels": _import_labels()})
+
+
+def _import_labels() -> dict[str, Any]:
+    from .imports import import_types
+
+    return {name: kind.label for name, kind in import_types().items()}
+
+
+@staff_perm("core.add_importbatch")
+def import_create(request: AuthedRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = services.import_upload(
+                actor=request.user,
+                record_type=data["record_type"],
+                upload=data["file"],
+                template=data["template"],
+                sheet=data["sheet"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return redirect(batch)
+    return render(request, "core/import_create.html", {"form": form})
+
+
+def _import_context(request: AuthedRequest, batch: ImportBatch) -> dict[str, Any]:
+    from .imports import import_types
+
+    kind = import_types()[batch.record_type]
+    targets = kind.targets()
+    context: dict[str, Any] = {
+        "batch": batch,
+        "type_label": kind.label,
+        "targets": targets,
+        "can_undo": services.import_may_undo(batch, request.user),
+        "can_act": batch.owner_id == request.user.pk or request.user.sees_everything,
+        "can_open_errors": bool(batch.job and jobs.job_result_allowed(batch.job, request.user)),
+    }
+    if batch.state == ImportBatch.State.UPLOADED:
+        context["mapping_form"] = ImportMappingForm(batch=batch, targets=targets)
+        context["columns"] = [
+            (context["mapping_form"][f"col_{i}"], [row[i] if i < len(row) else "" for row in batch.samples])
+            for i in range(len(batch.headers))
+        ]
+    if batch.state == ImportBatch.State.CHECKED:
+        context["run_form"] = ImportRunForm(initial={"skip_bad_rows": "1" if batch.skip_bad_rows else "0"})
+        context["problems"] = Paginator(batch.problems, PAGE_SIZE).get_page(request.GET.get("page"))
+        context["duplicates"] = Paginator(batch.duplicates, PAGE_SIZE).get_page(request.GET.get("dpage"))
+    return context
+
+
+@staff_perm("core.view_importbatch")
+def import_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(selectors.imports_visible_to(request.user), pk=pk)
+    template = "core/_import_state.html" if request.htmx else "core/import_detail.html"
+    return render(request, template, _import_context(request, batch))
+
+
+def _own_import(request: AuthedRequest, pk: int) -> ImportBatch:
+    batch = get_object_or_404(selectors.imports_visible_to(request.user), pk=pk)
+    if batch.owner_id != request.user.pk and not request.user.sees_everything:
+        raise PermissionDenied
+    return batch
+
+
+@staff_perm("core.add_importbatch")
+@require_POST
+def import_map(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Save the column mapping and start the dry run."""
+    from .imports import import_types
+
+    batch = _own_import(request, pk)
+    form = ImportMappingForm(request.POST, batch=batch, targets=import_types()[batch.record_type].targets())
+    if form.is_valid():
+        try:
+            services.import_map(batch=batch, actor=request.user, mapping=form.mapping())
+            services.import_check_start(batch=batch, actor=request.user)
+        except ValidationError as exc:
+            for messages_ in exc.message_dict.values():
+                for message in messages_:
+                    messages.error(request, message)
+    return redirect(batch)
+
+
+@staff_perm("core.add_importbatch")
+@require_POST
+def import_run(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Confirm the checked file: start the import job."""
+    batch = _own_import(request, pk)
+    form = ImportRunForm(request.POST)
+    skip = form.cleaned_data["skip_bad_rows"] if form.is_valid() else None
+    try:
+        services.import_run_start(batch=batch, actor=request.user, skip_bad_rows=skip)
+    except ValidationError as exc:
+        for messages_ in exc.message_dict.values():
+            for message in messages_:
+                messages.error(request, message)
+    return redirect(batch)
+
+
+@staff_perm("core.add_importbatch")
+@require_POST
+def import_undo(request: AuthedRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(selectors.imports_visible_to(request.user), pk=pk)
+    try:
+        batch = services.import_undo(batch=batch, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(
+            request,
+            _("Import undone: %(removed)s records removed, %(kept)s kept because they were changed since.")
+            % {"removed": batch.removed_count, "kept": batch.kept_count},
+        )
+    return redirect(batch)

@@ -22,6 +22,10 @@ class CustomersConfig(AppConfig):
         from guanxi.core.pii import pii_fields
         from guanxi.core.roles import grant
 
+        from . import imports
+
+        imports.register()
+
         for role in ("manager", "sales", "service"):
             grant(role, *_perms(VIEW_ADD_CHANGE))
         grant("marketing", *_perms(("view",)))

@@ -30,6 +30,15 @@ class CustomerRecord(OwnedModel):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True, editable=False)
+    import_batch = models.ForeignKey(
+        "core.ImportBatch",
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         abstract = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pypinyin import lazy_pinyin
@@ -47,6 +48,7 @@ def _syllables(text: str) -> list[str]:
     return words
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat (张伟 …): an import of a million rows reads each once
 def pinyin_keys(text: str, *, surname: str = "") -> tuple[str, str]:
     """Full pinyin and initials of a name, lower-case without spaces: 张伟 → ("zhangwei", "zw").
 
@@ -65,3 +67,46 @@ def pinyin_keys(text: str, *, surname: str = "") -> tuple[str, str]:
 def search_key(text: str) -> str:
     """A query as the pinyin keys are stored: lower-case letters and digits only."""
     return _NOT_ALNUM.sub("", (text or "").lower())
+
+
+# Two-character surnames, so 欧阳娜娜 splits as 欧阳 + 娜娜 rather than 欧 + 阳娜娜.
+COMPOUND_SURNAMES = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "令狐",
+        "万俟",
+        "端木",
+        "独孤",
+        "南宫",
+        "歐陽",
+        "諸葛",
+        "長孫",
+    ]
+)
+
+
+def split_full_name(text: str) -> tuple[str, str]:
+    """One "name" column as (surname, given name): 张伟 → (张, 伟); John Smith → (Smith, John); Smith, John too."""
+    text = " ".join((text or "").split())
+    if not text:
+        return "", ""
+    if has_cjk(text) and " " not in text:
+        cut = 2 if text[:2] in COMPOUND_SURNAMES and len(text) > 2 else 1
+        return text[:cut], text[cut:]
+    if "," in text:
+        surname, _comma, given = text.partition(",")
+        return surname.strip(), given.strip()
+    given, _space, surname = text.rpartition(" ")
+    return (surname, given) if given else ("", surname)

@@ -84,12 +84,17 @@ def _clean_values(fields: dict[str, Any], allowed: tuple[str, ...], errors: Erro
     return cleaned
 
 
-def _save(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> None:
-    """Run the model's own checks (lengths, choices, URLs) on what the cleaners left, then save or refuse."""
+def _model_checks(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> None:
+    """The model's own checks (lengths, choices, URLs) on what the cleaners left, added to `errors`."""
     try:
-        obj.full_clean(exclude=[*errors, *checked, "owner", "team"])
+        obj.full_clean(exclude=[*errors, *checked, "owner", "team", "import_batch"])
     except ValidationError as exc:
         _add(errors, exc)
+
+
+def _save(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> None:
+    """Run the model's own checks on what the cleaners left, then save or refuse."""
+    _model_checks(obj, errors, checked=checked)
     if errors:
         if obj.pk is not None:
             obj.refresh_from_db()  # the caller's object shows the stored values, not the refused ones
@@ -209,14 +214,27 @@ def _account_derive(account: Account, errors: Errors) -> None:
     account.name_pinyin, account.name_initials = pinyin_keys(account.name)
 
 
+def account_clean(fields: dict[str, Any]) -> tuple[Account, Errors]:
+    """A new, unsaved account cleaned exactly as `account_create` cleans it, and its errors; no database access.
+
+    The import path cleans each row with it, so an imported account is what a typed one would be.
+    """
+    errors: Errors = {}
+    account = Account(**_clean_values(fields, ACCOUNT_FIELDS, errors), lifecycle_stage=LifecycleStage.LEAD)
+    _account_derive(account, errors)
+    _model_checks(account, errors, checked=("registration_number",))
+    return account, errors
+
+
 def _account_create(
     *, actor: Any, fields: dict[str, Any], owner: User | None, team: Team | None, stage: str, data: dict[str, Any]
 ) -> Account:
-    errors: Errors = {}
-    account = Account(**_clean_values(fields, ACCOUNT_FIELDS, errors), lifecycle_stage=stage)
+    account, errors = account_clean(fields)
+    account.lifecycle_stage = stage
     _ownership(account, actor, owner, team)
-    _account_derive(account, errors)
-    _save(account, errors, checked=("registration_number",))
+    if errors:
+        raise ValidationError(errors)
+    account.save()
     changes = _created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage"))
     record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
     return account
@@ -296,6 +314,15 @@ def _set_links(contact: Contact, links: AccountLinks, actor: Any) -> None:
             link.save(update_fields=["role"])
 
 
+def contact_clean(fields: dict[str, Any]) -> tuple[Contact, Errors]:
+    """A new, unsaved contact cleaned exactly as `contact_create` cleans it, and its errors; no database access."""
+    errors: Errors = {}
+    contact = Contact(**_clean_values(fields, CONTACT_FIELDS, errors), lifecycle_stage=LifecycleStage.LEAD)
+    _contact_derive(contact, errors)
+    _model_checks(contact, errors, checked=("phone", "email"))
+    return contact, errors
+
+
 def _contact_create(
     *,
     actor: Any,
@@ -306,12 +333,13 @@ def _contact_create(
     stage: str,
     converted_from: Lead | None = None,
 ) -> Contact:
-    errors: Errors = {}
-    contact = Contact(**_clean_values(fields, CONTACT_FIELDS, errors), lifecycle_stage=stage)
+    contact, errors = contact_clean(fields)
+    contact.lifecycle_stage = stage
     contact.converted_from = converted_from
     _ownership(contact, actor, owner, team)
-    _contact_derive(contact, errors)
-    _save(contact, errors, checked=("phone", "email"))
+    if errors:
+        raise ValidationError(errors)
+    contact.save()
     _set_links(contact, accounts, actor)
     changes = _created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage"))
     links = _links_of(contact)
@@ -382,17 +410,26 @@ def _lead_derive(lead: Lead, errors: Errors) -> None:
             errors.setdefault(name, []).append(message)
 
 
-@transaction.atomic
-def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
-    """Record a lead: a person, a company or both, with its source; it starts as new."""
+def lead_clean(fields: dict[str, Any]) -> tuple[Lead, Errors]:
+    """A new, unsaved lead cleaned exactly as `lead_create` cleans it, and its errors; no database access."""
     errors: Errors = {}
     cleaned = _clean_values(fields, LEAD_FIELDS, errors)
     if cleaned.get("status") == Lead.Status.CONVERTED:
         errors.setdefault("status", []).append(_("A lead becomes converted only by converting it."))
     lead = Lead(**cleaned)
-    _ownership(lead, actor, owner, team)
     _lead_derive(lead, errors)
-    _save(lead, errors, checked=("phone", "email"))
+    _model_checks(lead, errors, checked=("phone", "email"))
+    return lead, errors
+
+
+@transaction.atomic
+def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
+    """Record a lead: a person, a company or both, with its source; it starts as new."""
+    lead, errors = lead_clean(fields)
+    _ownership(lead, actor, owner, team)
+    if errors:
+        raise ValidationError(errors)
+    lead.save()
     record_event(obj=lead, action="created", actor=actor, changes=_created_changes(lead, LEAD_TRACKED))
     return lead
 
