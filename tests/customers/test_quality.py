@@ -113,6 +113,7 @@ def test_converting_a_lead_scores_the_new_contact_and_account(make_user):
     owner = make_user("sales")
     lead = factories.lead(owner=owner, phone="13800138000", company_name="小米科技")
     contact, account = services.lead_convert(lead=lead, actor=owner)
+    assert (contact.completeness, account.completeness) == (40, 20), "the returned records show their scores"
     assert Contact.objects.get(pk=contact.pk).completeness == 40
     assert Account.objects.get(pk=account.pk).completeness == 20
 
@@ -403,3 +404,9 @@ def test_demo_customers_come_with_scores():
     for contact in Contact.objects.all()[:10]:
         assert contact.completeness == quality.record_completeness(contact).score
     assert Account.objects.filter(completeness__gt=0).exists()
+
+
+def test_the_record_endpoints_carry_the_score(make_user, bearer):
+    sales = make_user("sales")
+    contact = factories.contact(owner=sales, phone="13800138000")
+    assert bearer(sales).get(f"/api/v1/contacts/{contact.pk}").json()["completeness"] == 25

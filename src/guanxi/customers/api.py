@@ -57,6 +57,7 @@ class AccountOut(Schema):
     website: str
     tier: str
     lifecycle_stage: str
+    completeness: int
     owner_id: int | None
     team_id: int | None
     created_at: datetime
@@ -117,6 +118,7 @@ class ContactOut(Schema):
     district: str
     street: str
     lifecycle_stage: str
+    completeness: int
     accounts: list[AccountLinkOut]
     converted_from_id: int | None
     owner_id: int | None
@@ -186,6 +188,7 @@ class LeadOut(Schema):
     converted_at: datetime | None
     converted_contact_id: int | None
     converted_account_id: int | None
+    completeness: int
     owner_id: int | None
     team_id: int | None
     created_at: datetime

@@ -247,6 +247,9 @@ def _set_links(contact: Contact, links: AccountLinks, actor: Any) -> None:
             contact.completeness = score
             Contact.objects.filter(pk=contact.pk).update(completeness=score)
         scores_refresh(Account, touched)
+        for account, _role in links:
+            if account.pk in touched:  # the caller's instances show the new score too
+                account.refresh_from_db(fields=["completeness"])
 
 
 def _contact_create(
