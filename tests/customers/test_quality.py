@@ -75,6 +75,20 @@ def test_a_weight_of_0_leaves_the_field_out_and_no_weights_at_all_scores_100():
     assert score({}, weights={"phone": 0}).score == 100
 
 
+def test_the_recompute_scores_exactly_like_the_pure_function():
+    """Every combination of present and missing contact checks, under the default and uneven weights."""
+    import itertools
+
+    samples = {"phone": "x", "email": "y", "has_accounts": True, "title": "t", "province": "p", "city": "c"}
+    samples["street"] = "s"
+    keys = list(samples)
+    for weights in (CONTACT, {"phone": 7, "email": 3, "accounts": 0, "title": 1, "place": 13, "street": 2}):
+        fast = quality.score_function("contact", weights)
+        for mask in itertools.product([False, True], repeat=len(keys)):
+            values = {k: samples[k] for k, keep in zip(keys, mask, strict=True) if keep}
+            assert fast(values) == score(values, weights=weights).score
+
+
 def test_a_registered_check_can_carry_a_weight_later(monkeypatch):
     """The hook for custom fields: a check registered for a record type counts once it has a weight."""
     monkeypatch.setitem(quality.CHECKS, "lead", dict(quality.CHECKS["lead"]))
