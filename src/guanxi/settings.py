@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 
 def env(name: str, default: str = "") -> str:
@@ -198,7 +199,13 @@ CELERY_BEAT_SCHEDULE = {
     "events-dispatch": {"task": "guanxi.core.tasks.events_dispatch", "schedule": 5.0},
     "jobs-reap-stale": {"task": "guanxi.core.tasks.jobs_reap_stale", "schedule": 300.0},
     "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
+    # the nightly data-quality recompute, at 02:30 in TIME_ZONE (CELERY_TIMEZONE below)
+    "quality-recompute-nightly": {
+        "task": "guanxi.customers.tasks.quality_recompute_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
+CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))
 
 # --- email ----------------------------------------------------------------------------------------

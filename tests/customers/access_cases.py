@@ -13,6 +13,8 @@ from ..factories import TeamFactory, UserFactory
 from . import factories
 
 VIEWERS = frozenset(["administrator", "manager", "sales", "service", "marketing", "analyst"])
+# the data-quality page is for people who look after many records: managers (their teams) and administrators
+QUALITY_VIEWERS = frozenset(["administrator", "manager"])
 EDITORS = frozenset(["administrator", "manager", "sales", "service"])
 # interactions are logged by everyone who talks to customers, marketing included; analysts only read them
 LOGGERS = frozenset(["administrator", "manager", "sales", "service", "marketing"])
@@ -57,6 +59,12 @@ def _api(args: Callable[[World, Any], dict[str, Any]], key: str) -> Callable[[Wo
 
 def _call(world: World, user: Any) -> dict[str, Any]:
     return {"kind": "call", "channel": "phone", "subject": "回访 follow-up call", "duration": 5}
+
+
+def _weights() -> dict[str, int]:
+    from guanxi.customers.quality import weights_for
+
+    return weights_for("contact")
 
 
 def _unique_phone() -> str:
@@ -200,6 +208,16 @@ PAGES = [
         args=_contacts,
         body=lambda w, u: {"action": "reassign", "ids": [factories.contact(owner=u).pk], "owner": u.pk},
     ),
+    Case("data-quality", QUALITY_VIEWERS),
+    Case("quality-recompute", ADMIN_ONLY, ok=302, method="POST"),
+    Case("quality-weights", ADMIN_ONLY),
+    Case(
+        "quality-weights",
+        ADMIN_ONLY,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {**_weights(), "phone": next(_seq) % 50 + 1},
+    ),
 ]
 
 ENDPOINTS = [
@@ -331,6 +349,15 @@ ENDPOINTS = [
         in_scope_only=_theirs(factories.contact, "contact_id"),
     ),
     Case("GET /tasks", VIEWERS),
+    Case("GET /data-quality", QUALITY_VIEWERS),
+    Case("GET /data-quality/weights", ADMIN_ONLY),
+    Case(
+        "PUT /data-quality/weights/{record_type}",
+        ADMIN_ONLY,
+        args=lambda w, u: {"record_type": "lead"},
+        body=lambda w, u: {"weights": {"notes": next(_seq) % 50 + 1}},
+    ),
+    Case("POST /data-quality/recompute", ADMIN_ONLY, ok=202, body=lambda w, u: {"record_types": ["lead"]}),
     Case(
         "POST /tasks/{task_id}/complete",
         LOGGERS,

@@ -93,6 +93,9 @@ PAGES = [
     "/contacts/new/",
     "/contacts/{contact}/interactions/new/",
     "/tasks/",
+    "/data-quality/",
+    "/data-quality/?type=account",
+    "/settings/data-quality/",
 ]
 
 

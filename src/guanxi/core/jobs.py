@@ -65,17 +65,22 @@ def job_kinds() -> dict[str, JobFunction]:
 
 
 @transaction.atomic
-def job_start(*, kind: str, actor: User, params: dict[str, Any] | None = None) -> Job:
-    """Queue a job of a registered kind for the worker; it starts once this transaction commits."""
+def job_start(*, kind: str, actor: User | None, params: dict[str, Any] | None = None) -> Job:
+    """Queue a job of a registered kind for the worker; it starts once this transaction commits.
+
+    `actor=None` is the system (a beat schedule): no permission check, no owner, seen by administrators.
+    """
     from django.core.exceptions import ValidationError
 
     if kind not in _kinds:
         raise ValidationError({"kind": _("Unknown job kind.")})
-    if not actor.has_perm("core.add_job") or (KIND_PERMISSIONS[kind] and not actor.has_perm(KIND_PERMISSIONS[kind])):
+    if actor is not None and (
+        not actor.has_perm("core.add_job") or (KIND_PERMISSIONS[kind] and not actor.has_perm(KIND_PERMISSIONS[kind]))
+    ):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied
-    team = actor.teams.order_by("id").first()  # the same "first team" customer records take
+    team = actor.teams.order_by("id").first() if actor else None  # the same "first team" customer records take
     job = Job.objects.create(kind=kind, owner=actor, team=team, params=params or {})
     record_event(obj=job, action="created", actor=actor, data={"kind": kind})
     from .tasks import job_run

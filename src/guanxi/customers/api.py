@@ -25,8 +25,8 @@ from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views, pii_value
 from guanxi.core.selectors import users_visible_to
 
-from . import lists, selectors, services
-from .models import Account, Contact, Interaction, Lead
+from . import lists, quality, selectors, services
+from .models import Account, Contact, Interaction, Lead, RecordType
 
 router = Router(tags=["customers"])
 
@@ -66,6 +66,7 @@ class AccountOut(Schema):
     website: str
     tier: str
     lifecycle_stage: str
+    completeness: int
     owner_id: int | None
     team_id: int | None
     created_at: datetime
@@ -126,6 +127,7 @@ class ContactOut(Schema):
     district: str
     street: str
     lifecycle_stage: str
+    completeness: int
     accounts: list[AccountLinkOut]
     converted_from_id: int | None
     owner_id: int | None
@@ -195,6 +197,7 @@ class LeadOut(Schema):
     converted_at: datetime | None
     converted_contact_id: int | None
     converted_account_id: int | None
+    completeness: int
     owner_id: int | None
     team_id: int | None
     created_at: datetime
@@ -596,3 +599,129 @@ def task_complete(request: AuthedRequest, task_id: int) -> Any:
     tasks = selectors.interactions_visible_to(request.user, "change").filter(kind=Interaction.Kind.TASK)
     task = get_object_or_404(tasks, pk=task_id)
     return services.task_complete(task=task, actor=request.user)
+
+
+# --- data quality -----------------------------------------------------------------------------
+
+
+class QualityFilters(Schema):
+    type: str = "contact"
+    owner_id: int | None = None
+    team_id: int | None = None
+    sort: str = "average"
+
+
+class QualityBucketOut(Schema):
+    score_from: int
+    score_to: int
+    count: int
+
+
+class QualityGroupOut(Schema):
+    id: int | None
+    name: str
+    count: int
+    average: float
+
+
+class QualityFieldOut(Schema):
+    key: str
+    label: str
+    weight: int
+    filled: int
+    rate: float
+
+
+class QualityRecordOut(Schema):
+    id: int
+    name: str
+    score: int
+    missing: list[str]
+    missing_keys: list[str]
+    url: str
+    edit_url: str
+
+
+class DataQualityOut(Schema):
+    record_type: str
+    count: int
+    average: float
+    distribution: list[QualityBucketOut]
+    by_owner: list[QualityGroupOut]
+    by_team: list[QualityGroupOut]
+    fields: list[QualityFieldOut]
+    worst: list[QualityRecordOut]
+
+
+class QualityWeightsOut(Schema):
+    record_type: str
+    weights: dict[str, int]
+    labels: dict[str, str]
+
+
+class QualityWeightsIn(InputSchema):
+    weights: dict[str, Any]
+
+
+class QualityWeightsSaved(QualityWeightsOut):
+    job_id: int | None
+
+
+class QualityRecomputeIn(InputSchema):
+    record_types: list[str] = []
+
+
+class QualityJobOut(Schema):
+    id: int
+    kind: str
+    state: str
+
+
+def _record_type(value: str, field: str = "type") -> str:
+    if value not in RecordType.values:
+        raise ValidationError({field: _("Unknown record type: %(type)s.") % {"type": value}})
+    return value
+
+
+def _weights_out(record_type: str, weights: dict[str, int]) -> dict[str, Any]:
+    labels = {key: str(check.label) for key, check in quality.CHECKS[record_type].items()}
+    return {"record_type": record_type, "weights": weights, "labels": labels}
+
+
+@router.get("/data-quality", response=DataQualityOut, tags=["data quality"])
+def data_quality(request: AuthedRequest, filters: Query[QualityFilters]) -> Any:
+    """Completeness figures of one record type in your scope, with the worst records first (up to 50)."""
+    require_perm(request, "customers.view_data_quality")
+    record_type = _record_type(filters.type)
+    scope = {"owner_id": filters.owner_id, "team_id": filters.team_id}
+    report = selectors.quality_report(user=request.user, record_type=record_type, sort=filters.sort, **scope)
+    worst = selectors.quality_worst(user=request.user, record_type=record_type, **scope)[: selectors.WORST_LIMIT]
+    return {
+        **{k: getattr(report, k) for k in ("record_type", "count", "average", "by_owner", "by_team", "fields")},
+        "distribution": [{"score_from": a, "score_to": b, "count": n} for a, b, n in report.distribution],
+        "worst": selectors.quality_records(worst, record_type=record_type),
+    }
+
+
+@router.get("/data-quality/weights", response=list[QualityWeightsOut], tags=["data quality"])
+def quality_weights(request: AuthedRequest) -> Any:
+    """How much each field counts towards completeness, per record type."""
+    require_perm(request, "customers.view_qualityweights")
+    return [_weights_out(t, w) for t, w in quality.all_weights().items()]
+
+
+@router.put("/data-quality/weights/{record_type}", response=QualityWeightsSaved, tags=["data quality"])
+def quality_weights_set(request: AuthedRequest, record_type: str, body: QualityWeightsIn) -> Any:
+    """Change weights (fields left out keep theirs); a change queues a recompute job of that record type."""
+    require_perm(request, "customers.change_qualityweights")
+    weights, job = services.quality_weights_set(
+        record_type=_record_type(record_type, "record_type"), weights=body.weights, actor=request.user
+    )
+    return {**_weights_out(record_type, weights), "job_id": job.pk if job else None}
+
+
+@router.post("/data-quality/recompute", response={202: QualityJobOut}, tags=["data quality"])
+def quality_recompute(request: AuthedRequest, body: QualityRecomputeIn) -> Any:
+    """Queue a recompute of the completeness scores (every record type unless named); follow it at /jobs/{id}."""
+    require_perm(request, "customers.change_qualityweights")
+    return Status(202, services.quality_recompute_start(actor=request.user, record_types=body.record_types or None))

@@ -36,6 +36,15 @@ class CustomersConfig(AppConfig):
             grant(role, *interaction)
         grant("analyst", "customers.view_interaction")
         grant(ADMINISTRATOR, *interaction, "customers.delete_interaction")
+        grant("manager", "customers.view_data_quality")
+        grant(
+            ADMINISTRATOR,
+            "customers.view_data_quality",
+            "customers.view_qualityweights",
+            "customers.change_qualityweights",
+        )
+
+        from . import quality  # noqa: F401  registers the recompute job kind
 
         pii_fields("customers.contact", {"phone": "phone", "email": "email", "street": "text"})
         pii_fields("customers.lead", {"phone": "phone", "email": "email"})
@@ -55,3 +64,13 @@ class CustomersConfig(AppConfig):
         nav_item(NavItem(_("Accounts"), "account-list", "customers.view_account", order=20, icon="building"))
         nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target"))
         nav_item(NavItem(_("My tasks"), "task-list", "customers.view_interaction", order=40, icon="checkbox"))
+        nav_item(NavItem(_("Data quality"), "data-quality", "customers.view_data_quality", order=50, icon="chart-bar"))
+        nav_item(
+            NavItem(
+                _("Data-quality weights"),
+                "quality-weights",
+                "customers.change_qualityweights",
+                section="admin",
+                order=50,
+            )
+        )

@@ -6,10 +6,12 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import User
 
+from . import quality
 from .models import Account, Interaction, Lead
 
 
@@ -125,3 +127,14 @@ class InteractionForm(forms.Form):
     def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = users  # type: ignore[attr-defined]
+
+
+class QualityWeightsForm(forms.Form):
+    """One whole-number weight (0–100) per check of a record type; the service decides what is acceptable."""
+
+    def __init__(self, *args: Any, record_type: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, check in quality.CHECKS[record_type].items():
+            self.fields[key] = forms.IntegerField(
+                label=capfirst(str(check.label)), min_value=0, max_value=quality.MAX_WEIGHT, required=True
+            )

@@ -39,6 +39,8 @@ class CustomerRecord(OwnedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # kept by the services on every write (quality.record_completeness) and by the nightly recompute
+    completeness = models.PositiveSmallIntegerField(_("completeness"), default=0, editable=False, db_index=True)
 
     class Meta:
         abstract = True
@@ -330,3 +332,34 @@ class Interaction(OwnedModel):
     @property
     def is_open_task(self) -> bool:
         return self.is_task and self.completed_at is None
+
+
+class RecordType(models.TextChoices):
+    """The customer records that carry a completeness score."""
+
+    ACCOUNT = "account", _("Accounts")
+    CONTACT = "contact", _("Contacts")
+    LEAD = "lead", _("Leads")
+
+
+class QualityWeights(models.Model):
+    """How much each field counts towards a record type's completeness score, as an administrator set it.
+
+    Without a row the defaults in `quality.DEFAULT_WEIGHTS` apply.
+    """
+
+    record_type = models.CharField(_("record type"), max_length=12, choices=RecordType.choices, unique=True)
+    weights = models.JSONField(_("weights"), default=dict)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        User, verbose_name=_("updated by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("data-quality weights")
+        verbose_name_plural = _("data-quality weights")
+        ordering = ["record_type"]
+        permissions = [("view_data_quality", _("Can view the data-quality page"))]
+
+    def __str__(self) -> str:
+        return self.get_record_type_display()

@@ -9,12 +9,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Avg, Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.urls import reverse
 
-from guanxi.core.models import Event
+from guanxi.core.models import Event, Team, User
 from guanxi.core.pii import can_view_pii
 from guanxi.core.selectors import object_history
 
+from . import quality
 from .emails import email_normalise
 from .models import Account, Contact, ContactAccount, Interaction, Lead
 from .names import search_key
@@ -270,3 +272,171 @@ def customer_timeline(*, record: Account | Contact | Lead, user: Any) -> list[Ti
     ]
     items += [TimelineItem("event", e.occurred_at, event=e) for e in history]
     return sorted(items, key=lambda item: (item.at, item.type == "interaction", item.id), reverse=True)
+
+
+# --- data quality -----------------------------------------------------------------------------
+
+QUALITY_BUCKETS = 10  # 0–9, 10–19, … 90–100
+WORST_LIMIT = 50
+_SORTS = {"name", "count", "average"}
+
+
+def quality_rows(
+    *, user: Any, record_type: str, owner_id: int | None = None, team_id: int | None = None
+) -> QuerySet[Any]:
+    """The records of a type in the user's scope (archived left out), optionally of one owner or team."""
+    visible = {"account": accounts_visible_to, "contact": contacts_visible_to, "lead": leads_visible_to}[record_type]
+    rows = visible(user)
+    if owner_id:
+        rows = rows.filter(owner_id=owner_id)
+    if team_id:
+        rows = rows.filter(team_id=team_id)
+    return rows
+
+
+@dataclass(frozen=True)
+class QualityGroup:
+    """An owner's or a team's records: how many and their average score."""
+
+    id: int | None
+    name: str
+    count: int
+    average: float
+
+
+@dataclass(frozen=True)
+class QualityField:
+    """One weighted check: its weight and how many of the records pass it."""
+
+    key: str
+    label: str
+    weight: int
+    filled: int
+    rate: float  # 0–100
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    record_type: str
+    count: int
+    average: float
+    distribution: list[tuple[int, int, int]]  # (from, to, records), lowest scores first
+    by_owner: list[QualityGroup]
+    by_team: list[QualityGroup]
+    fields: list[QualityField]
+    weights: dict[str, int]
+
+
+def _groups(rows: QuerySet[Any], key: str, names: dict[int, str], sort: str) -> list[QualityGroup]:
+    groups = [
+        QualityGroup(row[key], names.get(row[key], "") if row[key] else "", row["n"], round(row["avg"] or 0, 1))
+        for row in rows.values(key).annotate(n=Count("pk"), avg=Avg("completeness")).order_by()
+    ]
+    field = sort.lstrip("-") if sort.lstrip("-") in _SORTS else "average"
+    order: dict[str, Any] = {
+        "name": lambda g: (g.name == "", g.name.casefold()),
+        "count": lambda g: (g.count, g.average),
+        "average": lambda g: (g.average, -g.count),
+    }
+    return sorted(groups, key=order[field], reverse=sort.startswith("-"))
+
+
+def quality_report(
+    *, user: Any, record_type: str, owner_id: int | None = None, team_id: int | None = None, sort: str = "average"
+) -> QualityReport:
+    """The data-quality figures of one record type in the user's scope: average, spread, by owner, team and field.
+
+    Six aggregate queries whatever the number of records; owners and teams sort by `sort` (`name`,
+    `count`, `average`, `-` for descending; the worst average first by default).
+    """
+    rows = quality_rows(user=user, record_type=record_type, owner_id=owner_id, team_id=team_id)
+    per_score = dict(rows.values_list("completeness").annotate(n=Count("pk")).order_by())
+    count = sum(per_score.values())
+    average = round(sum(score * n for score, n in per_score.items()) / count, 1) if count else 0.0
+    width = 100 // QUALITY_BUCKETS
+    distribution = []
+    for bucket in range(QUALITY_BUCKETS):
+        low, high = bucket * width, (bucket + 1) * width - 1 if bucket < QUALITY_BUCKETS - 1 else 100
+        distribution.append((low, high, sum(n for score, n in per_score.items() if low <= score <= high)))
+    owner_ids = set(rows.values_list("owner_id", flat=True).distinct().order_by()) - {None}
+    team_ids = set(rows.values_list("team_id", flat=True).distinct().order_by()) - {None}
+    owners = dict(User.objects.filter(pk__in=owner_ids).values_list("pk", "full_name"))
+    teams = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
+    weights = quality.weights_for(record_type)
+    checks = [check for key, check in quality.CHECKS[record_type].items() if weights.get(key, 0) > 0]
+    filled = rows.aggregate(**{check.key: Count("pk", filter=check.condition()) for check in checks}) if checks else {}
+    fields = [
+        QualityField(
+            check.key,
+            str(check.label),
+            weights[check.key],
+            filled[check.key],
+            round(100 * filled[check.key] / count, 1) if count else 0.0,
+        )
+        for check in checks
+    ]
+    fields.sort(key=lambda f: (f.rate, -f.weight))
+    return QualityReport(
+        record_type=record_type,
+        count=count,
+        average=average,
+        distribution=distribution,
+        by_owner=_groups(rows, "owner_id", owners, sort),
+        by_team=_groups(rows, "team_id", teams, sort),
+        fields=fields,
+        weights=weights,
+    )
+
+
+@dataclass(frozen=True)
+class QualityRecord:
+    """One record on the worst-first list: its score, what is missing and where to fix it."""
+
+    id: int
+    name: str
+    score: int
+    missing: list[str]
+    missing_keys: list[str]
+    owner: str
+    url: str
+    edit_url: str
+
+
+def quality_worst(
+    *, user: Any, record_type: str, owner_id: int | None = None, team_id: int | None = None
+) -> QuerySet[Any]:
+    """The records of a type in scope, lowest score first, annotated so their missing fields cost no query."""
+    rows = quality_rows(user=user, record_type=record_type, owner_id=owner_id, team_id=team_id)
+    return quality.with_checks(rows, record_type).order_by("completeness", "id")
+
+
+def quality_records(rows: Any, *, record_type: str) -> list[QualityRecord]:
+    """What the worst-first list shows for each row of `quality_worst` (a page of it)."""
+    weights = quality.weights_for(record_type)
+    edit = {"account": "account-edit", "contact": "contact-edit", "lead": "lead-edit"}[record_type]
+    records = []
+    for row in rows:
+        result = quality.record_completeness(row, weights)
+        records.append(
+            QualityRecord(
+                row.pk,
+                str(row),
+                row.completeness,
+                result.missing_labels,
+                result.missing_keys,
+                str(row.owner) if row.owner_id else "",
+                row.get_absolute_url(),
+                reverse(edit, args=[row.pk]),
+            )
+        )
+    return records
+
+
+def quality_filter_choices(*, user: Any, record_type: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The owners and teams of the records of a type in the user's scope, for the page's filters."""
+    rows = quality_rows(user=user, record_type=record_type)
+    owner_ids = rows.filter(owner__isnull=False).values("owner_id").distinct().order_by()
+    team_ids = rows.filter(team__isnull=False).values("team_id").distinct().order_by()
+    owners = list(User.objects.filter(pk__in=owner_ids).order_by("full_name", "id").values_list("pk", "full_name"))
+    teams = list(Team.objects.filter(pk__in=team_ids).order_by("name").values_list("pk", "name"))
+    return owners, teams

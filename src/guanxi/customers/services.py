@@ -18,13 +18,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from guanxi.core.events import field_changes, record_event, snapshot
-from guanxi.core.models import Team, User
+from guanxi.core.jobs import job_start
+from guanxi.core.models import Job, Team, User
 from guanxi.core.services import notification_send
 
 from .emails import email_normalise
-from .models import Account, Contact, ContactAccount, Interaction, Lead, LifecycleStage
+from .models import (
+    Account,
+    Contact,
+    ContactAccount,
+    CustomerRecord,
+    Interaction,
+    Lead,
+    LifecycleStage,
+    QualityWeights,
+    RecordType,
+)
 from .names import display_name, pinyin_keys
 from .phones import phone_normalise
+from .quality import CHECKS, MAX_WEIGHT, record_completeness, scores_refresh, weights_for
 from .registration import registration_normalise
 
 ACCOUNT_FIELDS = ("name", "registration_number", "industry", "size", "province", "city", "district", "website", "tier")
@@ -99,6 +111,8 @@ def _save(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> Non
         if obj.pk is not None:
             obj.refresh_from_db()  # the caller's object shows the stored values, not the refused ones
         raise ValidationError(errors)
+    if isinstance(obj, CustomerRecord):  # the one place every customer write passes: keep the score fresh
+        obj.completeness = record_completeness(obj).score
     obj.save()
 
 
@@ -303,15 +317,26 @@ def _set_links(contact: Contact, links: AccountLinks, actor: Any) -> None:
     removable = contact.links.exclude(account_id__in=wanted)
     if getattr(actor, "is_authenticated", False):  # a system action (no actor) sees every link
         removable = removable.filter(account__in=Account.objects.visible_to(actor))
+    touched = set(removable.values_list("account_id", flat=True))
     removable.delete()
     existing = {link.account_id: link for link in contact.links.all()}
     for account_id, role in wanted.items():
         link = existing.get(account_id)
         if link is None:
             ContactAccount.objects.create(contact=contact, account_id=account_id, role=role)
+            touched.add(account_id)
         elif link.role != role:
             link.role = role
             link.save(update_fields=["role"])
+    if touched:  # links count towards both sides' completeness
+        score = record_completeness(contact).score
+        if score != contact.completeness:
+            contact.completeness = score
+            Contact.objects.filter(pk=contact.pk).update(completeness=score)
+        scores_refresh(Account, touched)
+        for account, _role in links:
+            if account.pk in touched:  # the caller's instances show the new score too
+                account.refresh_from_db(fields=["completeness"])
 
 
 def contact_clean(fields: dict[str, Any]) -> tuple[Contact, Errors]:
@@ -659,3 +684,71 @@ def _task_remind(*, task_id: int, now: datetime) -> int:
             event=event,
         )
     return 1
+
+
+# --- data quality -----------------------------------------------------------------------------
+
+QUALITY_RECOMPUTE = "customers.quality_recompute"
+
+
+def _record_types(record_types: list[str] | None) -> list[str]:
+    chosen = list(record_types or RecordType.values)
+    unknown = [t for t in chosen if t not in RecordType.values]
+    if unknown:
+        raise ValidationError({"record_types": _("Unknown record type: %(type)s.") % {"type": ", ".join(unknown)}})
+    return chosen
+
+
+def _weight(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    if number != value and str(number) != str(value).strip():
+        return None  # 2.5 is not a weight
+    return number if 0 <= number <= MAX_WEIGHT else None
+
+
+@transaction.atomic
+def quality_weights_set(*, record_type: str, weights: dict[str, Any], actor: User) -> tuple[dict[str, int], Job | None]:
+    """Set how much each field counts towards a record type's completeness, and recompute that type's scores.
+
+    Fields left out keep their weight. Returns the weights now in force and the recompute job (none
+    when nothing changed).
+    """
+    _record_types([record_type])
+    checks = CHECKS[record_type]
+    errors: Errors = {}
+    cleaned: dict[str, int] = {}
+    for key, value in weights.items():
+        if key not in checks:
+            errors.setdefault(key, []).append(_("This field does not count towards completeness."))
+            continue
+        number = _weight(value)
+        if number is None:
+            errors.setdefault(key, []).append(_("Enter a whole number from 0 to %(max)s.") % {"max": MAX_WEIGHT})
+        else:
+            cleaned[key] = number
+    before = weights_for(record_type)
+    after = {**before, **cleaned}
+    if not errors and not any(after.values()):
+        message = _("Give at least one field a weight above 0.")
+        for key in cleaned:
+            errors.setdefault(key, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+    if after == before:
+        return after, None
+    row, _created = QualityWeights.objects.update_or_create(
+        record_type=record_type, defaults={"weights": after, "updated_by": actor}
+    )
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    record_event(obj=row, action="updated", actor=actor, changes=changes)
+    return after, job_start(kind=QUALITY_RECOMPUTE, actor=actor, params={"record_types": [record_type]})
+
+
+def quality_recompute_start(*, actor: User | None, record_types: list[str] | None = None) -> Job:
+    """Queue a recompute of the completeness scores (all record types unless named); `actor=None` is beat."""
+    return job_start(kind=QUALITY_RECOMPUTE, actor=actor, params={"record_types": _record_types(record_types)})

@@ -25,4 +25,7 @@ urlpatterns = [
     path("leads/<int:pk>/interactions/new/", views.lead_interaction_log, name="lead-interaction-log"),
     path("tasks/", views.task_list, name="task-list"),
     path("tasks/<int:pk>/complete/", views.task_complete, name="task-complete"),
+    path("data-quality/", views.data_quality, name="data-quality"),
+    path("data-quality/recompute/", views.quality_recompute, name="quality-recompute"),
+    path("settings/data-quality/", views.quality_weights, name="quality-weights"),
 ]

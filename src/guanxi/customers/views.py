@@ -19,9 +19,9 @@ from guanxi.core.pii import pii_log_views
 from guanxi.core.selectors import users_visible_to
 from guanxi.core.views import list_page, page_of, staff_perm
 
-from . import lists, selectors, services
-from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm
-from .models import Account, Contact, Interaction, Lead
+from . import lists, quality, selectors, services
+from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm, QualityWeightsForm
+from .models import Account, Contact, Interaction, Lead, RecordType
 
 CONTACT_PII = ["phone", "email", "street"]
 LEAD_PII = ["phone", "email"]
@@ -60,7 +60,8 @@ def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
     pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="page")
     timeline = page_of(request, selectors.customer_timeline(record=contact, user=request.user))
-    return render(request, "customers/contact_detail.html", {"contact": contact, "timeline": timeline})
+    context = {"contact": contact, "timeline": timeline, "quality": quality.record_completeness(contact)}
+    return render(request, "customers/contact_detail.html", context)
 
 
 @staff_perm("customers.add_contact")
@@ -114,6 +115,7 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "account": account,
         "links": selectors.account_contacts(account=account, user=request.user),
         "timeline": page_of(request, selectors.customer_timeline(record=account, user=request.user)),
+        "quality": quality.record_completeness(account),
     }
     return render(request, "customers/account_detail.html", context)
 
@@ -163,9 +165,13 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     can_convert = lead.status not in {Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED} and request.user.has_perms(
         ["customers.change_lead", "customers.add_contact", "customers.add_account"]
     )
-    return render(
-        request, "customers/lead_detail.html", {"lead": lead, "timeline": timeline, "can_convert": can_convert}
-    )
+    context = {
+        "lead": lead,
+        "timeline": timeline,
+        "can_convert": can_convert,
+        "quality": quality.record_completeness(lead),
+    }
+    return render(request, "customers/lead_detail.html", context)
 
 
 @staff_perm("customers.add_lead")
@@ -306,3 +312,75 @@ def task_complete(request: AuthedRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Task “%(task)s” completed.") % {"task": task})
     return redirect("task-list")
+
+
+# --- data quality -----------------------------------------------------------------------------
+
+
+def _record_type(request: AuthedRequest) -> str:
+    record_type = request.GET.get("type", "")
+    return record_type if record_type in RecordType.values else RecordType.CONTACT
+
+
+def _id_param(request: AuthedRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@staff_perm("customers.view_data_quality")
+def data_quality(request: AuthedRequest) -> HttpResponse:
+    record_type = _record_type(request)
+    filters = {"owner_id": _id_param(request, "owner"), "team_id": _id_param(request, "team")}
+    sort = request.GET.get("sort", "average")
+    report = selectors.quality_report(user=request.user, record_type=record_type, sort=sort, **filters)
+    worst = page_of(request, selectors.quality_worst(user=request.user, record_type=record_type, **filters))
+    owners, teams = selectors.quality_filter_choices(user=request.user, record_type=record_type)
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    context = {
+        "report": report,
+        "page": worst,
+        "records": selectors.quality_records(worst.object_list, record_type=record_type),
+        "record_types": RecordType.choices,
+        "record_type": record_type,
+        "owners": owners,
+        "teams": teams,
+        "owner_id": filters["owner_id"],
+        "team_id": filters["team_id"],
+        "sort": sort,
+        "query": query.urlencode(),
+        "sort_query": sort_query.urlencode(),
+        "peak": max((n for _low, _high, n in report.distribution), default=0),
+    }
+    return render(request, "customers/data_quality.html", context)
+
+
+@require_POST
+@staff_perm("customers.change_qualityweights")
+def quality_recompute(request: AuthedRequest) -> HttpResponse:
+    job = services.quality_recompute_start(actor=request.user)
+    messages.success(request, _("The scores are being recomputed."))
+    return redirect(job)
+
+
+@staff_perm("customers.change_qualityweights")
+def quality_weights(request: AuthedRequest) -> HttpResponse:
+    record_type = _record_type(request)
+    form = QualityWeightsForm(request.POST or None, initial=quality.weights_for(record_type), record_type=record_type)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _weights, job = services.quality_weights_set(
+                record_type=record_type, weights=form.cleaned_data, actor=request.user
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            if job is None:
+                messages.info(request, _("Nothing changed."))
+                return redirect(f"{request.path}?{urlencode({'type': record_type})}")
+            messages.success(request, _("Weights saved; the scores are being recomputed."))
+            return redirect(job)
+    context = {"form": form, "record_types": RecordType.choices, "record_type": record_type}
+    return render(request, "customers/quality_weights.html", context)
