@@ -111,7 +111,12 @@ def _save(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> Non
         if obj.pk is not None:
             obj.refresh_from_db()  # the caller's object shows the stored values, not the refused ones
         raise ValidationError(errors)
-    if isinstance(obj, CustomerRecord):  # the one place every customer write passes: keep the score fresh
+    _store(obj)
+
+
+def _store(obj: models.Model) -> None:
+    """Save a checked record; the one place every customer write passes, so its completeness stays fresh."""
+    if isinstance(obj, CustomerRecord):
         obj.completeness = record_completeness(obj).score
     obj.save()
 
@@ -248,7 +253,7 @@ def _account_create(
     _ownership(account, actor, owner, team)
     if errors:
         raise ValidationError(errors)
-    account.save()
+    _store(account)
     changes = _created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage"))
     record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
     return account
@@ -364,7 +369,7 @@ def _contact_create(
     _ownership(contact, actor, owner, team)
     if errors:
         raise ValidationError(errors)
-    contact.save()
+    _store(contact)
     _set_links(contact, accounts, actor)
     changes = _created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage"))
     links = _links_of(contact)
@@ -454,7 +459,7 @@ def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = No
     _ownership(lead, actor, owner, team)
     if errors:
         raise ValidationError(errors)
-    lead.save()
+    _store(lead)
     record_event(obj=lead, action="created", actor=actor, changes=_created_changes(lead, LEAD_TRACKED))
     return lead
 
