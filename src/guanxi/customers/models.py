@@ -25,11 +25,14 @@ class LifecycleStage(models.TextChoices):
 
 
 class CustomerRecord(OwnedModel):
-    """What every customer record has besides its owner and team: timestamps and archiving."""
+    """What every customer record has besides its owner and team: timestamps, archiving, custom fields, tags."""
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True, editable=False)
+    # values of the administrator's custom fields, {key: value}, cleaned by core.customfields
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    tags = models.ManyToManyField("core.Tag", verbose_name=_("tags"), blank=True, related_name="+")
 
     class Meta:
         abstract = True

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from guanxi.core import customfields
 from guanxi.core.events import field_changes, record_event, snapshot
-from guanxi.core.models import Team, User
-from guanxi.core.services import notification_send
+from guanxi.core.models import Tag, Team, User
+from guanxi.core.services import notification_send, tags_resolve
 
 from .emails import email_normalise
 from .models import Account, Contact, ContactAccount, Interaction, Lead, LifecycleStage
@@ -43,6 +44,7 @@ STAGE_ORDER = [
 
 Errors = dict[str, list[str]]
 AccountLinks = list[tuple[Account, str]]
+Customer = Account | Contact | Lead
 
 
 # --- cleaning ---------------------------------------------------------------------------------
@@ -112,6 +114,50 @@ def _created_changes(obj: models.Model, fields: tuple[str, ...]) -> dict[str, li
     return {name: [None, getattr(obj, name)] for name in fields if getattr(obj, name) not in ("", None)}
 
 
+class _Extras:
+    """Custom-field values, tags and the administrator's required-field rules of one write.
+
+    `check` runs before the save (its errors join the built-in fields' errors, so one refusal names
+    every field at fault); `store` runs after it, when the record has its id for the tags.
+    """
+
+    def __init__(self, record: Customer, custom: dict[str, Any] | None, tags: Any, *, enforce_required: bool) -> None:
+        self.record, self.custom, self.tags, self.enforce_required = record, custom, tags, enforce_required
+        self.record_type = customfields.record_type_of(type(record)).key
+        self.custom_before: dict[str, Any] = dict(record.custom or {})
+        self.tags_before = sorted(t.name for t in record.tags.all()) if record.pk else []
+        self.new_tags: list[Tag] | None = None
+
+    def check(self, errors: Errors) -> None:
+        try:
+            self.record.custom = customfields.custom_values_clean(
+                record_type=self.record_type,
+                values=self.custom,
+                current=self.custom_before,
+                instance_pk=self.record.pk,
+                enforce_required=self.enforce_required,
+            )
+        except ValidationError as exc:
+            _add(errors, exc)
+        if self.enforce_required:
+            customfields.required_builtin_check(self.record_type, self.record, errors)
+        if self.tags is not None:
+            try:
+                self.new_tags = tags_resolve(names=self.tags, actor=None)
+            except ValidationError as exc:
+                _add(errors, exc)
+
+    def store(self, changes: dict[str, list[Any]], actor: Any) -> dict[str, list[Any]]:
+        """Set the tags and add the custom-field and tag changes to the event's `changes`."""
+        changes.update(customfields.custom_changes(self.custom_before, self.record.custom))
+        if self.new_tags is not None:
+            self.record.tags.set(self.new_tags)
+            after = sorted(t.name for t in self.new_tags)
+            if after != self.tags_before:
+                changes["tags"] = [self.tags_before or None, after]
+        return changes
+
+
 def _stage_at_least(record: Account | Contact, stage: str, actor: Any) -> None:
     """Move a record forward to `stage` (never backwards), recording the change."""
     if STAGE_ORDER.index(LifecycleStage(record.lifecycle_stage)) >= STAGE_ORDER.index(LifecycleStage(stage)):
@@ -141,36 +187,68 @@ def _account_derive(account: Account, errors: Errors) -> None:
 
 
 def _account_create(
-    *, actor: Any, fields: dict[str, Any], owner: User | None, team: Team | None, stage: str, data: dict[str, Any]
+    *,
+    actor: Any,
+    fields: dict[str, Any],
+    owner: User | None,
+    team: Team | None,
+    stage: str,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    enforce_required: bool = True,
 ) -> Account:
     errors: Errors = {}
     account = Account(**_clean_values(fields, ACCOUNT_FIELDS, errors), lifecycle_stage=stage)
     _ownership(account, actor, owner, team)
     _account_derive(account, errors)
+    extras = _Extras(account, custom, tags, enforce_required=enforce_required)
+    extras.check(errors)
     _save(account, errors, checked=("registration_number",))
-    changes = _created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage"))
+    changes = extras.store(_created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage")), actor)
     record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
     return account
 
 
 @transaction.atomic
-def account_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Account:
+def account_create(
+    *,
+    actor: Any,
+    owner: User | None = None,
+    team: Team | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
+) -> Account:
     """Create a company record; the name is required and an 18-character registration number must check out."""
-    return _account_create(actor=actor, fields=fields, owner=owner, team=team, stage=LifecycleStage.LEAD, data={})
+    return _account_create(
+        actor=actor,
+        fields=fields,
+        owner=owner,
+        team=team,
+        stage=LifecycleStage.LEAD,
+        data={},
+        custom=custom,
+        tags=tags,
+    )
 
 
 @transaction.atomic
-def account_update(*, account: Account, actor: Any, **fields: Any) -> Account:
-    """Change an account's details, owner or team; records what changed."""
+def account_update(
+    *, account: Account, actor: Any, custom: dict[str, Any] | None = None, tags: Any = None, **fields: Any
+) -> Account:
+    """Change an account's details, custom values (only the given keys), tags, owner or team; records what changed."""
     ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, ACCOUNT_FIELDS, errors)
     before = snapshot(account, ACCOUNT_TRACKED)
+    extras = _Extras(account, custom, tags, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(account, name, value)
     _account_derive(account, errors)
+    extras.check(errors)
     _save(account, errors, checked=("registration_number",))
-    changes = field_changes(account, before, ACCOUNT_TRACKED)
+    changes = extras.store(field_changes(account, before, ACCOUNT_TRACKED), actor)
     if changes:
         record_event(obj=account, action="updated", actor=actor, changes=changes)
     return account
@@ -236,15 +314,20 @@ def _contact_create(
     accounts: AccountLinks,
     stage: str,
     converted_from: Lead | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    enforce_required: bool = True,
 ) -> Contact:
     errors: Errors = {}
     contact = Contact(**_clean_values(fields, CONTACT_FIELDS, errors), lifecycle_stage=stage)
     contact.converted_from = converted_from
     _ownership(contact, actor, owner, team)
     _contact_derive(contact, errors)
+    extras = _Extras(contact, custom, tags, enforce_required=enforce_required)
+    extras.check(errors)
     _save(contact, errors, checked=("phone", "email"))
     _set_links(contact, accounts, actor)
-    changes = _created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage"))
+    changes = extras.store(_created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage")), actor)
     links = _links_of(contact)
     if links:
         changes["accounts"] = [None, links]
@@ -260,26 +343,46 @@ def contact_create(
     owner: User | None = None,
     team: Team | None = None,
     accounts: AccountLinks | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
     **fields: Any,
 ) -> Contact:
     """Create a person; a name and at least one of phone and email are required."""
     return _contact_create(
-        actor=actor, fields=fields, owner=owner, team=team, accounts=accounts or [], stage=LifecycleStage.LEAD
+        actor=actor,
+        fields=fields,
+        owner=owner,
+        team=team,
+        accounts=accounts or [],
+        stage=LifecycleStage.LEAD,
+        custom=custom,
+        tags=tags,
     )
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, actor: Any, accounts: AccountLinks | None = None, **fields: Any) -> Contact:
-    """Change a contact's details, owner, team or accounts (with roles); records what changed."""
+def contact_update(
+    *,
+    contact: Contact,
+    actor: Any,
+    accounts: AccountLinks | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
+) -> Contact:
+    """Change a contact's details, custom values (only the given keys), tags, owner, team or accounts; records
+    what changed."""
     ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, CONTACT_FIELDS, errors)
     before = snapshot(contact, CONTACT_TRACKED)
+    extras = _Extras(contact, custom, tags, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(contact, name, value)
     _contact_derive(contact, errors)
+    extras.check(errors)
     _save(contact, errors, checked=("phone", "email"))
-    changes = field_changes(contact, before, CONTACT_TRACKED)
+    changes = extras.store(field_changes(contact, before, CONTACT_TRACKED), actor)
     if accounts is not None:
         old = _links_of(contact)
         _set_links(contact, accounts, actor)
@@ -314,7 +417,15 @@ def _lead_derive(lead: Lead, errors: Errors) -> None:
 
 
 @transaction.atomic
-def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
+def lead_create(
+    *,
+    actor: Any,
+    owner: User | None = None,
+    team: Team | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
+) -> Lead:
     """Record a lead: a person, a company or both, with its source; it starts as new."""
     errors: Errors = {}
     cleaned = _clean_values(fields, LEAD_FIELDS, errors)
@@ -323,14 +434,20 @@ def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = No
     lead = Lead(**cleaned)
     _ownership(lead, actor, owner, team)
     _lead_derive(lead, errors)
+    extras = _Extras(lead, custom, tags, enforce_required=True)
+    extras.check(errors)
     _save(lead, errors, checked=("phone", "email"))
-    record_event(obj=lead, action="created", actor=actor, changes=_created_changes(lead, LEAD_TRACKED))
+    changes = extras.store(_created_changes(lead, LEAD_TRACKED), actor)
+    record_event(obj=lead, action="created", actor=actor, changes=changes)
     return lead
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, actor: Any, **fields: Any) -> Lead:
-    """Change a lead's details or status (new, working, qualified, disqualified); records what changed."""
+def lead_update(
+    *, lead: Lead, actor: Any, custom: dict[str, Any] | None = None, tags: Any = None, **fields: Any
+) -> Lead:
+    """Change a lead's details, custom values (only the given keys), tags or status (new, working, qualified,
+    disqualified); records what changed."""
     ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, LEAD_FIELDS, errors)
@@ -340,11 +457,13 @@ def lead_update(*, lead: Lead, actor: Any, **fields: Any) -> Lead:
             _("A converted lead keeps its status; a lead becomes converted only by converting it.")
         )
     before = snapshot(lead, LEAD_TRACKED)
+    extras = _Extras(lead, custom, tags, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(lead, name, value)
     _lead_derive(lead, errors)
+    extras.check(errors)
     _save(lead, errors, checked=("phone", "email"))
-    changes = field_changes(lead, before, LEAD_TRACKED)
+    changes = extras.store(field_changes(lead, before, LEAD_TRACKED), actor)
     if changes:
         action = "status_changed" if "status" in changes else "updated"
         record_event(obj=lead, action=action, actor=actor, changes=changes)
@@ -363,7 +482,9 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
     """Turn a lead into a contact (and an account, or a link to `account`), keeping all history.
 
     The new contact points back to the lead (`converted_from`), so its timeline reaches the lead's
-    events; both records become prospects. All of it happens, or none of it.
+    events, and takes the lead's tags; both records become prospects. The administrator's
+    required-field rules are not applied to the records a conversion creates (the lead has no values
+    for them); they apply at the next edit. All of it happens, or none of it.
     """
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError({"status": _("This lead has already been converted.")})
@@ -381,6 +502,7 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
             team=team,
             stage=LifecycleStage.PROSPECT,
             data={"converted_from": lead.pk},
+            enforce_required=False,
         )
     elif account is not None:
         _stage_at_least(account, LifecycleStage.PROSPECT, actor)
@@ -392,6 +514,8 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
         accounts=[(account, "")] if account else [],
         stage=LifecycleStage.PROSPECT,
         converted_from=lead,
+        tags=[t.name for t in lead.tags.all()],
+        enforce_required=False,
     )
     before = lead.status
     lead.status = Lead.Status.CONVERTED
@@ -426,7 +550,6 @@ INTERACTION_RECORDED = ("kind", "channel", "direction", "occurred_at", "duration
 # A call logged from another time zone or a clock a little ahead is fine; a week ahead is a typo.
 FUTURE_TOLERANCE = timedelta(days=1)
 REMIND_AHEAD = timedelta(hours=1)
-Customer = Account | Contact | Lead
 
 
 def _aware(value: datetime | None) -> datetime | None:
