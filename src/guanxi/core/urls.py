@@ -26,4 +26,12 @@ urlpatterns = [
     path("settings/roles/", views.role_list, name="role-list"),
     path("settings/roles/<str:name>/", views.role_edit, name="role-edit"),
     path("settings/audit/", views.audit_log, name="audit-log"),
+    path("settings/fields/", views.custom_field_list, name="custom-field-list"),
+    path("settings/fields/new/", views.custom_field_create, name="custom-field-create"),
+    path("settings/fields/<int:pk>/edit/", views.custom_field_edit, name="custom-field-edit"),
+    path("settings/fields/<int:pk>/deactivate/", views.custom_field_deactivate, name="custom-field-deactivate"),
+    path("settings/fields/required/<str:record_type>/", views.field_rules_edit, name="field-rules-edit"),
+    path("settings/tags/", views.tag_list, name="tag-list"),
+    path("settings/tags/<int:pk>/edit/", views.tag_edit, name="tag-edit"),
+    path("settings/tags/<int:pk>/delete/", views.tag_delete, name="tag-delete"),
 ]

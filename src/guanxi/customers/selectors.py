@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
+from guanxi.core import customfields
 from guanxi.core.models import Event
 from guanxi.core.pii import can_view_pii
 from guanxi.core.selectors import object_history
@@ -31,7 +32,12 @@ M = TypeVar("M", Account, Contact, Lead)
 
 def accounts_visible_to(user: Any, action: str = "view") -> QuerySet[Account]:
     """Accounts the user may `action`, archived ones left out."""
-    return Account.objects.visible_to(user, action).filter(archived_at__isnull=True).select_related("owner", "team")
+    return (
+        Account.objects.visible_to(user, action)
+        .filter(archived_at__isnull=True)
+        .select_related("owner", "team")
+        .prefetch_related("tags")
+    )
 
 
 def contacts_visible_to(user: Any, action: str = "view") -> QuerySet[Contact]:
@@ -41,7 +47,7 @@ def contacts_visible_to(user: Any, action: str = "view") -> QuerySet[Contact]:
         Contact.objects.visible_to(user, action)
         .filter(archived_at__isnull=True)
         .select_related("owner", "team")
-        .prefetch_related(links)
+        .prefetch_related(links, "tags")
     )
 
 
@@ -51,7 +57,15 @@ def leads_visible_to(user: Any, action: str = "view") -> QuerySet[Lead]:
         Lead.objects.visible_to(user, action)
         .filter(archived_at__isnull=True)
         .select_related("owner", "team", "converted_contact")
+        .prefetch_related("tags")
     )
+
+
+def custom_filter(rows: QuerySet[M], record_type: str, params: Any) -> QuerySet[M]:
+    """Narrow customer rows by `?cf_<key>=value` (and `cf_<key>__gte` / `__lte` for numbers, money, dates).
+
+    On PostgreSQL equality is `custom @> {"key": value}`, answered by the GIN index on `custom`."""
+    return customfields.custom_filter(rows, record_type, params)
 
 
 def account_contacts(*, account: Account, user: Any) -> QuerySet[ContactAccount]:

@@ -13,7 +13,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from guanxi.core.forms import apply_service_errors
+from guanxi.core.customfields import custom_display
+from guanxi.core.forms import apply_service_errors, custom_from_cleaned, customise_form
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views
 from guanxi.core.selectors import users_visible_to
@@ -27,9 +28,25 @@ CONTACT_PII = ["phone", "email", "street"]
 LEAD_PII = ["phone", "email"]
 
 
-def _list_context(request: AuthedRequest, rows: Any) -> dict[str, Any]:
+def _list_context(request: AuthedRequest, rows: Any, record_type: str = "") -> dict[str, Any]:
     q = request.GET.get("q", "").strip()
-    return {"page": page_of(request, rows), "q": q, "query": urlencode({"q": q}) if q else ""}
+    if record_type:
+        try:
+            rows = selectors.custom_filter(rows, record_type, request.GET)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    return {"page": page_of(request, rows), "q": q, "query": urlencode(query)}
+
+
+def _record_form_data(form: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A record form's built-in values, its custom values and its tags, as the services take them."""
+    data, custom = custom_from_cleaned(dict(form.cleaned_data))
+    return data, custom, data.pop("tags", "")
+
+
+def _tag_names(record: Any) -> str:
+    return ", ".join(tag.name for tag in record.tags.all())
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -52,7 +69,8 @@ def _account_links(form: ContactForm, contact: Contact | None) -> list[tuple[Acc
 
 @staff_perm("customers.view_contact")
 def contact_list(request: AuthedRequest) -> HttpResponse:
-    context = _list_context(request, selectors.contacts_search(user=request.user, q=request.GET.get("q", "")))
+    rows = selectors.contacts_search(user=request.user, q=request.GET.get("q", ""))
+    context = _list_context(request, rows, "contact")
     pii_log_views(user=request.user, records=context["page"].object_list, fields=CONTACT_PII, channel="page")
     return render(request, "customers/contact_list.html", context)
 
@@ -62,17 +80,21 @@ def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
     pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="page")
     timeline = page_of(request, selectors.customer_timeline(record=contact, user=request.user))
-    return render(request, "customers/contact_detail.html", {"contact": contact, "timeline": timeline})
+    context = {"contact": contact, "timeline": timeline, "custom": custom_display("contact", contact.custom)}
+    return render(request, "customers/contact_detail.html", context)
 
 
 @staff_perm("customers.add_contact")
 def contact_create(request: AuthedRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user))
+    customise_form(form, "contact")
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data, custom, tags = _record_form_data(form)
         data.pop("accounts")
         try:
-            contact = services.contact_create(actor=request.user, accounts=_account_links(form, None), **data)
+            contact = services.contact_create(
+                actor=request.user, accounts=_account_links(form, None), custom=custom, tags=tags, **data
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -87,12 +109,17 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     initial = {name: getattr(contact, name) for name in services.CONTACT_FIELDS}
     initial["phone"] = contact.phone_display
     initial["accounts"] = [link.account for link in contact.links.all()]
+    initial["tags"] = _tag_names(contact)
     form = ContactForm(request.POST or None, initial=initial, accounts=selectors.accounts_visible_to(request.user))
+    customise_form(form, "contact", contact.custom)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data, custom, tags = _record_form_data(form)
         data.pop("accounts")
+        links = _account_links(form, contact)
         try:
-            services.contact_update(contact=contact, actor=request.user, accounts=_account_links(form, contact), **data)
+            services.contact_update(
+                contact=contact, actor=request.user, accounts=links, custom=custom, tags=tags, **data
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -106,7 +133,8 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.view_account")
 def account_list(request: AuthedRequest) -> HttpResponse:
-    context = _list_context(request, selectors.accounts_search(user=request.user, q=request.GET.get("q", "")))
+    rows = selectors.accounts_search(user=request.user, q=request.GET.get("q", ""))
+    context = _list_context(request, rows, "account")
     return render(request, "customers/account_list.html", context)
 
 
@@ -117,6 +145,7 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "account": account,
         "links": selectors.account_contacts(account=account, user=request.user),
         "timeline": page_of(request, selectors.customer_timeline(record=account, user=request.user)),
+        "custom": custom_display("account", account.custom),
     }
     return render(request, "customers/account_detail.html", context)
 
@@ -124,9 +153,11 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @staff_perm("customers.add_account")
 def account_create(request: AuthedRequest) -> HttpResponse:
     form = AccountForm(request.POST or None)
+    customise_form(form, "account")
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            account = services.account_create(actor=request.user, **form.cleaned_data)
+            account = services.account_create(actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -138,10 +169,14 @@ def account_create(request: AuthedRequest) -> HttpResponse:
 @staff_perm("customers.change_account")
 def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(selectors.accounts_visible_to(request.user, "change"), pk=pk)
-    form = AccountForm(request.POST or None, initial={name: getattr(account, name) for name in services.ACCOUNT_FIELDS})
+    initial = {name: getattr(account, name) for name in services.ACCOUNT_FIELDS}
+    initial["tags"] = _tag_names(account)
+    form = AccountForm(request.POST or None, initial=initial)
+    customise_form(form, "account", account.custom)
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            services.account_update(account=account, actor=request.user, **form.cleaned_data)
+            services.account_update(account=account, actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -155,7 +190,8 @@ def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.view_lead")
 def lead_list(request: AuthedRequest) -> HttpResponse:
-    context = _list_context(request, selectors.leads_search(user=request.user, q=request.GET.get("q", "")))
+    rows = selectors.leads_search(user=request.user, q=request.GET.get("q", ""))
+    context = _list_context(request, rows, "lead")
     pii_log_views(user=request.user, records=context["page"].object_list, fields=LEAD_PII, channel="page")
     return render(request, "customers/lead_list.html", context)
 
@@ -168,17 +204,23 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     can_convert = lead.status not in {Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED} and request.user.has_perms(
         ["customers.change_lead", "customers.add_contact", "customers.add_account"]
     )
-    return render(
-        request, "customers/lead_detail.html", {"lead": lead, "timeline": timeline, "can_convert": can_convert}
-    )
+    context = {
+        "lead": lead,
+        "timeline": timeline,
+        "can_convert": can_convert,
+        "custom": custom_display("lead", lead.custom),
+    }
+    return render(request, "customers/lead_detail.html", context)
 
 
 @staff_perm("customers.add_lead")
 def lead_create(request: AuthedRequest) -> HttpResponse:
     form = LeadForm(request.POST or None)
+    customise_form(form, "lead")
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            lead = services.lead_create(actor=request.user, **form.cleaned_data)
+            lead = services.lead_create(actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -192,12 +234,15 @@ def lead_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=pk)
     initial = {name: getattr(lead, name) for name in services.LEAD_FIELDS}
     initial["phone"] = lead.phone_display
+    initial["tags"] = _tag_names(lead)
     form = LeadForm(request.POST or None, initial=initial)
+    customise_form(form, "lead", lead.custom)
     if lead.status == Lead.Status.CONVERTED:
         form.fields.pop("status")
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            services.lead_update(lead=lead, actor=request.user, **form.cleaned_data)
+            services.lead_update(lead=lead, actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
