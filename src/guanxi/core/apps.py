@@ -11,9 +11,8 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import handlers, jobs  # noqa: F401  (registers the core event handlers and job kinds)
-        from .roles import roles_sync_after_migrate
-
         from .events import event_action
+        from .roles import roles_sync_after_migrate
 
         event_action("deactivated", pgettext_lazy("event action", "deactivated"))
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="guanxi.core.roles_sync")

@@ -223,9 +223,7 @@ def _clean_money(cf: CustomField, value: Any) -> str:
             _("%(label)s must be an amount of money, such as 1234.50.") % {"label": cf.display_label}
         ) from None
     if amount != amount.quantize(MONEY_PLACES) or abs(amount) >= MONEY_LIMIT:
-        raise _Refused(
-            _("%(label)s must be an amount with at most two decimal places.") % {"label": cf.display_label}
-        )
+        raise _Refused(_("%(label)s must be an amount with at most two decimal places.") % {"label": cf.display_label})
     _bounds(cf, amount, _decimal, lambda v: f"{_decimal(v):.2f}")
     return f"{amount.quantize(MONEY_PLACES):.2f}"
 
@@ -437,19 +435,19 @@ def custom_display(record_type: str, values: Mapping[str, Any] | None) -> list[C
     fields = [cf for cf in active_fields(record_type) if not _is_empty(values.get(cf.key))]
     user_ids = [values[cf.key] for cf in fields if cf.kind == CustomField.Kind.USER]
     users = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
-    pii_kinds = {CustomField.Kind.EMAIL: "email", CustomField.Kind.PHONE: "phone"}
+    pii_kinds: dict[str, str] = {CustomField.Kind.EMAIL: "email", CustomField.Kind.PHONE: "phone"}
     return [
         CustomValue(cf.key, cf.display_label, _shown(cf, values[cf.key], users), pii_kinds.get(cf.kind, ""))
         for cf in fields
     ]
 
 
-def custom_masked(record_type: str, values: Mapping[str, Any] | None, *, user: Any) -> dict[str, Any]:
-    """The values of active fields for an API reader: email and phone values masked without `view_pii`."""
+def custom_masked(values: Mapping[str, Any] | None, *, fields: list[CustomField], user: Any) -> dict[str, Any]:
+    """The values of the active `fields` for an API reader: email and phone values masked without `view_pii`."""
     from .pii import pii_value
 
     out: dict[str, Any] = {}
-    kinds = {cf.key: cf.kind for cf in active_fields(record_type)}
+    kinds = {cf.key: cf.kind for cf in fields if cf.active}
     for key, value in (values or {}).items():
         kind = kinds.get(key)
         if kind is None:
@@ -536,5 +534,4 @@ def _filter_one(rows: QuerySet[Any], cf: CustomField, op: str, raw: Any) -> Quer
 
 def reserved_keys() -> set[str]:
     """Names a key may not take: they would read as a lookup in `custom__<key>` filters."""
-    return set(JSONField.get_lookups()) | set(KeyTransform.get_lookups())
-
+    return set(JSONField.get_class_lookups()) | set(KeyTransform.get_class_lookups())

@@ -184,12 +184,12 @@ def _custom_form_field(cf: CustomField) -> forms.Field:
         return forms.NullBooleanField(widget=forms.NullBooleanSelect, **common)
     if cf.kind == kind.USER:
         return forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), **common)
-    attrs = {
+    widget_attrs: dict[str, dict[str, str]] = {
         kind.URL: {"inputmode": "url"},
         kind.EMAIL: {"inputmode": "email"},
         kind.PHONE: {"type": "tel", "autocomplete": "off"},
-    }.get(cf.kind, {})
-    return forms.CharField(widget=forms.TextInput(attrs=attrs), **common)
+    }
+    return forms.CharField(widget=forms.TextInput(attrs=widget_attrs.get(cf.kind, {})), **common)
 
 
 def _custom_initial(cf: CustomField, value: Any) -> Any:
@@ -236,8 +236,10 @@ class CustomFieldForm(forms.Form):
     key = forms.CharField(
         label=_("Key"),
         max_length=40,
-        help_text=_("Used by the API, imports and filters (cf_<key>); lower-case letters, digits, underscores. "
-                    "It cannot be changed later."),
+        help_text=_(
+            "Used by the API, imports and filters (cf_<key>); lower-case letters, digits, underscores. "
+            "It cannot be changed later."
+        ),
     )
     label = forms.CharField(label=_("Label"), max_length=100)
     label_en = forms.CharField(
@@ -253,7 +255,10 @@ class CustomFieldForm(forms.Form):
     required = forms.BooleanField(label=_("Required"), required=False)
     unique = forms.BooleanField(label=_("Unique"), required=False)
     min = forms.CharField(
-        label=_("Minimum"), required=False, max_length=30, help_text=_("Numbers and money: a number; dates: YYYY-MM-DD.")
+        label=_("Minimum"),
+        required=False,
+        max_length=30,
+        help_text=_("Numbers and money: a number; dates: YYYY-MM-DD."),
     )
     max = forms.CharField(label=_("Maximum"), required=False, max_length=30)
     max_length = forms.IntegerField(label=_("Maximum length"), required=False, min_value=1, help_text=_("Text only."))

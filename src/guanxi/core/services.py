@@ -348,7 +348,17 @@ def notifications_mark_read(*, recipient: User, ids: list[int] | None = None) ->
 
 # --- custom fields ----------------------------------------------------------------------------
 
-CUSTOM_FIELD_EDITABLE = ("label", "label_en", "choices", "required", "unique", "rules", "help_text", "position", "active")
+CUSTOM_FIELD_EDITABLE = (
+    "label",
+    "label_en",
+    "choices",
+    "required",
+    "unique",
+    "rules",
+    "help_text",
+    "position",
+    "active",
+)
 CUSTOM_FIELD_TRACKED = ("record_type", "key", "kind", *CUSTOM_FIELD_EDITABLE)
 _RULES_FOR_KIND: dict[str, set[str]] = {
     CustomField.Kind.TEXT: {"max_length", "regex"},
@@ -492,7 +502,9 @@ def custom_field_create(
     if errors:
         raise ValidationError(errors)
     cf.save()
-    record_event(obj=cf, action="created", actor=actor, changes={n: [None, getattr(cf, n)] for n in CUSTOM_FIELD_TRACKED})
+    record_event(
+        obj=cf, action="created", actor=actor, changes={n: [None, getattr(cf, n)] for n in CUSTOM_FIELD_TRACKED}
+    )
     return cf
 
 
@@ -533,7 +545,9 @@ def field_rules_set(*, record_type: str, required: list[str], actor: Any) -> lis
     kind = customfields.record_type_get(record_type)
     unknown = sorted(set(required) - set(kind.builtin_fields))
     if unknown:
-        raise ValidationError({"required": _("These fields cannot be made required: %(f)s.") % {"f": ", ".join(unknown)}})
+        raise ValidationError(
+            {"required": _("These fields cannot be made required: %(f)s.") % {"f": ", ".join(unknown)}}
+        )
     for name in kind.builtin_fields:
         wanted = name in required
         rule = FieldRule.objects.filter(record_type=record_type, field=name).first()

@@ -35,7 +35,7 @@ def _list_context(request: AuthedRequest, rows: Any, record_type: str = "") -> d
             rows = selectors.custom_filter(rows, record_type, request.GET)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    query: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k != "page" and v}
     return {"page": page_of(request, rows), "q": q, "query": urlencode(query)}
 
 
