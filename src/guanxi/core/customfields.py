@@ -35,7 +35,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import connection, models
-from django.db.models import DecimalField, JSONField, Q, QuerySet
+from django.db.models import CharField, DecimalField, JSONField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 from django.utils.functional import Promise
@@ -524,8 +524,8 @@ def _filter_one(rows: QuerySet[Any], cf: CustomField, op: str, raw: Any) -> Quer
     bound_field = CustomField(key=cf.key, label=cf.label, kind=cf.kind)  # no min/max rules on a filter
     bound = custom_value_clean(bound_field, raw)
     alias = f"_cf_{cf.key}"
-    if cf.kind == CustomField.Kind.DATE:  # ISO dates order as text
-        expression: Any = KeyTextTransform(cf.key, "custom")
+    if cf.kind == CustomField.Kind.DATE:  # ISO dates order as text; the cast keeps JSON lookups out of the way
+        expression: Any = Cast(KeyTextTransform(cf.key, "custom"), CharField())
     else:
         expression = Cast(KeyTextTransform(cf.key, "custom"), DecimalField(max_digits=30, decimal_places=6))
         bound = Decimal(str(bound))
