@@ -423,3 +423,12 @@ def test_the_contact_list_endpoint_costs_the_same_queries_however_many_tagged_ro
     for i in range(10):
         factories.contact(owner=sales, tags=[f"T{i}", "共同"], custom={"level": "gold"})
     assert count() == few
+
+
+def test_the_history_names_changed_custom_fields_by_their_label(make_user, login):
+    admin = make_user("administrator")
+    define("text", "region", label="销售区域")
+    contact = factories.contact(owner=admin, custom={"region": "华东"})
+    services.contact_update(contact=contact, actor=admin, custom={"region": "华南"})
+    page = login(admin).get(contact.get_absolute_url()).content.decode()
+    assert "销售区域" in page and "华南" in page and "custom_region" not in page

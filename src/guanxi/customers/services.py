@@ -121,8 +121,11 @@ class _Extras:
     every field at fault); `store` runs after it, when the record has its id for the tags.
     """
 
-    def __init__(self, record: Customer, custom: dict[str, Any] | None, tags: Any, *, enforce_required: bool) -> None:
-        self.record, self.custom, self.tags, self.enforce_required = record, custom, tags, enforce_required
+    def __init__(
+        self, record: Customer, custom: dict[str, Any] | None, tags: Any, *, actor: Any, enforce_required: bool
+    ) -> None:
+        self.record, self.custom, self.tags, self.actor = record, custom, tags, actor
+        self.enforce_required = enforce_required
         self.record_type = customfields.record_type_of(type(record)).key
         self.custom_before: dict[str, Any] = dict(record.custom or {})
         self.tags_before = sorted(t.name for t in record.tags.all()) if record.pk else []
@@ -143,11 +146,11 @@ class _Extras:
             customfields.required_builtin_check(self.record_type, self.record, errors)
         if self.tags is not None:
             try:
-                self.new_tags = tags_resolve(names=self.tags, actor=None)
+                self.new_tags = tags_resolve(names=self.tags, actor=self.actor)
             except ValidationError as exc:
                 _add(errors, exc)
 
-    def store(self, changes: dict[str, list[Any]], actor: Any) -> dict[str, list[Any]]:
+    def store(self, changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """Set the tags and add the custom-field and tag changes to the event's `changes`."""
         changes.update(customfields.custom_changes(self.custom_before, self.record.custom))
         if self.new_tags is not None:
@@ -202,10 +205,10 @@ def _account_create(
     account = Account(**_clean_values(fields, ACCOUNT_FIELDS, errors), lifecycle_stage=stage)
     _ownership(account, actor, owner, team)
     _account_derive(account, errors)
-    extras = _Extras(account, custom, tags, enforce_required=enforce_required)
+    extras = _Extras(account, custom, tags, actor=actor, enforce_required=enforce_required)
     extras.check(errors)
     _save(account, errors, checked=("registration_number",))
-    changes = extras.store(_created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage")), actor)
+    changes = extras.store(_created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage")))
     record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
     return account
 
@@ -242,13 +245,13 @@ def account_update(
     errors: Errors = {}
     cleaned = _clean_values(fields, ACCOUNT_FIELDS, errors)
     before = snapshot(account, ACCOUNT_TRACKED)
-    extras = _Extras(account, custom, tags, enforce_required=True)
+    extras = _Extras(account, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(account, name, value)
     _account_derive(account, errors)
     extras.check(errors)
     _save(account, errors, checked=("registration_number",))
-    changes = extras.store(field_changes(account, before, ACCOUNT_TRACKED), actor)
+    changes = extras.store(field_changes(account, before, ACCOUNT_TRACKED))
     if changes:
         record_event(obj=account, action="updated", actor=actor, changes=changes)
     return account
@@ -323,11 +326,11 @@ def _contact_create(
     contact.converted_from = converted_from
     _ownership(contact, actor, owner, team)
     _contact_derive(contact, errors)
-    extras = _Extras(contact, custom, tags, enforce_required=enforce_required)
+    extras = _Extras(contact, custom, tags, actor=actor, enforce_required=enforce_required)
     extras.check(errors)
     _save(contact, errors, checked=("phone", "email"))
     _set_links(contact, accounts, actor)
-    changes = extras.store(_created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage")), actor)
+    changes = extras.store(_created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage")))
     links = _links_of(contact)
     if links:
         changes["accounts"] = [None, links]
@@ -376,13 +379,13 @@ def contact_update(
     errors: Errors = {}
     cleaned = _clean_values(fields, CONTACT_FIELDS, errors)
     before = snapshot(contact, CONTACT_TRACKED)
-    extras = _Extras(contact, custom, tags, enforce_required=True)
+    extras = _Extras(contact, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(contact, name, value)
     _contact_derive(contact, errors)
     extras.check(errors)
     _save(contact, errors, checked=("phone", "email"))
-    changes = extras.store(field_changes(contact, before, CONTACT_TRACKED), actor)
+    changes = extras.store(field_changes(contact, before, CONTACT_TRACKED))
     if accounts is not None:
         old = _links_of(contact)
         _set_links(contact, accounts, actor)
@@ -434,10 +437,10 @@ def lead_create(
     lead = Lead(**cleaned)
     _ownership(lead, actor, owner, team)
     _lead_derive(lead, errors)
-    extras = _Extras(lead, custom, tags, enforce_required=True)
+    extras = _Extras(lead, custom, tags, actor=actor, enforce_required=True)
     extras.check(errors)
     _save(lead, errors, checked=("phone", "email"))
-    changes = extras.store(_created_changes(lead, LEAD_TRACKED), actor)
+    changes = extras.store(_created_changes(lead, LEAD_TRACKED))
     record_event(obj=lead, action="created", actor=actor, changes=changes)
     return lead
 
@@ -457,13 +460,13 @@ def lead_update(
             _("A converted lead keeps its status; a lead becomes converted only by converting it.")
         )
     before = snapshot(lead, LEAD_TRACKED)
-    extras = _Extras(lead, custom, tags, enforce_required=True)
+    extras = _Extras(lead, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(lead, name, value)
     _lead_derive(lead, errors)
     extras.check(errors)
     _save(lead, errors, checked=("phone", "email"))
-    changes = extras.store(field_changes(lead, before, LEAD_TRACKED), actor)
+    changes = extras.store(field_changes(lead, before, LEAD_TRACKED))
     if changes:
         action = "status_changed" if "status" in changes else "updated"
         record_event(obj=lead, action=action, actor=actor, changes=changes)
