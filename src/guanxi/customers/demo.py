@@ -12,8 +12,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 
-from guanxi.core.demo import INDUSTRIES, DemoOutput, DemoSizes, demo_companies, demo_loader, demo_people
 from guanxi.core import services as core_services
+from guanxi.core.demo import INDUSTRIES, DemoOutput, DemoSizes, demo_companies, demo_loader, demo_people
 from guanxi.core.models import ADMINISTRATOR, CustomField, Tag, User
 
 from . import services
