@@ -432,3 +432,28 @@ def test_the_history_names_changed_custom_fields_by_their_label(make_user, login
     services.contact_update(contact=contact, actor=admin, custom={"region": "华南"})
     page = login(admin).get(contact.get_absolute_url()).content.decode()
     assert "销售区域" in page and "华南" in page and "custom_region" not in page
+
+
+def test_an_administrator_edits_a_field_in_settings_and_the_form_follows(make_user, login):
+    admin = make_user("administrator")
+    field = define("choice", "level", label="等级", choices=["gold"])
+    client = login(admin)
+    page = client.get(f"/settings/fields/{field.pk}/edit/").content.decode()
+    assert 'name="key"' in page and "disabled" in page.split('name="key"')[1].split(">")[0]
+    response = client.post(
+        f"/settings/fields/{field.pk}/edit/",
+        {"label": "会员等级", "choices": "gold | 金卡\nsilver | 银卡", "required": "on", "active": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    field.refresh_from_db()
+    assert (field.key, field.label, field.required) == ("level", "会员等级", True)
+    form = client.get("/contacts/new/").content.decode()
+    assert "银卡" in form and "会员等级" in form
+
+
+def test_the_openapi_schema_describes_custom_fields_and_tags(make_user, login):
+    schema = login(make_user("sales")).get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/custom-fields"]["get"]
+    assert "no restart" in operation["description"]
+    assert "custom" in schema["components"]["schemas"]["ContactOut"]["properties"]
+    assert "tags" in schema["components"]["schemas"]["ContactIn"]["properties"]
