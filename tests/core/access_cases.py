@@ -9,7 +9,7 @@ from django.conf import settings
 
 from guanxi.core.imports import imports_dir
 from guanxi.core.models import ImportBatch, ImportTemplate, Job
-from guanxi.core.services import token_create
+from guanxi.core.services import custom_field_create, tag_create, token_create
 
 from ..access import ADMIN_ONLY, SIGNED_IN, STAFF, Case
 from ..factories import TeamFactory, UserFactory
@@ -245,4 +245,70 @@ ENDPOINTS = [
     Case(
         "DELETE /import-templates/{template_id}", IMPORTERS, ok=204, args=own_template, in_scope_only=outsiders_template
     ),
+]
+
+
+# --- custom fields, required-field rules and tags ----------------------------------------------
+
+TAGGERS = frozenset(["administrator", "manager", "sales", "service"])
+
+
+def a_field(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    field = custom_field_create(
+        actor=None, record_type="contact", key=f"level_{next(_seq)}", label="会员等级", kind="choice", choices=["gold"]
+    )
+    return {"pk": field.pk}
+
+
+def a_tag(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"pk": tag_create(name=f"重点客户 {next(_seq)}", actor=None).pk}
+
+
+def _new_field(world: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"record_type": "account", "key": f"annual_{next(_seq)}", "label": "年采购额", "kind": "money"}
+
+
+PAGES += [
+    Case("custom-field-list", ADMIN_ONLY),
+    Case("custom-field-create", ADMIN_ONLY),
+    Case("custom-field-create", ADMIN_ONLY, ok=302, method="POST", body=_new_field),
+    Case("custom-field-edit", ADMIN_ONLY, args=a_field),
+    Case("custom-field-deactivate", ADMIN_ONLY, ok=302, method="POST", args=a_field),
+    Case("field-rules-edit", ADMIN_ONLY, args=lambda w, u: {"record_type": "contact"}),
+    Case(
+        "field-rules-edit",
+        ADMIN_ONLY,
+        ok=302,
+        method="POST",
+        args=lambda w, u: {"record_type": "account"},
+        body=lambda w, u: {"required": ["industry"]},
+    ),
+    Case("tag-list", ADMIN_ONLY),
+    Case(
+        "tag-list", ADMIN_ONLY, ok=302, method="POST", body=lambda w, u: {"name": f"VIP {next(_seq)}", "colour": "red"}
+    ),
+    Case("tag-edit", ADMIN_ONLY, args=a_tag),
+    Case("tag-delete", ADMIN_ONLY, ok=302, method="POST", args=a_tag),
+]
+
+
+def _api(args: Any, key: str) -> Any:
+    return lambda world, user: {key: args(world, user)["pk"]}
+
+
+ENDPOINTS += [
+    Case("GET /custom-fields", STAFF),
+    Case("GET /custom-fields/{field_id}", STAFF, args=_api(a_field, "field_id")),
+    Case("POST /custom-fields", ADMIN_ONLY, ok=201, body=_new_field),
+    Case(
+        "PATCH /custom-fields/{field_id}",
+        ADMIN_ONLY,
+        args=_api(a_field, "field_id"),
+        body=lambda w, u: {"label_en": "Membership level"},
+    ),
+    Case("DELETE /custom-fields/{field_id}", ADMIN_ONLY, args=_api(a_field, "field_id")),
+    Case("GET /tags", STAFF),
+    Case("POST /tags", TAGGERS, ok=201, body=lambda w, u: {"name": f"老客户 {next(_seq)}"}),
+    Case("PATCH /tags/{tag_id}", ADMIN_ONLY, args=_api(a_tag, "tag_id"), body=lambda w, u: {"colour": "green"}),
+    Case("DELETE /tags/{tag_id}", ADMIN_ONLY, ok=204, args=_api(a_tag, "tag_id")),
 ]

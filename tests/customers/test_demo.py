@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from guanxi.core.models import CustomField, Event, Tag
 from guanxi.customers.models import Account, Contact, Interaction, Lead
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +40,17 @@ def test_the_demo_logs_years_of_interactions_in_the_customers_language(capsys):
     count = Interaction.objects.count()
     call_command("demo", customers=50, seed=3, users=12)
     assert Interaction.objects.count() == count, "loaded once"
+
+
+def test_the_demo_defines_custom_fields_and_tags_and_fills_them_once():
+    call_command("demo", customers=50, seed=3, users=12)
+    assert set(CustomField.objects.values_list("record_type", "key")) == {
+        ("contact", "membership"),
+        ("account", "annual_purchasing"),
+    }
+    assert Tag.objects.count() == 4
+    assert Contact.objects.filter(custom__has_key="membership").count() == 50
+    assert all(a.custom["annual_purchasing"].endswith(".00") for a in Account.objects.all())
+    events = Event.objects.count()
+    call_command("demo", customers=50, seed=3, users=12)
+    assert Event.objects.count() == events

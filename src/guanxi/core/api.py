@@ -13,9 +13,10 @@ from guanxi.api.pagination import PageNumbers
 from guanxi.api.schemas import InputSchema
 
 from . import jobs, selectors, services
+from .customfields import record_type_get
 from .http import AuthedRequest
 from .listviews import ListSpec, list_export_start, list_query_parse, list_rows, list_spec_named, list_specs
-from .models import ApiToken, SavedView, Team, User
+from .models import ApiToken, CustomField, SavedView, Tag, Team, User
 from .pii import pii_log_views, pii_value
 
 router = Router()
@@ -729,4 +730,166 @@ def import_template_delete(request: AuthedRequest, template_id: int) -> Any:
     require_perm(request, "core.delete_importtemplate")
     template = get_object_or_404(selectors.import_templates_editable_by(request.user), pk=template_id)
     services.import_template_delete(template=template, actor=request.user)
+    return Status(204, None)
+
+
+# --- custom fields and tags -------------------------------------------------------------------
+
+
+class ChoiceOut(Schema):
+    value: str
+    label: str
+
+
+class CustomFieldOut(Schema):
+    id: int
+    record_type: str
+    key: str
+    name: str = Field(description="The name of this field in forms, imports and API errors: `custom_<key>`.")
+    label: str
+    label_en: str
+    kind: str
+    choices: list[ChoiceOut]
+    required: bool
+    unique: bool
+    rules: dict[str, Any]
+    help_text: str
+    position: int
+    active: bool
+
+    @staticmethod
+    def resolve_name(obj: CustomField) -> str:
+        return obj.form_name
+
+
+class CustomFieldIn(InputSchema):
+    record_type: str
+    key: str
+    label: str
+    kind: str
+    label_en: str = ""
+    choices: list[Any] = Field(
+        default_factory=list, description='Strings ("gold" or "gold | Gold") or {"value", "label"} objects.'
+    )
+    required: bool = False
+    unique: bool = False
+    rules: dict[str, Any] = Field(
+        default_factory=dict,
+        description="text: max_length, regex; number and money: min, max; date: min, max (YYYY-MM-DD).",
+    )
+    help_text: str = ""
+    position: int | None = None
+
+
+class CustomFieldPatch(InputSchema):
+    label: str | None = None
+    label_en: str | None = None
+    choices: list[Any] | None = None
+    required: bool | None = None
+    unique: bool | None = None
+    rules: dict[str, Any] | None = None
+    help_text: str | None = None
+    position: int | None = None
+    active: bool | None = None
+
+
+class CustomFieldFilters(Schema):
+    record_type: str = ""
+    include_inactive: bool = False
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    colour: str
+
+
+class TagIn(InputSchema):
+    name: str
+    colour: str = Tag.Colour.BLUE
+
+
+class TagPatch(InputSchema):
+    name: str | None = None
+    colour: str | None = None
+
+
+class TagFilters(Schema):
+    q: str = ""
+
+
+CUSTOM_FIELDS_DOC = """The custom fields administrators defined, so a client learns the record schema at run time.
+
+Each record type (`account`, `contact`, `lead`, and those later apps register) carries its values in
+`custom: {key: value}` on its endpoints. Values by `kind`: text, url, email (normalised), phone (E.164),
+choice (a choice `value`) as strings; number as a JSON number; money as a string with two decimals
+("1234.50"); date as "YYYY-MM-DD"; multi_choice as a list of choice values; boolean as true/false;
+user as a user id. A bad value is refused with 422 and `fields: {"custom_<key>": [...]}`. New or
+changed fields take effect at once: no restart, no migration. Lists filter with `cf_<key>=value`."""
+
+
+@router.get("/custom-fields", response=list[CustomFieldOut], tags=["custom fields"], description=CUSTOM_FIELDS_DOC)
+def custom_fields_list(request: AuthedRequest, filters: Query[CustomFieldFilters]) -> Any:
+    require_perm(request, "core.view_customfield")
+    if filters.record_type:
+        record_type_get(filters.record_type)
+    return selectors.custom_fields(filters.record_type or None, active_only=not filters.include_inactive)
+
+
+@router.get("/custom-fields/{field_id}", response=CustomFieldOut, tags=["custom fields"])
+def custom_field_detail(request: AuthedRequest, field_id: int) -> Any:
+    require_perm(request, "core.view_customfield")
+    return get_object_or_404(selectors.custom_fields(), pk=field_id)
+
+
+@router.post("/custom-fields", response={201: CustomFieldOut}, tags=["custom fields"])
+def custom_field_create(request: AuthedRequest, body: CustomFieldIn) -> Any:
+    require_perm(request, "core.add_customfield")
+    return Status(201, services.custom_field_create(actor=request.user, **body.dict()))
+
+
+@router.patch("/custom-fields/{field_id}", response=CustomFieldOut, tags=["custom fields"])
+def custom_field_update(request: AuthedRequest, field_id: int, body: CustomFieldPatch) -> Any:
+    require_perm(request, "core.change_customfield")
+    field = get_object_or_404(selectors.custom_fields(), pk=field_id)
+    return services.custom_field_update(field=field, actor=request.user, **body.dict(exclude_unset=True))
+
+
+@router.delete(
+    "/custom-fields/{field_id}",
+    response=CustomFieldOut,
+    tags=["custom fields"],
+    description="Deactivates the field: it leaves forms, pages, filters and the API; stored values are kept.",
+)
+def custom_field_deactivate(request: AuthedRequest, field_id: int) -> Any:
+    require_perm(request, "core.change_customfield")
+    field = get_object_or_404(selectors.custom_fields(), pk=field_id)
+    return services.custom_field_deactivate(field=field, actor=request.user)
+
+
+@router.get("/tags", response=list[TagOut], tags=["tags"])
+@paginate(PageNumbers)
+def tags_list(request: AuthedRequest, filters: Query[TagFilters]) -> Any:
+    require_perm(request, "core.view_tag")
+    return selectors.tags_all(filters.q)
+
+
+@router.post("/tags", response={201: TagOut}, tags=["tags"])
+def tag_create(request: AuthedRequest, body: TagIn) -> Any:
+    require_perm(request, "core.add_tag")
+    return Status(201, services.tag_create(actor=request.user, **body.dict()))
+
+
+@router.patch("/tags/{tag_id}", response=TagOut, tags=["tags"])
+def tag_update(request: AuthedRequest, tag_id: int, body: TagPatch) -> Any:
+    require_perm(request, "core.change_tag")
+    tag = get_object_or_404(selectors.tags_all(), pk=tag_id)
+    return services.tag_update(tag=tag, actor=request.user, **body.dict(exclude_unset=True))
+
+
+@router.delete("/tags/{tag_id}", response={204: None}, tags=["tags"])
+def tag_delete(request: AuthedRequest, tag_id: int) -> Any:
+    require_perm(request, "core.delete_tag")
+    tag = get_object_or_404(selectors.tags_all(), pk=tag_id)
+    services.tag_delete(tag=tag, actor=request.user)
     return Status(204, None)

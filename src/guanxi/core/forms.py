@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -12,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .backends import user_is_locked
-from .models import ImportTemplate, Team, User
+from .customfields import FORM_PREFIX, RecordType, active_fields, record_types, required_builtin_fields
+from .models import CustomField, ImportTemplate, Tag, Team, User
 from .roles import ROLES, permission_label
 
 
@@ -256,3 +258,149 @@ class ImportRunForm(forms.Form):
         widget=forms.RadioSelect,
         initial="0",
     )
+
+
+# --- custom fields, required-field rules and tags -----------------------------------------------
+
+
+def _custom_form_field(cf: CustomField) -> forms.Field:
+    """The form field for one custom field, with the widget its kind needs (date picker, select, checkboxes …)."""
+    common: dict[str, Any] = {"label": cf.display_label, "required": cf.required, "help_text": cf.help_text}
+    kind = CustomField.Kind
+    choices = [(c["value"], c["label"]) for c in cf.choices or []]
+    if cf.kind == kind.NUMBER:
+        return forms.DecimalField(widget=forms.NumberInput(attrs={"step": "any"}), **common)
+    if cf.kind == kind.MONEY:
+        return forms.DecimalField(decimal_places=2, widget=forms.NumberInput(attrs={"step": "0.01"}), **common)
+    if cf.kind == kind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
+    if cf.kind == kind.CHOICE:
+        return forms.ChoiceField(choices=[("", "—"), *choices], **common)
+    if cf.kind == kind.MULTI_CHOICE:
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+    if cf.kind == kind.BOOLEAN:
+        return forms.NullBooleanField(widget=forms.NullBooleanSelect, **common)
+    if cf.kind == kind.USER:
+        return forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), **common)
+    widget_attrs: dict[str, dict[str, str]] = {
+        kind.URL: {"inputmode": "url"},
+        kind.EMAIL: {"inputmode": "email"},
+        kind.PHONE: {"type": "tel", "autocomplete": "off"},
+    }
+    return forms.CharField(widget=forms.TextInput(attrs=widget_attrs.get(cf.kind, {})), **common)
+
+
+def _custom_initial(cf: CustomField, value: Any) -> Any:
+    if cf.kind == CustomField.Kind.DATE:
+        return date.fromisoformat(value)
+    return value
+
+
+def customise_form(form: forms.Form, record_type: str, values: dict[str, Any] | None = None) -> None:
+    """Give a record form the record type's active custom fields (built now, so a new field needs no
+    restart) and mark the built-in fields the administrator made required."""
+    for name in required_builtin_fields(record_type):
+        if name in form.fields:
+            form.fields[name].required = True
+    for cf in active_fields(record_type):
+        form.fields[cf.form_name] = _custom_form_field(cf)
+        if values and cf.key in values and not form.is_bound:
+            form.initial[cf.form_name] = _custom_initial(cf, values[cf.key])
+
+
+def custom_from_cleaned(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a form's cleaned data into the built-in fields and the `{key: value}` of the custom fields."""
+    plain = {k: v for k, v in data.items() if not k.startswith(FORM_PREFIX)}
+    custom = {k.removeprefix(FORM_PREFIX): v for k, v in data.items() if k.startswith(FORM_PREFIX)}
+    return plain, custom
+
+
+def tags_form_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Tags"),
+        max_length=500,
+        required=False,
+        help_text=_("Separate tags with commas; new ones are created."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+def _record_type_choices() -> list[tuple[str, Any]]:
+    return [(rt.key, rt.label) for rt in record_types()]
+
+
+class CustomFieldForm(forms.Form):
+    record_type = forms.ChoiceField(label=_("Record type"), choices=_record_type_choices)
+    key = forms.CharField(
+        label=_("Key"),
+        max_length=40,
+        help_text=_(
+            "Used by the API, imports and filters (cf_<key>); lower-case letters, digits, underscores. "
+            "It cannot be changed later."
+        ),
+    )
+    label = forms.CharField(label=_("Label"), max_length=100)
+    label_en = forms.CharField(
+        label=_("English label"), max_length=100, required=False, help_text=_("Shown to readers using English.")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=CustomField.Kind.choices)
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For choice fields: one per line, as “value” or “value | label”."),
+    )
+    required = forms.BooleanField(label=_("Required"), required=False)
+    unique = forms.BooleanField(label=_("Unique"), required=False)
+    min = forms.CharField(
+        label=_("Minimum"),
+        required=False,
+        max_length=30,
+        help_text=_("Numbers and money: a number; dates: YYYY-MM-DD."),
+    )
+    max = forms.CharField(label=_("Maximum"), required=False, max_length=30)
+    max_length = forms.IntegerField(label=_("Maximum length"), required=False, min_value=1, help_text=_("Text only."))
+    regex = forms.CharField(
+        label=_("Pattern"),
+        required=False,
+        max_length=200,
+        help_text=_("Text only: a regular expression the whole value must match."),
+    )
+    help_text = forms.CharField(label=_("Help text"), max_length=255, required=False)
+    position = forms.IntegerField(label=_("Position"), required=False, min_value=0)
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    RULES = ("min", "max", "max_length", "regex")
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            for name in ("record_type", "key", "kind"):
+                self.fields[name].disabled = True
+        else:
+            del self.fields["active"]
+
+    def definition(self) -> dict[str, Any]:
+        """The cleaned data in the shape the services take (rules gathered into one dict)."""
+        data = dict(self.cleaned_data)
+        data["rules"] = {name: data.pop(name) for name in self.RULES if data.get(name) not in (None, "")}
+        for name in self.RULES:
+            data.pop(name, None)
+        if data.get("position") is None:
+            data.pop("position")
+        return data
+
+
+class FieldRulesForm(forms.Form):
+    required = forms.MultipleChoiceField(
+        label=_("Required built-in fields"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, record_type: RecordType, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["required"].choices = list(record_type.builtin_fields.items())  # type: ignore[attr-defined]
+
+
+class TagForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    colour = forms.ChoiceField(label=_("Colour"), choices=Tag.Colour.choices, initial=Tag.Colour.BLUE)

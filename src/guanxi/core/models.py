@@ -1,4 +1,5 @@
-"""Users, teams, record scope, the event spine, jobs, notifications and API tokens."""
+"""Users, teams, record scope, the event spine, jobs, notifications, API tokens, list views, imports,
+custom fields and tags."""
 
 from __future__ import annotations
 
@@ -525,3 +526,115 @@ class ImportBatch(OwnedModel):
     @property
     def is_busy(self) -> bool:
         return self.state in {self.State.CHECKING, self.State.IMPORTING}
+
+
+# --- custom fields, required-field rules and tags ----------------------------------------------
+
+
+class CustomField(models.Model):
+    """An administrator-defined field of one record type; values live in that record's `custom` JSON column."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", pgettext_lazy("field kind", "Text")
+        NUMBER = "number", pgettext_lazy("field kind", "Number")
+        MONEY = "money", pgettext_lazy("field kind", "Money")
+        DATE = "date", pgettext_lazy("field kind", "Date")
+        CHOICE = "choice", pgettext_lazy("field kind", "Choice")
+        MULTI_CHOICE = "multi_choice", pgettext_lazy("field kind", "Multiple choice")
+        BOOLEAN = "boolean", pgettext_lazy("field kind", "Yes / no")
+        USER = "user", pgettext_lazy("field kind", "User")
+        URL = "url", pgettext_lazy("field kind", "Web address")
+        EMAIL = "email", pgettext_lazy("field kind", "Email")
+        PHONE = "phone", pgettext_lazy("field kind", "Phone")
+
+    record_type = models.CharField(_("record type"), max_length=40)
+    key = models.CharField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=100)
+    label_en = models.CharField(_("English label"), max_length=100, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    unique = models.BooleanField(_("unique"), default=False)
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
+    help_text = models.CharField(_("help text"), max_length=255, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=100)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["record_type", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["record_type", "key"], name="custom_field_key_once")]
+
+    def __str__(self) -> str:
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        """The English label for English readers when there is one; the label otherwise."""
+        from django.utils.translation import get_language
+
+        if self.label_en and (get_language() or "").startswith("en"):
+            return self.label_en
+        return self.label
+
+    @property
+    def form_name(self) -> str:
+        """The one name of this field in forms, API errors and imports: `custom_<key>`."""
+        return f"custom_{self.key}"
+
+    def choice_label(self, value: Any) -> str:
+        for choice in self.choices or []:
+            if choice.get("value") == value:
+                return str(choice.get("label") or value)
+        return str(value)
+
+
+class FieldRule(models.Model):
+    """A rule on a built-in field of a record type; for now: the field is required on create and update."""
+
+    record_type = models.CharField(_("record type"), max_length=40)
+    field = models.CharField(_("field"), max_length=60)
+    required = models.BooleanField(_("required"), default=True)
+
+    class Meta:
+        verbose_name = _("field rule")
+        verbose_name_plural = _("field rules")
+        ordering = ["record_type", "field"]
+        constraints = [models.UniqueConstraint(fields=["record_type", "field"], name="field_rule_once")]
+
+    def __str__(self) -> str:
+        return f"{self.record_type}.{self.field}"
+
+
+class Tag(models.Model):
+    """A label put on customer records; the name is unique whatever its case."""
+
+    class Colour(models.TextChoices):
+        BLUE = "blue", pgettext_lazy("colour", "Blue")
+        AZURE = "azure", pgettext_lazy("colour", "Azure")
+        INDIGO = "indigo", pgettext_lazy("colour", "Indigo")
+        PURPLE = "purple", pgettext_lazy("colour", "Purple")
+        PINK = "pink", pgettext_lazy("colour", "Pink")
+        RED = "red", pgettext_lazy("colour", "Red")
+        ORANGE = "orange", pgettext_lazy("colour", "Orange")
+        YELLOW = "yellow", pgettext_lazy("colour", "Yellow")
+        LIME = "lime", pgettext_lazy("colour", "Lime")
+        GREEN = "green", pgettext_lazy("colour", "Green")
+        TEAL = "teal", pgettext_lazy("colour", "Teal")
+        CYAN = "cyan", pgettext_lazy("colour", "Cyan")
+
+    name = models.CharField(_("name"), max_length=50)
+    name_key = models.CharField(max_length=50, unique=True, editable=False)
+    colour = models.CharField(_("colour"), max_length=10, choices=Colour.choices, default=Colour.BLUE)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name_key"]
+
+    def __str__(self) -> str:
+        return self.name

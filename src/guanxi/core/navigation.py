@@ -47,3 +47,5 @@ nav_item(NavItem(_("Users"), "user-list", "core.change_user", section="admin", o
 nav_item(NavItem(_("Teams"), "team-list", "core.change_team", section="admin", order=20))
 nav_item(NavItem(_("Roles"), "role-list", "auth.change_group", section="admin", order=30))
 nav_item(NavItem(_("Audit log"), "audit-log", "core.view_event", section="admin", order=40))
+nav_item(NavItem(_("Custom fields"), "custom-field-list", "core.change_customfield", section="admin", order=50))
+nav_item(NavItem(_("Tags"), "tag-list", "core.change_tag", section="admin", order=60))

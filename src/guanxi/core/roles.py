@@ -40,6 +40,16 @@ for _role in everyone:
 grant(ADMINISTRATOR, "core.add_user", "core.change_user", "core.add_team", "core.change_team")
 grant(ADMINISTRATOR, "core.view_pii", "core.view_event", "auth.view_group", "auth.change_group")
 grant("manager", "core.view_event", "core.view_pii")
+# custom-field definitions and tags are readable by everyone (API clients learn the schema at run time);
+# administrators define fields, required-field rules and tags; whoever edits customers may add tags
+for _role in everyone:
+    grant(_role, "core.view_customfield", "core.view_tag")
+grant(ADMINISTRATOR, "core.add_customfield", "core.change_customfield", "core.delete_customfield")
+grant(ADMINISTRATOR, "core.view_fieldrule", "core.change_fieldrule")
+grant(ADMINISTRATOR, "core.add_tag", "core.change_tag", "core.delete_tag")
+grant("manager", "core.add_tag")
+grant("sales", "core.add_tag")
+grant("service", "core.add_tag")
 grant("analyst", "core.view_event")
 # imports: each record type also needs its own add permission (customers.add_contact …)
 for _role in (ADMINISTRATOR, "manager", "sales", "service"):

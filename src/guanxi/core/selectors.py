@@ -10,7 +10,21 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import ApiToken, Event, ImportBatch, ImportTemplate, Job, Notification, SavedView, Team, User
+from .customfields import RecordType, record_types, required_builtin_fields
+from .models import (
+    ApiToken,
+    CustomField,
+    Event,
+    FieldRule,
+    ImportBatch,
+    ImportTemplate,
+    Job,
+    Notification,
+    SavedView,
+    Tag,
+    Team,
+    User,
+)
 from .pii import can_view_pii
 
 
@@ -162,3 +176,42 @@ def import_templates_editable_by(user: Any) -> QuerySet[ImportTemplate]:
         return ImportTemplate.objects.none()
     templates = ImportTemplate.objects.all()
     return templates if user.sees_everything else templates.filter(owner=user)
+
+
+def custom_fields(record_type: str | None = None, *, active_only: bool = False) -> QuerySet[CustomField]:
+    """Custom-field definitions (all record types unless one is named), in display order.
+
+    Definitions are not personal data; the caller checks the permission."""
+    rows = CustomField.objects.order_by("record_type", "position", "id")
+    if record_type:
+        rows = rows.filter(record_type=record_type)
+    if active_only:
+        rows = rows.filter(active=True)
+    return rows
+
+
+def custom_fields_by_type() -> list[tuple[RecordType, list[CustomField], list[str]]]:
+    """Each registered record type with its custom fields and the labels of its required built-in fields."""
+    fields = list(custom_fields())
+    rules = set(FieldRule.objects.filter(required=True).values_list("record_type", "field"))
+    return [
+        (
+            rt,
+            [cf for cf in fields if cf.record_type == rt.key],
+            [str(label) for name, label in rt.builtin_fields.items() if (rt.key, name) in rules],
+        )
+        for rt in record_types()
+    ]
+
+
+def required_fields_of(record_type: str) -> list[str]:
+    """The built-in fields of a record type the administrator made required."""
+    return required_builtin_fields(record_type)
+
+
+def tags_all(q: str = "") -> QuerySet[Tag]:
+    """Every tag, by name (tags are shared labels, not records with an owner)."""
+    rows = Tag.objects.order_by("name_key")
+    if q.strip():
+        rows = rows.filter(name_key__contains=q.strip().casefold())
+    return rows

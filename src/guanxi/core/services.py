@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import secrets
+import unicodedata
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,23 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import customfields
 from .events import field_changes, record_event, snapshot
-from .models import ApiToken, Event, ImportBatch, ImportTemplate, Job, ListLayout, Notification, SavedView, Team, User
+from .models import (
+    ApiToken,
+    CustomField,
+    Event,
+    FieldRule,
+    ImportBatch,
+    ImportTemplate,
+    Job,
+    ListLayout,
+    Notification,
+    SavedView,
+    Tag,
+    Team,
+    User,
+)
 from .roles import ROLES
 
 USER_FIELDS = ("email", "full_name", "phone", "language", "is_active")
@@ -844,3 +862,310 @@ def import_template_delete(*, template: ImportTemplate, actor: Any) -> None:
     """Forget a template (imports that used it keep their mapping)."""
     record_event(obj=template, action="deleted", actor=actor, data={"name": template.name})
     template.delete()
+
+
+# --- custom fields ----------------------------------------------------------------------------
+
+CUSTOM_FIELD_EDITABLE = (
+    "label",
+    "label_en",
+    "choices",
+    "required",
+    "unique",
+    "rules",
+    "help_text",
+    "position",
+    "active",
+)
+CUSTOM_FIELD_TRACKED = ("record_type", "key", "kind", *CUSTOM_FIELD_EDITABLE)
+_RULES_FOR_KIND: dict[str, set[str]] = {
+    CustomField.Kind.TEXT: {"max_length", "regex"},
+    CustomField.Kind.NUMBER: {"min", "max"},
+    CustomField.Kind.MONEY: {"min", "max"},
+    CustomField.Kind.DATE: {"min", "max"},
+}
+_NOT_UNIQUE = {CustomField.Kind.BOOLEAN, CustomField.Kind.MULTI_CHOICE}
+_CHOICE_KINDS = {CustomField.Kind.CHOICE, CustomField.Kind.MULTI_CHOICE}
+
+
+def _clean_choices(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Choices as `[{"value", "label"}]`, from dicts, plain strings or "value | label" lines."""
+    if isinstance(raw, str):
+        raw = [line for line in raw.splitlines() if line.strip()]
+    if not isinstance(raw, list | tuple):
+        errors.setdefault("choices", []).append(_("Enter the choices as a list."))
+        return []
+    choices: list[dict[str, str]] = []
+    for item in raw:
+        if isinstance(item, dict):
+            value, label = str(item.get("value") or "").strip(), str(item.get("label") or "").strip()
+        else:
+            value, _bar, label = str(item).partition("|")
+            value, label = value.strip(), label.strip()
+        if not value:
+            continue
+        if len(value) > 100 or len(label) > 100:
+            errors.setdefault("choices", []).append(_("A choice has at most 100 characters."))
+            continue
+        if any(c["value"].casefold() == value.casefold() for c in choices):
+            errors.setdefault("choices", []).append(_("The choice “%(value)s” is listed twice.") % {"value": value})
+            continue
+        choices.append({"value": value, "label": label or value})
+    return choices
+
+
+def _clean_rules(kind: str, raw: Any, errors: dict[str, list[str]]) -> dict[str, Any]:
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        errors.setdefault("rules", []).append(_("Enter the rules as an object."))
+        return {}
+    rules = {k: v for k, v in raw.items() if v not in (None, "")}
+    unknown = sorted(set(rules) - _RULES_FOR_KIND.get(kind, set()))
+    if unknown:
+        errors.setdefault("rules", []).append(
+            _("These rules do not apply to this kind of field: %(rules)s.") % {"rules": ", ".join(unknown)}
+        )
+        return {}
+    try:
+        if kind == CustomField.Kind.TEXT:
+            if "max_length" in rules:
+                rules["max_length"] = int(rules["max_length"])
+                if not 1 <= rules["max_length"] <= customfields.MAX_TEXT:
+                    raise ValueError
+            if "regex" in rules:
+                re.compile(str(rules["regex"]))
+                rules["regex"] = str(rules["regex"])
+        elif kind == CustomField.Kind.DATE:
+            for name in ("min", "max"):
+                if name in rules:
+                    rules[name] = date.fromisoformat(str(rules[name])).isoformat()
+        else:
+            for name in ("min", "max"):
+                if name in rules:
+                    rules[name] = str(Decimal(str(rules[name])))
+    except (ValueError, ArithmeticError, re.error):
+        errors.setdefault("rules", []).append(_("A rule's value is not valid for this kind of field."))
+        return {}
+    if "min" in rules and "max" in rules:
+        parse = date.fromisoformat if kind == CustomField.Kind.DATE else Decimal
+        if parse(rules["min"]) > parse(rules["max"]):  # type: ignore[operator]
+            errors.setdefault("rules", []).append(_("The minimum is above the maximum."))
+    return rules
+
+
+def _custom_field_check(cf: CustomField, errors: dict[str, list[str]]) -> None:
+    cf.label = " ".join(str(cf.label or "").split())
+    cf.label_en = " ".join(str(cf.label_en or "").split())
+    cf.help_text = " ".join(str(cf.help_text or "").split())
+    if not cf.label:
+        errors.setdefault("label", []).append(_("This field is required."))
+    if cf.kind not in CustomField.Kind.values:
+        errors.setdefault("kind", []).append(_("Unknown kind of field."))
+        return
+    cf.choices = _clean_choices(cf.choices or [], errors) if cf.kind in _CHOICE_KINDS else []
+    if cf.kind in _CHOICE_KINDS and not cf.choices and "choices" not in errors:
+        errors.setdefault("choices", []).append(_("A choice field needs at least one choice."))
+    cf.rules = _clean_rules(cf.kind, cf.rules, errors)
+    if cf.unique and cf.kind in _NOT_UNIQUE:
+        errors.setdefault("unique", []).append(_("This kind of field cannot be unique."))
+    for name, limit in (("label", 100), ("label_en", 100), ("help_text", 255)):
+        if len(getattr(cf, name)) > limit:
+            errors.setdefault(name, []).append(_("At most %(max)s characters.") % {"max": limit})
+
+
+@transaction.atomic
+def custom_field_create(
+    *,
+    actor: Any,
+    record_type: str,
+    key: str,
+    label: str,
+    kind: str,
+    label_en: str = "",
+    choices: Any = None,
+    required: bool = False,
+    unique: bool = False,
+    rules: dict[str, Any] | None = None,
+    help_text: str = "",
+    position: int | None = None,
+) -> CustomField:
+    """Define a custom field on a record type; the key (a slug) is unique per type and never changes."""
+    errors: dict[str, list[str]] = {}
+    customfields.record_type_get(record_type)
+    key = (key or "").strip().lower()
+    if not customfields.KEY_PATTERN.fullmatch(key) or "__" in key or key in customfields.reserved_keys():
+        errors.setdefault("key", []).append(
+            _("Use lower-case letters, digits and single underscores, starting with a letter (at most 40).")
+        )
+    elif CustomField.objects.filter(record_type=record_type, key=key).exists():
+        errors.setdefault("key", []).append(_("This record type already has a field with this key."))
+    if position is None:
+        last = CustomField.objects.filter(record_type=record_type).order_by("-position").first()
+        position = (last.position + 10) if last else 10
+    cf = CustomField(
+        record_type=record_type,
+        key=key,
+        label=label,
+        label_en=label_en,
+        kind=kind,
+        choices=choices or [],
+        required=required,
+        unique=unique,
+        rules=rules or {},
+        help_text=help_text,
+        position=position,
+    )
+    _custom_field_check(cf, errors)
+    if errors:
+        raise ValidationError(errors)
+    cf.save()
+    record_event(
+        obj=cf, action="created", actor=actor, changes={n: [None, getattr(cf, n)] for n in CUSTOM_FIELD_TRACKED}
+    )
+    return cf
+
+
+@transaction.atomic
+def custom_field_update(*, field: CustomField, actor: Any, **changes: Any) -> CustomField:
+    """Change a custom field's label, choices, rules, flags or position; its key, type and kind stay."""
+    fixed = sorted(set(changes) - set(CUSTOM_FIELD_EDITABLE))
+    if fixed:
+        raise ValidationError({name: _("This field cannot be changed.") for name in fixed})
+    before = snapshot(field, CUSTOM_FIELD_TRACKED)
+    for name, value in changes.items():
+        setattr(field, name, value)
+    errors: dict[str, list[str]] = {}
+    _custom_field_check(field, errors)
+    if errors:
+        field.refresh_from_db()
+        raise ValidationError(errors)
+    field.save()
+    diff = field_changes(field, before, CUSTOM_FIELD_TRACKED)
+    if diff:
+        record_event(obj=field, action="updated", actor=actor, changes=diff)
+    return field
+
+
+@transaction.atomic
+def custom_field_deactivate(*, field: CustomField, actor: Any) -> CustomField:
+    """Hide a custom field from forms, pages, filters and the API; stored values stay for a later reactivation."""
+    if field.active:
+        field.active = False
+        field.save(update_fields=["active", "updated_at"])
+        record_event(obj=field, action="deactivated", actor=actor, changes={"active": [True, False]})
+    return field
+
+
+@transaction.atomic
+def field_rules_set(*, record_type: str, required: list[str], actor: Any) -> list[str]:
+    """Make exactly these built-in fields of a record type required; records each rule that changed."""
+    kind = customfields.record_type_get(record_type)
+    unknown = sorted(set(required) - set(kind.builtin_fields))
+    if unknown:
+        raise ValidationError(
+            {"required": _("These fields cannot be made required: %(f)s.") % {"f": ", ".join(unknown)}}
+        )
+    for name in kind.builtin_fields:
+        wanted = name in required
+        rule = FieldRule.objects.filter(record_type=record_type, field=name).first()
+        if rule is None and not wanted:
+            continue
+        if rule is None:
+            rule = FieldRule.objects.create(record_type=record_type, field=name, required=True)
+            record_event(obj=rule, action="created", actor=actor, changes={"required": [None, True]})
+        elif rule.required != wanted:
+            rule.required = wanted
+            rule.save(update_fields=["required"])
+            record_event(obj=rule, action="updated", actor=actor, changes={"required": [not wanted, wanted]})
+    return customfields.required_builtin_fields(record_type)
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+TAG_NAME_MAX = 50
+
+
+def tag_name_clean(name: Any, *, field: str = "name") -> tuple[str, str]:
+    """A tag's display name and its case-insensitive key, or a ValidationError under `field`."""
+    text = " ".join(unicodedata.normalize("NFKC", str(name or "")).split())
+    if not text:
+        raise ValidationError({field: _("Enter a tag name.")})
+    if len(text) > TAG_NAME_MAX or any(sep in text for sep in ",，、"):
+        raise ValidationError(
+            {field: _("“%(name)s”: a tag name has at most 50 characters and no commas.") % {"name": text[:60]}}
+        )
+    return text, text.casefold()
+
+
+def _tag_colour(colour: str, errors: dict[str, list[str]]) -> str:
+    if colour not in Tag.Colour.values:
+        errors.setdefault("colour", []).append(_("Unknown colour."))
+    return colour
+
+
+@transaction.atomic
+def tag_create(*, name: str, actor: Any, colour: str = Tag.Colour.BLUE) -> Tag:
+    """Create a tag; its name is unique whatever its case."""
+    text, key = tag_name_clean(name)
+    errors: dict[str, list[str]] = {}
+    _tag_colour(colour, errors)
+    if Tag.objects.filter(name_key=key).exists():
+        errors.setdefault("name", []).append(_("A tag with this name already exists."))
+    if errors:
+        raise ValidationError(errors)
+    tag = Tag.objects.create(name=text, name_key=key, colour=colour)
+    record_event(obj=tag, action="created", actor=actor, changes={"name": [None, tag.name], "colour": [None, colour]})
+    return tag
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, actor: Any, name: str | None = None, colour: str | None = None) -> Tag:
+    """Rename a tag or change its colour; records keep it."""
+    before = snapshot(tag, ("name", "colour"))
+    errors: dict[str, list[str]] = {}
+    if name is not None:
+        tag.name, tag.name_key = tag_name_clean(name)
+        if Tag.objects.filter(name_key=tag.name_key).exclude(pk=tag.pk).exists():
+            errors.setdefault("name", []).append(_("A tag with this name already exists."))
+    if colour is not None:
+        tag.colour = _tag_colour(colour, errors)
+    if errors:
+        tag.refresh_from_db()
+        raise ValidationError(errors)
+    tag.save()
+    changes = field_changes(tag, before, ("name", "colour"))
+    if changes:
+        record_event(obj=tag, action="updated", actor=actor, changes=changes)
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag, actor: Any) -> None:
+    """Delete a tag and take it off every record."""
+    record_event(obj=tag, action="deleted", actor=actor, changes={"name": [tag.name, None]})
+    tag.delete()
+
+
+def tags_resolve(*, names: Any, actor: Any, field: str = "tags") -> list[Tag]:
+    """The tags with these names (comma-separated text or a list), creating the missing ones.
+
+    Call inside the caller's transaction: a tag created here goes away with a refused change.
+    """
+    if isinstance(names, str):
+        names = [n for n in re.split(r"[,，、]", names)]
+    wanted: dict[str, str] = {}
+    for raw in names or []:
+        if not str(raw or "").strip():
+            continue
+        text, key = tag_name_clean(raw, field=field)
+        wanted.setdefault(key, text)
+    existing = {tag.name_key: tag for tag in Tag.objects.filter(name_key__in=wanted)}
+    tags = []
+    for key, text in wanted.items():
+        tag = existing.get(key)
+        if tag is None:
+            tag = Tag.objects.create(name=text, name_key=key)
+            record_event(obj=tag, action="created", actor=actor, changes={"name": [None, text]})
+        tags.append(tag)
+    return sorted(tags, key=lambda t: t.name_key)

@@ -38,4 +38,12 @@ urlpatterns = [
     path("lists/views/<int:pk>/delete/", views.saved_view_delete, name="saved-view-delete"),
     path("lists/<str:list_name>/export/", views.list_export, name="list-export"),
     path("lists/<str:list_name>/bulk/", views.list_bulk, name="list-bulk"),
+    path("settings/fields/", views.custom_field_list, name="custom-field-list"),
+    path("settings/fields/new/", views.custom_field_create, name="custom-field-create"),
+    path("settings/fields/<int:pk>/edit/", views.custom_field_edit, name="custom-field-edit"),
+    path("settings/fields/<int:pk>/deactivate/", views.custom_field_deactivate, name="custom-field-deactivate"),
+    path("settings/fields/required/<str:record_type>/", views.field_rules_edit, name="field-rules-edit"),
+    path("settings/tags/", views.tag_list, name="tag-list"),
+    path("settings/tags/<int:pk>/edit/", views.tag_edit, name="tag-edit"),
+    path("settings/tags/<int:pk>/delete/", views.tag_delete, name="tag-delete"),
 ]

@@ -22,9 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import jobs, selectors, services
+from .customfields import record_type_get
 from .forms import (
     AuditFilterForm,
     BulkActionForm,
+    CustomFieldForm,
+    FieldRulesForm,
     ImportMappingForm,
     ImportRunForm,
     ImportUploadForm,
@@ -33,6 +36,7 @@ from .forms import (
     PasswordChangeForm,
     RolePermissionsForm,
     SavedViewForm,
+    TagForm,
     TeamForm,
     TokenForm,
     UserForm,
@@ -689,3 +693,127 @@ def import_undo(request: AuthedRequest, pk: int) -> HttpResponse:
             % {"removed": batch.removed_count, "kept": batch.kept_count},
         )
     return redirect(batch)
+
+
+# --- custom fields and required-field rules ---------------------------------------------------
+
+
+@staff_perm("core.change_customfield")
+def custom_field_list(request: AuthedRequest) -> HttpResponse:
+    return render(request, "core/custom_field_list.html", {"groups": selectors.custom_fields_by_type()})
+
+
+@staff_perm("core.add_customfield")
+def custom_field_create(request: AuthedRequest) -> HttpResponse:
+    form = CustomFieldForm(request.POST or None, initial={"record_type": request.GET.get("record_type", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            field = services.custom_field_create(actor=request.user, **form.definition())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Custom field %(name)s created.") % {"name": field})
+            return redirect("custom-field-list")
+    title = _("New custom field")
+    return render(request, "core/form.html", {"form": form, "title": title, "back": "custom-field-list"})
+
+
+@staff_perm("core.change_customfield")
+def custom_field_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    field = get_object_or_404(selectors.custom_fields(), pk=pk)
+    initial: dict[str, Any] = {
+        name: getattr(field, name)
+        for name in ("record_type", "key", "label", "label_en", "kind", "required", "unique", "help_text")
+    }
+    initial.update(position=field.position, active=field.active, **(field.rules or {}))
+    initial["choices"] = "\n".join(
+        c["value"] if c["label"] == c["value"] else f"{c['value']} | {c['label']}" for c in field.choices or []
+    )
+    form = CustomFieldForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        data = form.definition()
+        for fixed in ("record_type", "key", "kind"):
+            data.pop(fixed)
+        try:
+            services.custom_field_update(field=field, actor=request.user, **data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("custom-field-list")
+    return render(request, "core/form.html", {"form": form, "title": field, "back": "custom-field-list"})
+
+
+@require_POST
+@staff_perm("core.change_customfield")
+def custom_field_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
+    field = get_object_or_404(selectors.custom_fields(), pk=pk)
+    services.custom_field_deactivate(field=field, actor=request.user)
+    messages.success(request, _("%(name)s is deactivated; its values are kept.") % {"name": field})
+    return redirect("custom-field-list")
+
+
+@staff_perm("core.change_fieldrule")
+def field_rules_edit(request: AuthedRequest, record_type: str) -> HttpResponse:
+    try:
+        kind = record_type_get(record_type)
+    except ValidationError:
+        raise Http404 from None
+    initial = {"required": selectors.required_fields_of(kind.key)}
+    form = FieldRulesForm(request.POST or None, initial=initial, record_type=kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.field_rules_set(record_type=kind.key, required=form.cleaned_data["required"], actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("custom-field-list")
+    title = _("Required fields: %(type)s") % {"type": kind.label}
+    return render(request, "core/form.html", {"form": form, "title": title, "back": "custom-field-list"})
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+@staff_perm("core.change_tag")
+def tag_list(request: AuthedRequest) -> HttpResponse:
+    form = TagForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("core.add_tag"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                tag = services.tag_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Tag %(name)s created.") % {"name": tag})
+                return redirect("tag-list")
+    q = request.GET.get("q", "").strip()
+    context = {"form": form, "page": page_of(request, selectors.tags_all(q)), "q": q}
+    return render(request, "core/tag_list.html", context)
+
+
+@staff_perm("core.change_tag")
+def tag_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    tag = get_object_or_404(selectors.tags_all(), pk=pk)
+    form = TagForm(request.POST or None, initial={"name": tag.name, "colour": tag.colour})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tag_update(tag=tag, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("tag-list")
+    return render(request, "core/form.html", {"form": form, "title": tag, "back": "tag-list"})
+
+
+@require_POST
+@staff_perm("core.delete_tag")
+def tag_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    tag = get_object_or_404(selectors.tags_all(), pk=pk)
+    services.tag_delete(tag=tag, actor=request.user)
+    messages.success(request, _("Tag %(name)s deleted.") % {"name": tag})
+    return redirect("tag-list")

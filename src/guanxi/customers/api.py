@@ -21,6 +21,7 @@ from guanxi.core.api import (
     list_endpoint_export,
     list_endpoint_rows,
 )
+from guanxi.core.customfields import active_fields, custom_masked
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views, pii_value
 from guanxi.core.selectors import users_visible_to
@@ -51,6 +52,24 @@ def _viewer(context: dict[str, Any]) -> Any:
     return context["request"].user
 
 
+def _custom_out(obj: Any, record_type: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The record's custom values for this reader; the field definitions are read once per request."""
+    request = context["request"]
+    cache: dict[str, Any] = request.__dict__.setdefault("_gx_custom_fields", {})
+    if record_type not in cache:
+        cache[record_type] = active_fields(record_type)
+    return custom_masked(obj.custom, fields=cache[record_type], user=request.user)
+
+
+def _tag_names(obj: Any) -> list[str]:
+    return [tag.name for tag in obj.tags.all()]
+
+
+CUSTOM_DOC = "Custom-field values by key (see GET /custom-fields); email and phone values masked without view_pii."
+CUSTOM_IN_DOC = 'Custom-field values by key; on PATCH only the given keys change, null or "" clears one.'
+TAGS_IN_DOC = "Tag names; missing tags are created. On PATCH the list replaces the record's tags."
+
+
 # --- schemas ----------------------------------------------------------------------------------
 
 
@@ -67,10 +86,20 @@ class AccountOut(Schema):
     tier: str
     lifecycle_stage: str
     completeness: int
+    custom: dict[str, Any] = Field(description=CUSTOM_DOC)
+    tags: list[str]
     owner_id: int | None
     team_id: int | None
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_custom(obj: Account, context: dict[str, Any]) -> dict[str, Any]:
+        return _custom_out(obj, "account", context)
+
+    @staticmethod
+    def resolve_tags(obj: Account) -> list[str]:
+        return _tag_names(obj)
 
 
 class AccountIn(InputSchema):
@@ -83,6 +112,8 @@ class AccountIn(InputSchema):
     district: str = ""
     website: str = ""
     tier: str = ""
+    custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
+    tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
 
 
 class AccountPatch(InputSchema):
@@ -95,6 +126,8 @@ class AccountPatch(InputSchema):
     district: str | None = None
     website: str | None = None
     tier: str | None = None
+    custom: dict[str, Any] | None = Field(default=None, description=CUSTOM_IN_DOC)
+    tags: list[str] | None = Field(default=None, description=TAGS_IN_DOC)
 
 
 class AccountLinkIn(InputSchema):
@@ -129,6 +162,8 @@ class ContactOut(Schema):
     lifecycle_stage: str
     completeness: int
     accounts: list[AccountLinkOut]
+    custom: dict[str, Any] = Field(description=CUSTOM_DOC)
+    tags: list[str]
     converted_from_id: int | None
     owner_id: int | None
     team_id: int | None
@@ -155,6 +190,14 @@ class ContactOut(Schema):
     def resolve_accounts(obj: Contact) -> list[Any]:
         return list(obj.links.all())
 
+    @staticmethod
+    def resolve_custom(obj: Contact, context: dict[str, Any]) -> dict[str, Any]:
+        return _custom_out(obj, "contact", context)
+
+    @staticmethod
+    def resolve_tags(obj: Contact) -> list[str]:
+        return _tag_names(obj)
+
 
 class ContactIn(InputSchema):
     surname: str = ""
@@ -167,6 +210,8 @@ class ContactIn(InputSchema):
     district: str = ""
     street: str = ""
     accounts: list[AccountLinkIn] = []
+    custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
+    tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
 
 
 class ContactPatch(InputSchema):
@@ -180,6 +225,8 @@ class ContactPatch(InputSchema):
     district: str | None = None
     street: str | None = None
     accounts: list[AccountLinkIn] | None = None
+    custom: dict[str, Any] | None = Field(default=None, description=CUSTOM_IN_DOC)
+    tags: list[str] | None = Field(default=None, description=TAGS_IN_DOC)
 
 
 class LeadOut(Schema):
@@ -194,6 +241,8 @@ class LeadOut(Schema):
     source: str
     status: str
     notes: str
+    custom: dict[str, Any] = Field(description=CUSTOM_DOC)
+    tags: list[str]
     converted_at: datetime | None
     converted_contact_id: int | None
     converted_account_id: int | None
@@ -216,6 +265,14 @@ class LeadOut(Schema):
         return pii_value(obj.email, kind="email", user=_viewer(context))
 
     @staticmethod
+    def resolve_custom(obj: Lead, context: dict[str, Any]) -> dict[str, Any]:
+        return _custom_out(obj, "lead", context)
+
+    @staticmethod
+    def resolve_tags(obj: Lead) -> list[str]:
+        return _tag_names(obj)
+
+    @staticmethod
     def resolve_converted_contact_id(obj: Lead) -> int | None:
         try:
             return obj.converted_contact.pk
@@ -232,6 +289,8 @@ class LeadIn(InputSchema):
     source: str = ""
     status: str = Lead.Status.NEW
     notes: str = ""
+    custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
+    tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
 
 
 class LeadPatch(InputSchema):
@@ -243,6 +302,8 @@ class LeadPatch(InputSchema):
     source: str | None = None
     status: str | None = None
     notes: str | None = None
+    custom: dict[str, Any] | None = Field(default=None, description=CUSTOM_IN_DOC)
+    tags: list[str] | None = Field(default=None, description=TAGS_IN_DOC)
 
 
 class LeadConvertIn(InputSchema):
@@ -278,7 +339,13 @@ class SearchHitOut(Schema):
 # --- accounts ---------------------------------------------------------------------------------
 
 
-@router.get("/accounts", response=list[AccountOut])
+LIST_DOC = (
+    "Filter on custom fields with `cf_<key>=value` (one choice for multi-choice fields) and, for number, "
+    "money and date fields, `cf_<key>__gte=` / `cf_<key>__lte=`."
+)
+
+
+@router.get("/accounts", response=list[AccountOut], description=LIST_DOC)
 @paginate(PageNumbers)
 def accounts_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
     require_perm(request, "customers.view_account")
@@ -336,7 +403,7 @@ def _links(request: AuthedRequest, links: list[dict[str, Any]] | None) -> list[t
     return [(accounts[link["account_id"]], link["role"]) for link in links]
 
 
-@router.get("/contacts", response=list[ContactOut])
+@router.get("/contacts", response=list[ContactOut], description=LIST_DOC)
 @paginate(PageNumbers, on_page=log_contact_pii)
 def contacts_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
     require_perm(request, "customers.view_contact")
@@ -393,7 +460,7 @@ def contact_archive(request: AuthedRequest, contact_id: int) -> Any:
 # --- leads ------------------------------------------------------------------------------------
 
 
-@router.get("/leads", response=list[LeadOut])
+@router.get("/leads", response=list[LeadOut], description=LIST_DOC)
 @paginate(PageNumbers, on_page=log_lead_pii)
 def leads_list(request: AuthedRequest, filters: Query[ListFilters]) -> Any:
     require_perm(request, "customers.view_lead")

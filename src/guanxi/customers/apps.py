@@ -16,6 +16,7 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from guanxi.core.customfields import RecordType, record_type_register, value_display, value_normaliser
         from guanxi.core.events import event_action
         from guanxi.core.models import ADMINISTRATOR
         from guanxi.core.navigation import NavItem, nav_item
@@ -45,6 +46,56 @@ class CustomersConfig(AppConfig):
         )
 
         from . import quality  # noqa: F401  registers the recompute job kind
+        from .emails import email_normalise
+        from .phones import phone_display, phone_normalise
+
+        value_normaliser("email", email_normalise)
+        value_normaliser("phone", phone_normalise)
+        value_display("phone", phone_display)
+        place = {"province": _("Province"), "city": _("City"), "district": _("District")}
+        record_type_register(
+            RecordType(
+                "account",
+                "customers.account",
+                _("Account"),
+                {
+                    "registration_number": _("Registration number"),
+                    "industry": _("Industry"),
+                    "size": _("Size"),
+                    "tier": _("Tier"),
+                    **place,
+                    "website": _("Website"),
+                },
+            )
+        )
+        record_type_register(
+            RecordType(
+                "contact",
+                "customers.contact",
+                _("Contact"),
+                {
+                    "phone": _("Phone"),
+                    "email": _("Email"),
+                    "title": _("Job title"),
+                    **place,
+                    "street": _("Street address"),
+                },
+            )
+        )
+        record_type_register(
+            RecordType(
+                "lead",
+                "customers.lead",
+                _("Lead"),
+                {
+                    "company_name": _("Company"),
+                    "phone": _("Phone"),
+                    "email": _("Email"),
+                    "source": _("Source"),
+                    "notes": _("Notes"),
+                },
+            )
+        )
 
         pii_fields("customers.contact", {"phone": "phone", "email": "email", "street": "text"})
         pii_fields("customers.lead", {"phone": "phone", "email": "email"})

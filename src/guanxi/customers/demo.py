@@ -1,4 +1,5 @@
-"""Demo customers: accounts, contacts, open leads and years of interactions, owned by the demo sales staff.
+"""Demo customers: accounts, contacts, open leads and years of interactions, owned by the demo sales staff,
+then a few custom fields and tags with values on some of them.
 
 Every record goes through the customer services, so phones, emails and pinyin are cleaned the
 same way as typed data and each record has its `created` event.
@@ -13,8 +14,9 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from guanxi.core import services as core_services
 from guanxi.core.demo import INDUSTRIES, DemoOutput, DemoSizes, demo_companies, demo_loader, demo_people
-from guanxi.core.models import ADMINISTRATOR, User
+from guanxi.core.models import ADMINISTRATOR, CustomField, Tag, User
 
 from . import services
 from .models import Account, Contact, Interaction, Lead
@@ -208,3 +210,59 @@ def interactions_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dic
             )
             logged["tasks created"] += 1
     return logged
+
+
+DEMO_FIELDS: list[dict[str, Any]] = [
+    {
+        "record_type": "contact",
+        "key": "membership",
+        "label": "会员等级",
+        "label_en": "Membership level",
+        "kind": "choice",
+        "choices": ["regular | 普通会员", "silver | 银卡会员", "gold | 金卡会员", "diamond | 钻石会员"],
+        "help_text": "",
+    },
+    {
+        "record_type": "account",
+        "key": "annual_purchasing",
+        "label": "年采购额",
+        "label_en": "Annual purchasing",
+        "kind": "money",
+        "rules": {"min": "0"},
+    },
+]
+DEMO_TAGS = [("重点客户", "red"), ("华东", "azure"), ("展会线索", "orange"), ("续约 Renewal", "green")]
+DEMO_VALUED = 200  # records of each type that get custom values and tags
+
+
+@demo_loader(order=25)
+def custom_fields_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, int]:
+    """Two custom fields (a contact's membership level, an account's annual purchasing) and four tags,
+    with values on up to 200 contacts and accounts that have none yet."""
+    created = {"custom fields defined": 0, "tags created": 0, "records given values": 0}
+    for definition in DEMO_FIELDS:
+        if not CustomField.objects.filter(record_type=definition["record_type"], key=definition["key"]).exists():
+            core_services.custom_field_create(actor=None, **definition)
+            created["custom fields defined"] += 1
+    for name, colour in DEMO_TAGS:
+        if not Tag.objects.filter(name_key=name.casefold()).exists():
+            core_services.tag_create(name=name, colour=colour, actor=None)
+            created["tags created"] += 1
+    rng = random.Random(f"{seed}:custom-values")
+    levels = ["regular", "regular", "regular", "silver", "silver", "gold", "diamond"]
+    contacts = Contact.objects.filter(archived_at__isnull=True).exclude(custom__has_key="membership")
+    for contact in contacts.select_related("owner").order_by("id")[:DEMO_VALUED]:
+        east = [DEMO_TAGS[1][0]] if rng.random() < 0.3 else None
+        services.contact_update(
+            contact=contact, actor=contact.owner, custom={"membership": rng.choice(levels)}, tags=east
+        )
+        created["records given values"] += 1
+    accounts = Account.objects.filter(archived_at__isnull=True).exclude(custom__has_key="annual_purchasing")
+    for account in accounts.select_related("owner").order_by("id")[:DEMO_VALUED]:
+        amount = f"{rng.randrange(50, 50000) * 1000}.00"
+        tags = [DEMO_TAGS[0][0]] if account.tier == Account.Tier.STRATEGIC else None
+        if tags and rng.random() < 0.5:
+            tags.append(DEMO_TAGS[3][0])
+        services.account_update(account=account, actor=account.owner, custom={"annual_purchasing": amount}, tags=tags)
+        created["records given values"] += 1
+    return created

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.forms import tags_form_field
 from guanxi.core.models import User
 
 from . import quality
@@ -36,6 +37,7 @@ class AccountForm(forms.Form):
     website = forms.CharField(
         label=_("Website"), max_length=200, required=False, widget=forms.TextInput(attrs={"inputmode": "url"})
     )
+    tags = tags_form_field()
 
 
 class ContactForm(forms.Form):
@@ -59,6 +61,7 @@ class ContactForm(forms.Form):
     city = forms.CharField(label=_("City"), max_length=50, required=False)
     district = forms.CharField(label=_("District"), max_length=50, required=False)
     street = forms.CharField(label=_("Street address"), max_length=200, required=False)
+    tags = tags_form_field()
 
     def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,6 +85,7 @@ class LeadForm(forms.Form):
     source = forms.ChoiceField(label=_("Source"), choices=_blank(Lead.Source.choices), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=_open_statuses, initial=Lead.Status.NEW)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tags = tags_form_field()
 
 
 class LeadConvertForm(forms.Form):

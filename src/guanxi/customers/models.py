@@ -25,7 +25,7 @@ class LifecycleStage(models.TextChoices):
 
 
 class CustomerRecord(OwnedModel):
-    """What every customer record has besides its owner and team: timestamps and archiving."""
+    """What every customer record has besides its owner and team: timestamps, archiving, custom fields, tags."""
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -41,6 +41,9 @@ class CustomerRecord(OwnedModel):
     )
     # kept by the services on every write (quality.record_completeness) and by the nightly recompute
     completeness = models.PositiveSmallIntegerField(_("completeness"), default=0, editable=False, db_index=True)
+    # values of the administrator's custom fields, {key: value}, cleaned by core.customfields
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    tags = models.ManyToManyField("core.Tag", verbose_name=_("tags"), blank=True, related_name="+")
 
     class Meta:
         abstract = True

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Avg, Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.urls import reverse
 
+from guanxi.core import customfields
 from guanxi.core.models import Event, Team, User
 from guanxi.core.pii import can_view_pii
 from guanxi.core.selectors import object_history
@@ -37,6 +38,7 @@ def accounts_visible_to(user: Any, action: str = "view", *, archived: bool = Fal
         Account.objects.visible_to(user, action)
         .filter(archived_at__isnull=not archived)
         .select_related("owner", "team")
+        .prefetch_related("tags")
     )
 
 
@@ -47,7 +49,7 @@ def contacts_visible_to(user: Any, action: str = "view", *, archived: bool = Fal
         Contact.objects.visible_to(user, action)
         .filter(archived_at__isnull=not archived)
         .select_related("owner", "team")
-        .prefetch_related(links)
+        .prefetch_related(links, "tags")
     )
 
 
@@ -57,7 +59,15 @@ def leads_visible_to(user: Any, action: str = "view", *, archived: bool = False)
         Lead.objects.visible_to(user, action)
         .filter(archived_at__isnull=not archived)
         .select_related("owner", "team", "converted_contact")
+        .prefetch_related("tags")
     )
+
+
+def custom_filter(rows: QuerySet[M], record_type: str, params: Any) -> QuerySet[M]:
+    """Narrow customer rows by `?cf_<key>=value` (and `cf_<key>__gte` / `__lte` for numbers, money, dates).
+
+    On PostgreSQL equality is `custom @> {"key": value}`, answered by the GIN index on `custom`."""
+    return customfields.custom_filter(rows, record_type, params)
 
 
 def account_contacts(*, account: Account, user: Any) -> QuerySet[ContactAccount]:

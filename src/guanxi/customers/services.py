@@ -17,10 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from guanxi.core import customfields
 from guanxi.core.events import field_changes, record_event, snapshot
 from guanxi.core.jobs import job_start
-from guanxi.core.models import Job, Team, User
-from guanxi.core.services import notification_send
+from guanxi.core.models import Job, Tag, Team, User
+from guanxi.core.services import notification_send, tags_resolve
 
 from .emails import email_normalise
 from .models import (
@@ -55,6 +56,7 @@ STAGE_ORDER = [
 
 Errors = dict[str, list[str]]
 AccountLinks = list[tuple[Account, str]]
+Customer = Account | Contact | Lead
 
 
 # --- cleaning ---------------------------------------------------------------------------------
@@ -136,6 +138,53 @@ def _created_changes(obj: models.Model, fields: tuple[str, ...]) -> dict[str, li
     return {name: [None, getattr(obj, name)] for name in fields if getattr(obj, name) not in ("", None)}
 
 
+class _Extras:
+    """Custom-field values, tags and the administrator's required-field rules of one write.
+
+    `check` runs before the save (its errors join the built-in fields' errors, so one refusal names
+    every field at fault); `store` runs after it, when the record has its id for the tags.
+    """
+
+    def __init__(
+        self, record: Customer, custom: dict[str, Any] | None, tags: Any, *, actor: Any, enforce_required: bool
+    ) -> None:
+        self.record, self.custom, self.tags, self.actor = record, custom, tags, actor
+        self.enforce_required = enforce_required
+        self.record_type = customfields.record_type_of(type(record)).key
+        self.custom_before: dict[str, Any] = dict(record.custom or {})
+        self.tags_before = sorted(t.name for t in record.tags.all()) if record.pk else []
+        self.new_tags: list[Tag] | None = None
+
+    def check(self, errors: Errors) -> None:
+        try:
+            self.record.custom = customfields.custom_values_clean(
+                record_type=self.record_type,
+                values=self.custom,
+                current=self.custom_before,
+                instance_pk=self.record.pk,
+                enforce_required=self.enforce_required,
+            )
+        except ValidationError as exc:
+            _add(errors, exc)
+        if self.enforce_required:
+            customfields.required_builtin_check(self.record_type, self.record, errors)
+        if self.tags is not None:
+            try:
+                self.new_tags = tags_resolve(names=self.tags, actor=self.actor)
+            except ValidationError as exc:
+                _add(errors, exc)
+
+    def store(self, changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """Set the tags and add the custom-field and tag changes to the event's `changes`."""
+        changes.update(customfields.custom_changes(self.custom_before, self.record.custom))
+        if self.new_tags is not None:
+            self.record.tags.set(self.new_tags)
+            after = sorted(t.name for t in self.new_tags)
+            if after != self.tags_before:
+                changes["tags"] = [self.tags_before or None, after]
+        return changes
+
+
 def _stage_at_least(record: Account | Contact, stage: str, actor: Any) -> None:
     """Move a record forward to `stage` (never backwards), recording the change."""
     if STAGE_ORDER.index(LifecycleStage(record.lifecycle_stage)) >= STAGE_ORDER.index(LifecycleStage(stage)):
@@ -156,7 +205,6 @@ def _archive(record: Account | Contact | Lead, actor: Any) -> None:
 # --- bulk actions on lists -------------------------------------------------------------------
 
 BULK_LIMIT = 1000
-Customer = Account | Contact | Lead
 CustomerModel = type[Account] | type[Contact] | type[Lead]
 
 
@@ -246,37 +294,69 @@ def account_clean(fields: dict[str, Any]) -> tuple[Account, Errors]:
 
 
 def _account_create(
-    *, actor: Any, fields: dict[str, Any], owner: User | None, team: Team | None, stage: str, data: dict[str, Any]
+    *,
+    actor: Any,
+    fields: dict[str, Any],
+    owner: User | None,
+    team: Team | None,
+    stage: str,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    enforce_required: bool = True,
 ) -> Account:
     account, errors = account_clean(fields)
     account.lifecycle_stage = stage
     _ownership(account, actor, owner, team)
+    extras = _Extras(account, custom, tags, actor=actor, enforce_required=enforce_required)
+    extras.check(errors)
     if errors:
         raise ValidationError(errors)
     _store(account)
-    changes = _created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage"))
+    changes = extras.store(_created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage")))
     record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
     return account
 
 
 @transaction.atomic
-def account_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Account:
+def account_create(
+    *,
+    actor: Any,
+    owner: User | None = None,
+    team: Team | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
+) -> Account:
     """Create a company record; the name is required and an 18-character registration number must check out."""
-    return _account_create(actor=actor, fields=fields, owner=owner, team=team, stage=LifecycleStage.LEAD, data={})
+    return _account_create(
+        actor=actor,
+        fields=fields,
+        owner=owner,
+        team=team,
+        stage=LifecycleStage.LEAD,
+        data={},
+        custom=custom,
+        tags=tags,
+    )
 
 
 @transaction.atomic
-def account_update(*, account: Account, actor: Any, **fields: Any) -> Account:
-    """Change an account's details, owner or team; records what changed."""
+def account_update(
+    *, account: Account, actor: Any, custom: dict[str, Any] | None = None, tags: Any = None, **fields: Any
+) -> Account:
+    """Change an account's details, custom values (only the given keys), tags, owner or team; records what changed."""
     ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, ACCOUNT_FIELDS, errors)
     before = snapshot(account, ACCOUNT_TRACKED)
+    extras = _Extras(account, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(account, name, value)
     _account_derive(account, errors)
+    extras.check(errors)
     _save(account, errors, checked=("registration_number",))
-    changes = field_changes(account, before, ACCOUNT_TRACKED)
+    changes = extras.store(field_changes(account, before, ACCOUNT_TRACKED))
     if changes:
         record_event(obj=account, action="updated", actor=actor, changes=changes)
     return account
@@ -362,16 +442,21 @@ def _contact_create(
     accounts: AccountLinks,
     stage: str,
     converted_from: Lead | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    enforce_required: bool = True,
 ) -> Contact:
     contact, errors = contact_clean(fields)
     contact.lifecycle_stage = stage
     contact.converted_from = converted_from
     _ownership(contact, actor, owner, team)
+    extras = _Extras(contact, custom, tags, actor=actor, enforce_required=enforce_required)
+    extras.check(errors)
     if errors:
         raise ValidationError(errors)
     _store(contact)
     _set_links(contact, accounts, actor)
-    changes = _created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage"))
+    changes = extras.store(_created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage")))
     links = _links_of(contact)
     if links:
         changes["accounts"] = [None, links]
@@ -387,26 +472,46 @@ def contact_create(
     owner: User | None = None,
     team: Team | None = None,
     accounts: AccountLinks | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
     **fields: Any,
 ) -> Contact:
     """Create a person; a name and at least one of phone and email are required."""
     return _contact_create(
-        actor=actor, fields=fields, owner=owner, team=team, accounts=accounts or [], stage=LifecycleStage.LEAD
+        actor=actor,
+        fields=fields,
+        owner=owner,
+        team=team,
+        accounts=accounts or [],
+        stage=LifecycleStage.LEAD,
+        custom=custom,
+        tags=tags,
     )
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, actor: Any, accounts: AccountLinks | None = None, **fields: Any) -> Contact:
-    """Change a contact's details, owner, team or accounts (with roles); records what changed."""
+def contact_update(
+    *,
+    contact: Contact,
+    actor: Any,
+    accounts: AccountLinks | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
+) -> Contact:
+    """Change a contact's details, custom values (only the given keys), tags, owner, team or accounts; records
+    what changed."""
     ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, CONTACT_FIELDS, errors)
     before = snapshot(contact, CONTACT_TRACKED)
+    extras = _Extras(contact, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(contact, name, value)
     _contact_derive(contact, errors)
+    extras.check(errors)
     _save(contact, errors, checked=("phone", "email"))
-    changes = field_changes(contact, before, CONTACT_TRACKED)
+    changes = extras.store(field_changes(contact, before, CONTACT_TRACKED))
     if accounts is not None:
         old = _links_of(contact)
         _set_links(contact, accounts, actor)
@@ -453,20 +558,34 @@ def lead_clean(fields: dict[str, Any]) -> tuple[Lead, Errors]:
 
 
 @transaction.atomic
-def lead_create(*, actor: Any, owner: User | None = None, team: Team | None = None, **fields: Any) -> Lead:
+def lead_create(
+    *,
+    actor: Any,
+    owner: User | None = None,
+    team: Team | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
+) -> Lead:
     """Record a lead: a person, a company or both, with its source; it starts as new."""
     lead, errors = lead_clean(fields)
     _ownership(lead, actor, owner, team)
+    extras = _Extras(lead, custom, tags, actor=actor, enforce_required=True)
+    extras.check(errors)
     if errors:
         raise ValidationError(errors)
     _store(lead)
-    record_event(obj=lead, action="created", actor=actor, changes=_created_changes(lead, LEAD_TRACKED))
+    changes = extras.store(_created_changes(lead, LEAD_TRACKED))
+    record_event(obj=lead, action="created", actor=actor, changes=changes)
     return lead
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, actor: Any, **fields: Any) -> Lead:
-    """Change a lead's details or status (new, working, qualified, disqualified); records what changed."""
+def lead_update(
+    *, lead: Lead, actor: Any, custom: dict[str, Any] | None = None, tags: Any = None, **fields: Any
+) -> Lead:
+    """Change a lead's details, custom values (only the given keys), tags or status (new, working, qualified,
+    disqualified); records what changed."""
     ownership: dict[str, Any] = {k: fields.pop(k) for k in ("owner", "team") if k in fields}
     errors: Errors = {}
     cleaned = _clean_values(fields, LEAD_FIELDS, errors)
@@ -476,11 +595,13 @@ def lead_update(*, lead: Lead, actor: Any, **fields: Any) -> Lead:
             _("A converted lead keeps its status; a lead becomes converted only by converting it.")
         )
     before = snapshot(lead, LEAD_TRACKED)
+    extras = _Extras(lead, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(lead, name, value)
     _lead_derive(lead, errors)
+    extras.check(errors)
     _save(lead, errors, checked=("phone", "email"))
-    changes = field_changes(lead, before, LEAD_TRACKED)
+    changes = extras.store(field_changes(lead, before, LEAD_TRACKED))
     if changes:
         action = "status_changed" if "status" in changes else "updated"
         record_event(obj=lead, action=action, actor=actor, changes=changes)
@@ -499,7 +620,9 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
     """Turn a lead into a contact (and an account, or a link to `account`), keeping all history.
 
     The new contact points back to the lead (`converted_from`), so its timeline reaches the lead's
-    events; both records become prospects. All of it happens, or none of it.
+    events, and takes the lead's tags; both records become prospects. The administrator's
+    required-field rules are not applied to the records a conversion creates (the lead has no values
+    for them); they apply at the next edit. All of it happens, or none of it.
     """
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError({"status": _("This lead has already been converted.")})
@@ -517,6 +640,7 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
             team=team,
             stage=LifecycleStage.PROSPECT,
             data={"converted_from": lead.pk},
+            enforce_required=False,
         )
     elif account is not None:
         _stage_at_least(account, LifecycleStage.PROSPECT, actor)
@@ -528,6 +652,8 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
         accounts=[(account, "")] if account else [],
         stage=LifecycleStage.PROSPECT,
         converted_from=lead,
+        tags=[t.name for t in lead.tags.all()],
+        enforce_required=False,
     )
     before = lead.status
     lead.status = Lead.Status.CONVERTED

@@ -13,7 +13,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from guanxi.core.forms import apply_service_errors
+from guanxi.core.customfields import custom_display
+from guanxi.core.forms import apply_service_errors, custom_from_cleaned, customise_form
 from guanxi.core.http import AuthedRequest
 from guanxi.core.pii import pii_log_views
 from guanxi.core.selectors import users_visible_to
@@ -27,9 +28,25 @@ CONTACT_PII = ["phone", "email", "street"]
 LEAD_PII = ["phone", "email"]
 
 
-def _list_context(request: AuthedRequest, rows: Any) -> dict[str, Any]:
+def _list_context(request: AuthedRequest, rows: Any, record_type: str = "") -> dict[str, Any]:
     q = request.GET.get("q", "").strip()
-    return {"page": page_of(request, rows), "q": q, "query": urlencode({"q": q}) if q else ""}
+    if record_type:
+        try:
+            rows = selectors.custom_filter(rows, record_type, request.GET)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    query: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k != "page" and v}
+    return {"page": page_of(request, rows), "q": q, "query": urlencode(query)}
+
+
+def _record_form_data(form: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A record form's built-in values, its custom values and its tags, as the services take them."""
+    data, custom = custom_from_cleaned(dict(form.cleaned_data))
+    return data, custom, data.pop("tags", "")
+
+
+def _tag_names(record: Any) -> str:
+    return ", ".join(tag.name for tag in record.tags.all())
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -60,18 +77,26 @@ def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
     pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="page")
     timeline = page_of(request, selectors.customer_timeline(record=contact, user=request.user))
-    context = {"contact": contact, "timeline": timeline, "quality": quality.record_completeness(contact)}
+    context = {
+        "contact": contact,
+        "timeline": timeline,
+        "quality": quality.record_completeness(contact),
+        "custom": custom_display("contact", contact.custom),
+    }
     return render(request, "customers/contact_detail.html", context)
 
 
 @staff_perm("customers.add_contact")
 def contact_create(request: AuthedRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user))
+    customise_form(form, "contact")
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data, custom, tags = _record_form_data(form)
         data.pop("accounts")
         try:
-            contact = services.contact_create(actor=request.user, accounts=_account_links(form, None), **data)
+            contact = services.contact_create(
+                actor=request.user, accounts=_account_links(form, None), custom=custom, tags=tags, **data
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -86,12 +111,17 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     initial = {name: getattr(contact, name) for name in services.CONTACT_FIELDS}
     initial["phone"] = contact.phone_display
     initial["accounts"] = [link.account for link in contact.links.all()]
+    initial["tags"] = _tag_names(contact)
     form = ContactForm(request.POST or None, initial=initial, accounts=selectors.accounts_visible_to(request.user))
+    customise_form(form, "contact", contact.custom)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data, custom, tags = _record_form_data(form)
         data.pop("accounts")
+        links = _account_links(form, contact)
         try:
-            services.contact_update(contact=contact, actor=request.user, accounts=_account_links(form, contact), **data)
+            services.contact_update(
+                contact=contact, actor=request.user, accounts=links, custom=custom, tags=tags, **data
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -116,6 +146,7 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "links": selectors.account_contacts(account=account, user=request.user),
         "timeline": page_of(request, selectors.customer_timeline(record=account, user=request.user)),
         "quality": quality.record_completeness(account),
+        "custom": custom_display("account", account.custom),
     }
     return render(request, "customers/account_detail.html", context)
 
@@ -123,9 +154,11 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @staff_perm("customers.add_account")
 def account_create(request: AuthedRequest) -> HttpResponse:
     form = AccountForm(request.POST or None)
+    customise_form(form, "account")
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            account = services.account_create(actor=request.user, **form.cleaned_data)
+            account = services.account_create(actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -137,10 +170,14 @@ def account_create(request: AuthedRequest) -> HttpResponse:
 @staff_perm("customers.change_account")
 def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(selectors.accounts_visible_to(request.user, "change"), pk=pk)
-    form = AccountForm(request.POST or None, initial={name: getattr(account, name) for name in services.ACCOUNT_FIELDS})
+    initial = {name: getattr(account, name) for name in services.ACCOUNT_FIELDS}
+    initial["tags"] = _tag_names(account)
+    form = AccountForm(request.POST or None, initial=initial)
+    customise_form(form, "account", account.custom)
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            services.account_update(account=account, actor=request.user, **form.cleaned_data)
+            services.account_update(account=account, actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -170,6 +207,7 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "timeline": timeline,
         "can_convert": can_convert,
         "quality": quality.record_completeness(lead),
+        "custom": custom_display("lead", lead.custom),
     }
     return render(request, "customers/lead_detail.html", context)
 
@@ -177,9 +215,11 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @staff_perm("customers.add_lead")
 def lead_create(request: AuthedRequest) -> HttpResponse:
     form = LeadForm(request.POST or None)
+    customise_form(form, "lead")
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            lead = services.lead_create(actor=request.user, **form.cleaned_data)
+            lead = services.lead_create(actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -193,12 +233,15 @@ def lead_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=pk)
     initial = {name: getattr(lead, name) for name in services.LEAD_FIELDS}
     initial["phone"] = lead.phone_display
+    initial["tags"] = _tag_names(lead)
     form = LeadForm(request.POST or None, initial=initial)
+    customise_form(form, "lead", lead.custom)
     if lead.status == Lead.Status.CONVERTED:
         form.fields.pop("status")
     if request.method == "POST" and form.is_valid():
+        data, custom, tags = _record_form_data(form)
         try:
-            services.lead_update(lead=lead, actor=request.user, **form.cleaned_data)
+            services.lead_update(lead=lead, actor=request.user, custom=custom, tags=tags, **data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:

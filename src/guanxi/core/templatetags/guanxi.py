@@ -11,10 +11,12 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from guanxi.core.customfields import FORM_PREFIX, record_type_of
 from guanxi.core.events import ACTION_LABELS
 from guanxi.core.jobs import KIND_LABELS
 from guanxi.core.pii import pii_value
 from guanxi.core.roles import permission_label
+from guanxi.core.selectors import custom_fields
 
 register = template.Library()
 
@@ -50,7 +52,7 @@ def visible_changes(context: dict[str, Any], event: Any) -> list[tuple[str, Any,
         before, after = [*values, None, None][:2] if isinstance(values, list) else (None, values)
         field = _model_field(model, name)
         if field is None:
-            rows.append((name, before, after))
+            rows.append((_custom_label(context, model, name), before, after))
             continue
         choices = dict(field.flatchoices) if field.choices else {}
         rows.append((str(field.verbose_name), _choice_label(choices, before), _choice_label(choices, after)))
@@ -86,3 +88,17 @@ def list_cell(context: dict[str, Any], column: Any, row: Any) -> SafeString:
     elif isinstance(value, date):
         value = formats.date_format(value, "SHORT_DATE_FORMAT")
     return conditional_escape(value)
+
+
+def _custom_label(context: dict[str, Any], model: Any, name: str) -> str:
+    """`custom_<key>` → the custom field's label (definitions read once per request and model)."""
+    if model is None or not name.startswith(FORM_PREFIX):
+        return name
+    try:
+        record_type = record_type_of(model).key
+    except LookupError:
+        return name
+    cache = context["request"].__dict__.setdefault("_gx_custom_labels", {})
+    if record_type not in cache:
+        cache[record_type] = {cf.form_name: cf.display_label for cf in custom_fields(record_type)}
+    return cache[record_type].get(name, name)
