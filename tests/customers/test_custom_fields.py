@@ -323,6 +323,29 @@ def test_the_contact_list_page_filters_on_custom_fields(catalogue, login):
     assert rows["b"].full_name in page and rows["a"].full_name not in page
 
 
+def test_custom_fields_are_list_columns_that_show_formatted_values_and_sort(catalogue, login):
+    sales, rows = catalogue
+    client = login(sales)
+    page = client.get("/contacts/?cols=name,cf_level,cf_budget&sort=-cf_staff").content.decode()
+    assert "budget" in page and "900.50" in page and "12,000.00" in page, "money shown with two decimals"
+    sorted_page = client.get("/contacts/?cols=name,cf_staff&sort=-cf_staff").content.decode()
+    assert sorted_page.index(rows["b"].full_name) < sorted_page.index(rows["a"].full_name), "50 staff before 5"
+    range_page = client.get("/contacts/?cf_budget__gte=1000").content.decode()
+    assert rows["b"].full_name in range_page and rows["a"].full_name not in range_page
+
+
+def test_a_tag_filters_the_list_and_shows_as_a_column(make_user, login):
+    sales = make_user("sales")
+    tagged = factories.contact(owner=sales, tags=["重点客户"])
+    plain = factories.contact(owner=sales)
+    tag = Tag.objects.get(name="重点客户")
+    page = login(sales).get(f"/contacts/?tag={tag.pk}&cols=name,tags").content.decode()
+    assert tagged.full_name in page and plain.full_name not in page
+    assert "重点客户" in page
+    refused = login(sales).get("/contacts/?tag=999999")
+    assert refused.status_code == 400, "an unknown tag is a bad filter value, not an empty list"
+
+
 # --- API --------------------------------------------------------------------------------------
 
 

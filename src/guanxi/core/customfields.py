@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from django.apps import apps
@@ -535,3 +536,77 @@ def _filter_one(rows: QuerySet[Any], cf: CustomField, op: str, raw: Any) -> Quer
 def reserved_keys() -> set[str]:
     """Names a key may not take: they would read as a lookup in `custom__<key>` filters."""
     return set(JSONField.get_class_lookups()) | set(KeyTransform.get_class_lookups())
+
+
+# --- list columns and filters -----------------------------------------------------------------
+
+
+def _list_value(cf: CustomField, users: dict[int, str]) -> Callable[[Any], Any]:
+    def value(row: Any) -> Any:
+        stored: Any = (row.custom or {}).get(cf.key)
+        if _is_empty(stored):
+            return ""
+        if cf.kind == CustomField.Kind.USER and stored not in users:
+            users.update({u.pk: str(u) for u in User.objects.filter(pk=int(stored))})
+        return _shown(cf, stored, users)
+
+    return value
+
+
+def list_columns(record_type: str) -> list[Any]:
+    """A list column per active custom field of the record type (read on every request: no restart)."""
+    from .listviews import Column
+
+    pii_kinds: dict[str, str] = {CustomField.Kind.EMAIL: "email", CustomField.Kind.PHONE: "phone"}
+    users: dict[int, str] = {}
+    return [
+        Column(
+            f"{FILTER_PREFIX}{cf.key}",
+            cf.display_label,
+            _list_value(cf, users),
+            sort="" if cf.kind == CustomField.Kind.MULTI_CHOICE else f"custom__{cf.key}",
+            pii=pii_kinds.get(cf.kind, ""),
+        )
+        for cf in active_fields(record_type)
+    ]
+
+
+def _filter_form_fields(cf: CustomField) -> dict[str, Any]:
+    from django import forms
+
+    name = f"{FILTER_PREFIX}{cf.key}"
+    label = cf.display_label
+    if cf.kind in (CustomField.Kind.CHOICE, CustomField.Kind.MULTI_CHOICE):
+        choices = [("", "—"), *((c["value"], c["label"]) for c in cf.choices or [])]
+        return {name: forms.ChoiceField(label=label, required=False, choices=choices)}
+    if cf.kind == CustomField.Kind.BOOLEAN:
+        choices = [("", "—"), ("true", _("Yes")), ("false", _("No"))]
+        return {name: forms.ChoiceField(label=label, required=False, choices=choices)}
+    if cf.kind in _RANGED:
+        widget = forms.DateInput(attrs={"type": "date"}) if cf.kind == CustomField.Kind.DATE else forms.NumberInput()
+        return {
+            f"{name}__gte": forms.CharField(
+                label=_("%(field)s from") % {"field": label}, required=False, widget=widget
+            ),
+            f"{name}__lte": forms.CharField(label=_("%(field)s to") % {"field": label}, required=False, widget=widget),
+        }
+    return {name: forms.CharField(label=label, required=False, max_length=200)}
+
+
+def _filter_fields_for(cf: CustomField, viewer: Any) -> dict[str, Any]:
+    return _filter_form_fields(cf)
+
+
+def list_filters(record_type: str) -> list[Any]:
+    """A list filter per active custom field (`cf_<key>`, and `__gte`/`__lte` for numbers, money, dates)."""
+    from .listviews import Filter
+
+    return [
+        Filter(
+            f"{FILTER_PREFIX}{cf.key}",
+            cf.display_label,
+            fields=partial(_filter_fields_for, cf),
+            apply=lambda rows, values, viewer: custom_filter(rows, record_type, values),
+        )
+        for cf in active_fields(record_type)
+    ]

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from .jobs import Progress, job_kind, job_start
-from .models import Job, Team, User
+from .models import Job, Tag, Team, User
 from .pii import MASKERS, can_view_pii, pii_log_views
 
 RESERVED = ("q", "sort", "cols", "archived")
@@ -258,6 +258,20 @@ class OwnerField(forms.ChoiceField):
         if not value.isdigit() or not User.objects.filter(pk=int(value)).exists():
             raise ValidationError(_("Unknown user: choose “me” or a user from the list."), code="invalid")
         return int(value)
+
+
+def tag_filter(label: Any, path: str = "tags") -> Filter:
+    """Records carrying one tag (`tag=<id>`)."""
+
+    def choices() -> list[tuple[Any, Any]]:
+        return _blank((str(tag.pk), tag.name) for tag in Tag.objects.order_by("name_key"))
+
+    return Filter(
+        "tag",
+        label,
+        fields=lambda viewer: {"tag": forms.ChoiceField(label=label, required=False, choices=choices())},
+        apply=lambda rows, values, viewer: rows.filter(**{path: int(values["tag"])}),
+    )
 
 
 def owner_filter(label: Any) -> Filter:

@@ -1,6 +1,6 @@
 """The contact, account and lead lists: their columns, filters, default sort and bulk actions (core/listviews.py).
 
-Custom fields and tags plug in later with `column_source` / `filter_source` on the list names below.
+The administrator's custom fields plug in with `column_source` / `filter_source` (read on every request).
 """
 
 from __future__ import annotations
@@ -11,16 +11,20 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from guanxi.core import customfields
 from guanxi.core.listviews import (
     BulkAction,
     Column,
     Filter,
     ListSpec,
     choice_filter,
+    column_source,
     date_range_filter,
+    filter_source,
     list_spec,
     owner_filter,
     presence_filter,
+    tag_filter,
     team_filter,
     text_filter,
 )
@@ -33,6 +37,8 @@ STAGE = "customers/cells/stage.html"
 
 def _ownership_columns() -> list[Column]:
     return [
+        Column("tags", _("Tags"), lambda r: ", ".join(t.name for t in r.tags.all())),
+        Column("completeness", _("Completeness"), lambda r: r.completeness, sort="completeness"),
         Column("owner", _("Owner"), lambda r: str(r.owner) if r.owner else "", sort="owner__full_name"),
         Column("team", _("Team"), lambda r: str(r.team) if r.team else "", sort="team__name"),
         Column("created", _("Created"), lambda r: r.created_at, sort="created_at"),
@@ -42,6 +48,7 @@ def _ownership_columns() -> list[Column]:
 
 def _common_filters() -> list[Filter]:
     return [
+        tag_filter(_("Tag")),
         owner_filter(_("Owner")),
         team_filter(_("Team")),
         date_range_filter("created", _("Created"), "created_at"),
@@ -213,7 +220,7 @@ LEADS = list_spec(
             Column("phone", _("Phone"), lambda lead: lead.phone_display, pii="phone", pii_field="phone", default=True),
             Column("email", _("Email"), lambda lead: lead.email, pii="email", pii_field="email"),
             Column("source", _("Source"), lambda lead: lead.get_source_display(), sort="source", default=True),
-            *_ownership_columns()[:2],
+            *_ownership_columns()[:4],
             Column("created", _("Created"), lambda r: r.created_at, sort="created_at", default=True),
             Column("updated", _("Updated"), lambda r: r.updated_at, sort="updated_at"),
         ],
@@ -229,3 +236,8 @@ LEADS = list_spec(
         bulk_actions=_bulk(Lead, "lead"),
     )
 )
+
+
+for _list_name, _record_type in (("contacts", "contact"), ("accounts", "account"), ("leads", "lead")):
+    column_source(_list_name, partial(customfields.list_columns, _record_type))
+    filter_source(_list_name, partial(customfields.list_filters, _record_type))
