@@ -480,3 +480,15 @@ def test_the_openapi_schema_describes_custom_fields_and_tags(make_user, login):
     assert "no restart" in operation["description"]
     assert "custom" in schema["components"]["schemas"]["ContactOut"]["properties"]
     assert "tags" in schema["components"]["schemas"]["ContactIn"]["properties"]
+
+
+def test_converting_a_lead_carries_custom_values_that_contacts_have_too(make_user):
+    sales = make_user("sales")
+    for record_type in ("lead", "contact"):
+        core_services.custom_field_create(
+            actor=None, record_type=record_type, key="wechat", label="微信号", kind="text"
+        )
+    core_services.custom_field_create(actor=None, record_type="lead", key="campaign", label="活动", kind="text")
+    lead = factories.lead(owner=sales, custom={"wechat": "wx_li", "campaign": "2026 展会"})
+    contact, _account = services.lead_convert(lead=lead, actor=sales)
+    assert contact.custom == {"wechat": "wx_li"}, "a lead-only field stays on the lead"

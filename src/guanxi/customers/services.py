@@ -615,12 +615,20 @@ def lead_archive(*, lead: Lead, actor: Any) -> Lead:
     return lead
 
 
+def _carried_custom(lead: Lead, record_type: str) -> dict[str, Any]:
+    """The lead's custom values that a field of the same key and kind on `record_type` can hold."""
+    kinds = {cf.key: cf.kind for cf in customfields.active_fields(record_type)}
+    lead_kinds = {cf.key: cf.kind for cf in customfields.active_fields("lead")}
+    return {k: v for k, v in (lead.custom or {}).items() if k in kinds and kinds[k] == lead_kinds.get(k)}
+
+
 @transaction.atomic
 def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> tuple[Contact, Account | None]:
     """Turn a lead into a contact (and an account, or a link to `account`), keeping all history.
 
     The new contact points back to the lead (`converted_from`), so its timeline reaches the lead's
-    events, and takes the lead's tags; both records become prospects. The administrator's
+    events, and takes the lead's tags and the values of custom fields that contacts have under the same
+    key and kind; both records become prospects. The administrator's
     required-field rules are not applied to the records a conversion creates (the lead has no values
     for them); they apply at the next edit. All of it happens, or none of it.
     """
@@ -652,6 +660,7 @@ def lead_convert(*, lead: Lead, actor: Any, account: Account | None = None) -> t
         accounts=[(account, "")] if account else [],
         stage=LifecycleStage.PROSPECT,
         converted_from=lead,
+        custom=_carried_custom(lead, "contact"),
         tags=[t.name for t in lead.tags.all()],
         enforce_required=False,
     )
