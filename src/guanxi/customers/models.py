@@ -61,7 +61,7 @@ class Account(CustomerRecord):
 
     class Tier(models.TextChoices):
         STRATEGIC = "strategic", _("Strategic")
-        KEY = "key", _("Key")
+        KEY = "key", pgettext_lazy("account tier", "Key")
         STANDARD = "standard", _("Standard")
         SMALL = "small", _("Small")
 
