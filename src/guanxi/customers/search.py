@@ -13,7 +13,7 @@ The indexes each tier relies on are in `search_index.py`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any, Generic, TypeVar, overload
 
@@ -43,7 +43,7 @@ def clean_query(q: str | None) -> str:
     return " ".join((q or "").split())
 
 
-class RankedRows(Sequence[M], Generic[M]):
+class RankedRows(Generic[M]):
     """The ranked matches of tiered queries, paged like a queryset: `count()` stops at `cap`.
 
     Each row gets `search_rank`, the index of the first tier that found it.

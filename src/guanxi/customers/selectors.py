@@ -126,14 +126,14 @@ def customers_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[Se
         return []
     hits: list[SearchHit] = []
     for contact in contacts_search(user=user, q=q, cap=limit)[:limit]:
-        rank = contact.search_rank  # type: ignore[attr-defined]
+        rank = contact.search_rank
         companies = ", ".join(link.account.name for link in contact.links.all())
         hits.append(SearchHit("contact", contact.pk, contact.full_name, companies, contact.get_absolute_url(), rank))
     for account in accounts_search(user=user, q=q, cap=limit)[:limit]:
-        rank = account.search_rank  # type: ignore[attr-defined]
+        rank = account.search_rank
         hits.append(SearchHit("account", account.pk, account.name, account.city, account.get_absolute_url(), rank))
     for lead in leads_search(user=user, q=q, cap=limit)[:limit]:
-        rank = lead.search_rank  # type: ignore[attr-defined]
+        rank = lead.search_rank
         name = lead.full_name or lead.company_name
         detail = lead.company_name if lead.full_name else ""
         hits.append(SearchHit("lead", lead.pk, name, detail, lead.get_absolute_url(), rank))
