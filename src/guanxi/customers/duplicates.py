@@ -51,6 +51,10 @@ class DuplicateMatch:
     owner: str = ""
 
     @property
+    def type_label(self) -> str:
+        return str(RECORD_TYPES[self.type]._meta.verbose_name)
+
+    @property
     def strong(self) -> bool:
         return self.score >= STRONG
 
@@ -152,17 +156,19 @@ def _leads_at(company: str) -> list[tuple[str, int, str]]:
     ]
 
 
-def _check_contact(found: _Found, values: dict[str, Any]) -> None:
+def _check_contact(found: _Found, values: dict[str, Any], user: Any) -> None:
     _contact_points(found, values)
     name = person_name(values.get("surname", ""), values.get("given_name", ""))
     account_ids = [int(pk) for pk in values.get("accounts") or [] if str(pk).isdigit()]
     if name and account_ids:
-        names = dict(_live(Account).filter(pk__in=account_ids).values_list("pk", "name"))
+        # only accounts the user may see: a reason names the company
+        companies = Account.objects.visible_to(user).filter(archived_at__isnull=True, pk__in=account_ids)
+        names = dict(companies.values_list("pk", "name"))
         for account_id, company in names.items():
             _people_at(found, name, company, _contacts_at([account_id]))
 
 
-def _check_account(found: _Found, values: dict[str, Any]) -> None:
+def _check_account(found: _Found, values: dict[str, Any], user: Any) -> None:
     try:
         registration = registration_normalise(values.get("registration_number", ""))
     except ValidationError:  # a mistyped number is the form's error, not a match
@@ -173,7 +179,7 @@ def _check_account(found: _Found, values: dict[str, Any]) -> None:
     _companies_like(found, values.get("name", ""))
 
 
-def _check_lead(found: _Found, values: dict[str, Any]) -> None:
+def _check_lead(found: _Found, values: dict[str, Any], user: Any) -> None:
     _contact_points(found, values)
     name = person_name(values.get("surname", ""), values.get("given_name", ""))
     company = " ".join(str(values.get("company_name", "")).split())
@@ -196,7 +202,7 @@ def likely_duplicates(
     contact). A match the user may not see keeps only its type, reasons, score and owner's name.
     """
     found = _Found()
-    {"contact": _check_contact, "account": _check_account, "lead": _check_lead}[record_type](found, values)
+    {"contact": _check_contact, "account": _check_account, "lead": _check_lead}[record_type](found, values, user)
     if exclude is not None:
         found.matches.pop((record_type, exclude.pk), None)
     best = sorted(found.matches.values(), key=lambda m: (-m.score, m.type != record_type, m.type, m.pk))[:limit]
