@@ -37,6 +37,9 @@ SQLITE_NOCASE = {
     ),
 }
 
+# SQLite: plain B-trees for `=` on columns the ORM does not index (a NOCASE index does not serve `=`)
+SQLITE_BINARY = {"customers_lead": ("company_pinyin", "company_initials")}
+
 # PostgreSQL: (index name, table, method, expression)
 PG_INDEXES = [
     ("contact_name_trgm", "customers_contact", "gin", "UPPER(full_name::text) gin_trgm_ops"),
@@ -103,6 +106,8 @@ def sqlite_fts_ensure(cursor: Any) -> list[str]:
             rebuilt.append(table)
         for column in SQLITE_NOCASE[table]:
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_{column}_nocase ON {table} ({column} COLLATE NOCASE)")
+        for column in SQLITE_BINARY.get(table, ()):
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_{column}_binary ON {table} ({column})")
     return rebuilt
 
 
@@ -114,6 +119,8 @@ def sqlite_fts_drop(cursor: Any) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {fts}")
         for column in SQLITE_NOCASE[table]:
             cursor.execute(f"DROP INDEX IF EXISTS {table}_{column}_nocase")
+        for column in SQLITE_BINARY.get(table, ()):
+            cursor.execute(f"DROP INDEX IF EXISTS {table}_{column}_binary")
 
 
 def postgres_indexes_create(cursor: Any) -> None:
