@@ -13,7 +13,7 @@ The indexes each tier relies on are in `search_index.py`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any, Generic, TypeVar, overload
 
@@ -30,6 +30,9 @@ from .phones import phone_digits, phone_normalise
 from .search_index import fts_table
 
 SEARCH_CAP = 1000  # a list counts this many matches and then says "1,000+"
+# SQLite reads at most this many FTS matches per wanted row: all a user who sees everything needs, and
+# enough for a scoped user unless a fragment is very common (then the tier shows fewer, never wrong, rows)
+SCOPED_SPREAD = 20
 MIN_CONTAINS = 3  # shorter fragments are matched by prefix only
 MIN_PHONE_FRAGMENT = 3
 TRUNK_NUMBER = 9
@@ -37,6 +40,7 @@ PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 
 M = TypeVar("M", bound=Model)
 Part = tuple[str, str, bool]  # (column, fragment, case-insensitive)
+Tier = Q | Callable[[int], Q] | None  # a callable tier is told how many rows are still wanted
 
 
 def clean_query(q: str | None) -> str:
@@ -49,8 +53,11 @@ class RankedRows(Generic[M]):
     Each row gets `search_rank`, the index of the first tier that found it.
     """
 
-    def __init__(self, rows: QuerySet[M], tiers: list[Q | None], order: tuple[str, ...], cap: int = SEARCH_CAP):
+    def __init__(
+        self, rows: QuerySet[M], tiers: list[Tier], order: tuple[str, ...], *, user: Any, cap: int = SEARCH_CAP
+    ):
         self.rows = rows
+        self.spread = 1 if getattr(user, "sees_everything", False) else SCOPED_SPREAD
         self.tiers = tiers
         self.order = order
         self.cap = cap
@@ -73,7 +80,10 @@ class RankedRows(Generic[M]):
                     continue
                 if want <= 0:
                     break
-                found = sorted(base.filter(match).values_list("pk", *fields)[: want + len(seen)], key=self._sort_key)
+                limit = want + len(seen)
+                if callable(match):
+                    match = match(limit * self.spread)
+                found = sorted(base.filter(match).values_list("pk", *fields)[:limit], key=self._sort_key)
                 for row in found:
                     if row[0] not in seen:
                         seen.add(row[0])
@@ -117,10 +127,12 @@ class RankedRows(Generic[M]):
         return iter(self[:])
 
 
-def contains(rows: QuerySet[Any], parts: list[Part]) -> Q | None:
+def contains(rows: QuerySet[Any], parts: list[Part]) -> Tier:
     """One substring match over several columns, by the database's substring index.
 
-    PostgreSQL: trigram GIN indexes under LIKE. SQLite: the table's FTS5 trigram index, column by column.
+    PostgreSQL: trigram GIN indexes under LIKE. SQLite: the table's FTS5 trigram index, column by column,
+    read only as far as the rows still wanted (FTS5 yields matches lazily; an unlimited `IN (…)` would
+    collect every match of a common fragment first).
     """
     parts = [p for p in parts if len(p[1]) >= MIN_CONTAINS]
     if not parts:
@@ -129,7 +141,8 @@ def contains(rows: QuerySet[Any], parts: list[Part]) -> Q | None:
         fts = fts_table(rows.model._meta.db_table)
         quoted = [(column, fragment.replace('"', '""')) for column, fragment, _ci in parts]
         phrases = " OR ".join(f'{column} : "{fragment}"' for column, fragment in quoted)
-        return Q(pk__in=RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [phrases]))
+        sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s LIMIT %s"
+        return lambda limit: Q(pk__in=RawSQL(sql, [phrases, limit]))
     match = Q()
     for column, fragment, insensitive in parts:
         match |= Q(**{f"{column}__{'icontains' if insensitive else 'contains'}": fragment})
@@ -180,3 +193,8 @@ def or_all(*matches: Q | None) -> Q | None:
     for other in present[1:]:
         match |= other
     return match
+
+
+def resolved(tier: Tier, limit: int) -> Q | None:
+    """A tier as a plain Q (for use inside another query), reading at most `limit` index matches."""
+    return tier(limit) if callable(tier) else tier

@@ -12,7 +12,18 @@ from guanxi.core.models import Event
 from guanxi.core.selectors import object_history
 
 from .models import Account, Contact, ContactAccount, Interaction, Lead
-from .search import SEARCH_CAP, RankedRows, clean_query, contact_point_tiers, contains, name_tiers, or_all
+from .search import (
+    SCOPED_SPREAD,
+    SEARCH_CAP,
+    RankedRows,
+    Tier,
+    clean_query,
+    contact_point_tiers,
+    contains,
+    name_tiers,
+    or_all,
+    resolved,
+)
 
 SEARCH_LIMIT = 50
 
@@ -76,10 +87,15 @@ def contacts_search(*, user: Any, q: str, cap: int = SEARCH_CAP) -> Any:
     points, point_parts = contact_point_tiers(q, user)
     companies = Account.objects.filter(archived_at__isnull=True)
     c_exact, c_prefix, c_parts = name_tiers(q, name="name", pinyin="name_pinyin", initials="name_initials")
-    company = or_all(c_exact, c_prefix, contains(companies, c_parts))
+    company = or_all(c_exact, c_prefix, resolved(contains(companies, c_parts), cap * SCOPED_SPREAD))
     linked = Q(pk__in=ContactAccount.objects.filter(account__in=companies.filter(company)).values("contact_id"))
-    tiers = [or_all(exact, points), prefix, contains(rows, parts + point_parts), linked if company else None]
-    return RankedRows(rows, tiers, ("full_name", "id"), cap=cap)
+    tiers: list[Tier] = [
+        or_all(exact, points),
+        prefix,
+        contains(rows, parts + point_parts),
+        linked if company else None,
+    ]
+    return RankedRows(rows, tiers, ("full_name", "id"), user=user, cap=cap)
 
 
 def accounts_search(*, user: Any, q: str, cap: int = SEARCH_CAP) -> Any:
@@ -91,8 +107,8 @@ def accounts_search(*, user: Any, q: str, cap: int = SEARCH_CAP) -> Any:
     exact, prefix, parts = name_tiers(q, name="name", pinyin="name_pinyin", initials="name_initials")
     registration = "".join(q.split()).upper()
     exact |= Q(registration_number=registration)
-    tiers = [exact, prefix, contains(rows, [*parts, ("registration_number", registration, False)])]
-    return RankedRows(rows, tiers, ("name", "id"), cap=cap)
+    tiers: list[Tier] = [exact, prefix, contains(rows, [*parts, ("registration_number", registration, False)])]
+    return RankedRows(rows, tiers, ("name", "id"), user=user, cap=cap)
 
 
 def leads_search(*, user: Any, q: str, cap: int = SEARCH_CAP) -> Any:
@@ -106,8 +122,12 @@ def leads_search(*, user: Any, q: str, cap: int = SEARCH_CAP) -> Any:
         q, name="company_name", pinyin="company_pinyin", initials="company_initials"
     )
     points, point_parts = contact_point_tiers(q, user)
-    tiers = [or_all(exact, c_exact, points), prefix | c_prefix, contains(rows, parts + c_parts + point_parts)]
-    return RankedRows(rows, tiers, ("-id",), cap=cap)
+    tiers: list[Tier] = [
+        or_all(exact, c_exact, points),
+        prefix | c_prefix,
+        contains(rows, parts + c_parts + point_parts),
+    ]
+    return RankedRows(rows, tiers, ("-id",), user=user, cap=cap)
 
 
 @dataclass(frozen=True)
