@@ -345,7 +345,11 @@ def search(bench: Bench) -> dict[str, Any]:
     matches). Anchor: the contact search as it was before (OR'ed icontains over the columns, a CASE rank
     and ORDER BY), on the same data, 5 runs each. Then `likely_duplicates` for 200 new contacts at an
     account: half repeat an existing contact (phone written another way, email in other case, or the
-    same name at the same company), half are new. "rows matched" is the mean number of hits returned."""
+    same name at the same company), half are new; the rep may name only accounts they can see, which the
+    sampled accounts rarely are, so the same-name third mostly finds nothing and the mean is about 0.3
+    matches per check, not 0.5. "rows matched" is the mean number of hits returned (for the lists, the
+    count, which stops at 1,000; the anchor counts everything). Timings were taken while other work ran on
+    the machine: see the load averages."""
     from django.contrib.auth.models import Group
 
     from guanxi.core.models import ADMINISTRATOR, User
