@@ -79,6 +79,7 @@ def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]])
             f"- {result['database']}, {_sizes(result['sizes'])}: commit {result['commit']}; "
             f"{result.get('server', '')}; set-up {setup or 'n/a'}; load average (1, 5, 15 min) {load or 'n/a'}."
         )
+        lines += [f"  - {note}" for note in result.get("notes", [])]
     lines.append("")
     return "\n".join(lines)
 

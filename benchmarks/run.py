@@ -32,7 +32,7 @@ from benchmarks.scenarios import Scenario, scenarios  # noqa: E402
 
 DATABASES = ("sqlite", "postgresql")
 PG_ADMIN_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-PG_BENCH_DB = os.environ.get("BENCH_PG_DB", "guanxi_bench")  # a separate name keeps parallel runs apart
+PG_BENCH_DB = os.environ.get("PG_BENCH_DB", "guanxi_bench")  # one per person sharing a server
 
 
 def _pg(url: str) -> str:

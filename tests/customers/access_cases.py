@@ -108,6 +108,10 @@ PAGES = [
         in_scope_only=_theirs(factories.contact, "pk"),
     ),
     Case("contact-edit", EDITORS, args=_own(factories.contact, "pk"), in_scope_only=_theirs(factories.contact, "pk")),
+    Case("contact-duplicates", EDITORS),
+    Case("contact-duplicates", EDITORS, method="POST", body=lambda w, u: {"surname": "张", "phone": "13800138000"}),
+    Case("account-duplicates", EDITORS),
+    Case("lead-duplicates", EDITORS),
     Case("account-list", VIEWERS),
     Case("account-create", EDITORS),
     Case(
@@ -244,6 +248,9 @@ ENDPOINTS = [
         args=_own(factories.account, "account_id"),
         in_scope_only=_theirs(factories.account, "account_id"),
     ),
+    Case("POST /accounts/duplicates-check", EDITORS, body=lambda w, u: {"name": "腾讯科技"}),
+    Case("POST /contacts/duplicates-check", EDITORS, body=lambda w, u: {"phone": "13800138000"}),
+    Case("POST /leads/duplicates-check", EDITORS, body=lambda w, u: {"company_name": "字节跳动"}),
     Case("GET /contacts", VIEWERS),
     Case(
         "GET /contacts/{contact_id}",

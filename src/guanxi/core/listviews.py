@@ -108,6 +108,8 @@ class ListSpec:
     default_sort: str
     archive_permission: str = ""  # who may list archived records
     bulk_actions: list[BulkAction] = field(default_factory=list)
+    # (viewer, q, filtered rows) -> the matches among those rows, best first; without it `rows` gets `q`
+    search: Callable[[Any, str, QuerySet], Any] | None = None
     column_sources: list[Callable[[], Iterable[Column]]] = field(default_factory=list)
     filter_sources: list[Callable[[], Iterable[Filter]]] = field(default_factory=list)
 
@@ -459,14 +461,21 @@ def list_query_parse(spec: ListSpec, data: Mapping[str, Any] | QueryDict, viewer
     )
 
 
-def list_rows(query: ListQuery, viewer: Any) -> QuerySet:
-    """The rows of a view: scope and search (the spec's `rows`), each set filter, then the sort with id last."""
+def list_rows(query: ListQuery, viewer: Any) -> Any:
+    """The rows of a view: scope (the spec's `rows`), each set filter, the search within what is left, then the
+    sort with id last. A search without a sort keeps its relevance order and is not a queryset: it pages and
+    counts like one (see `customers.search.RankedRows`), its count stopping at the search's cap."""
     spec = query.spec
-    rows = spec.rows(viewer, query.q, query.archived)
+    rows = spec.rows(viewer, "" if spec.search else query.q, query.archived)
     for flt in spec.all_filters():
         names = [name for name in query.filter_params.get(flt.key, []) if name in query.values]
         if names:
             rows = flt.apply(rows, {name: query.values[name] for name in names}, viewer)
+    if query.q and spec.search:
+        found = spec.search(viewer, query.q, rows)
+        if not query.sort:
+            return found
+        rows = rows.filter(pk__in=found.pks())  # the search's best matches, in the chosen order
     if query.sort:
         path = spec.all_columns()[query.sort].sort
         return rows.order_by(f"-{path}", "-id") if query.descending else rows.order_by(path, "id")
@@ -475,6 +484,11 @@ def list_rows(query: ListQuery, viewer: Any) -> QuerySet:
     key = spec.default_sort.removeprefix("-")
     path = spec.all_columns()[key].sort
     return rows.order_by(f"-{path}", "-id") if spec.default_sort.startswith("-") else rows.order_by(path, "id")
+
+
+def _chunks(rows: Any) -> Iterable[Any]:
+    """Each row of a list, read in chunks: a queryset through its iterator, ranked search results as they are."""
+    return rows.iterator(chunk_size=EXPORT_CHUNK) if isinstance(rows, QuerySet) else iter(rows)
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -524,7 +538,7 @@ def list_export(job: Job, progress: Progress) -> dict[str, Any]:
         log_pii = bool(query.pii_fields) and unmasked
         written, chunk = 0, []
         with writer:
-            for row in rows.iterator(chunk_size=EXPORT_CHUNK):
+            for row in _chunks(rows):
                 writer.write([cell_text(c.shown(row, unmasked=unmasked)) for c in query.columns])
                 written += 1
                 if log_pii:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from guanxi.api.errors import error_body
 from guanxi.api.pagination import PageNumbers
 from guanxi.api.schemas import InputSchema
 from guanxi.core.api import (
@@ -27,6 +28,7 @@ from guanxi.core.pii import pii_log_views, pii_value
 from guanxi.core.selectors import users_visible_to
 
 from . import lists, quality, selectors, services
+from .duplicates import DuplicateMatch, likely_duplicates
 from .models import Account, Contact, Interaction, Lead, RecordType
 
 router = Router(tags=["customers"])
@@ -114,6 +116,7 @@ class AccountIn(InputSchema):
     tier: str = ""
     custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
     tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
+    force: bool = False  # create even when it probably exists already
 
 
 class AccountPatch(InputSchema):
@@ -212,6 +215,7 @@ class ContactIn(InputSchema):
     accounts: list[AccountLinkIn] = []
     custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
     tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
+    force: bool = False  # create even when it probably exists already
 
 
 class ContactPatch(InputSchema):
@@ -291,6 +295,7 @@ class LeadIn(InputSchema):
     notes: str = ""
     custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
     tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
+    force: bool = False  # create even when it probably exists already
 
 
 class LeadPatch(InputSchema):
@@ -316,6 +321,50 @@ class ConversionOut(Schema):
     account: AccountOut | None
 
 
+class DuplicateOut(Schema):
+    type: str
+    id: int | None
+    name: str
+    url: str
+    owner: str
+    visible: bool
+    strong: bool
+    score: float
+    reasons: list[str]
+    codes: list[str]
+
+    @staticmethod
+    def resolve_id(obj: DuplicateMatch) -> int | None:
+        return obj.pk if obj.visible else None
+
+
+class DuplicatesOut(Schema):
+    matches: list[DuplicateOut]
+
+
+class DuplicateErrorOut(Schema):
+    error: dict[str, Any]
+    matches: list[DuplicateOut]
+
+
+def _duplicates(request: AuthedRequest, record_type: str, data: dict[str, Any]) -> list[DuplicateMatch]:
+    values = dict(data)
+    if record_type == "contact":
+        values["accounts"] = [link["account_id"] for link in values.get("accounts") or []]
+    return likely_duplicates(record_type=record_type, values=values, user=request.user)
+
+
+def _refuse_duplicates(request: AuthedRequest, record_type: str, data: dict[str, Any]) -> Any:
+    """A 409 with the likely matches when the new record probably exists, unless the body says `force`."""
+    if data.pop("force", False):
+        return None
+    matches = _duplicates(request, record_type, data)
+    if not any(m.strong for m in matches):
+        return None
+    message = _("This probably exists already; send “force”: true to create it anyway.")
+    return Status(409, {**error_body("duplicate", message), "matches": matches})
+
+
 class SearchFilters(Schema):
     q: str = ""
 
@@ -334,6 +383,27 @@ class SearchHitOut(Schema):
     name: str
     detail: str
     url: str
+
+
+# --- duplicate checks (before the /{id} routes, which would take the path) ---------------------
+
+
+@router.post("/accounts/duplicates-check", response=DuplicatesOut)
+def account_duplicates_check(request: AuthedRequest, body: AccountIn) -> Any:
+    require_perm(request, "customers.add_account")
+    return {"matches": _duplicates(request, "account", body.dict())}
+
+
+@router.post("/contacts/duplicates-check", response=DuplicatesOut)
+def contact_duplicates_check(request: AuthedRequest, body: ContactIn) -> Any:
+    require_perm(request, "customers.add_contact")
+    return {"matches": _duplicates(request, "contact", body.dict())}
+
+
+@router.post("/leads/duplicates-check", response=DuplicatesOut)
+def lead_duplicates_check(request: AuthedRequest, body: LeadIn) -> Any:
+    require_perm(request, "customers.add_lead")
+    return {"matches": _duplicates(request, "lead", body.dict())}
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -368,10 +438,14 @@ def account_detail(request: AuthedRequest, account_id: int) -> Any:
     return get_object_or_404(selectors.accounts_visible_to(request.user), pk=account_id)
 
 
-@router.post("/accounts", response={201: AccountOut})
+@router.post("/accounts", response={201: AccountOut, 409: DuplicateErrorOut})
 def account_create(request: AuthedRequest, body: AccountIn) -> Any:
     require_perm(request, "customers.add_account")
-    return Status(201, services.account_create(actor=request.user, **body.dict()))
+    data = body.dict()
+    refused = _refuse_duplicates(request, "account", data)
+    if refused is not None:
+        return refused
+    return Status(201, services.account_create(actor=request.user, **data))
 
 
 @router.patch("/accounts/{account_id}", response=AccountOut)
@@ -428,10 +502,13 @@ def contact_detail(request: AuthedRequest, contact_id: int) -> Any:
     return contact
 
 
-@router.post("/contacts", response={201: ContactOut})
+@router.post("/contacts", response={201: ContactOut, 409: DuplicateErrorOut})
 def contact_create(request: AuthedRequest, body: ContactIn) -> Any:
     require_perm(request, "customers.add_contact")
     data = body.dict()
+    refused = _refuse_duplicates(request, "contact", data)
+    if refused is not None:
+        return refused
     accounts = _links(request, data.pop("accounts"))
     contact = services.contact_create(actor=request.user, accounts=accounts, **data)
     log_contact_pii(request, [contact])
@@ -485,10 +562,14 @@ def lead_detail(request: AuthedRequest, lead_id: int) -> Any:
     return lead
 
 
-@router.post("/leads", response={201: LeadOut})
+@router.post("/leads", response={201: LeadOut, 409: DuplicateErrorOut})
 def lead_create(request: AuthedRequest, body: LeadIn) -> Any:
     require_perm(request, "customers.add_lead")
-    lead = services.lead_create(actor=request.user, **body.dict())
+    data = body.dict()
+    refused = _refuse_duplicates(request, "lead", data)
+    if refused is not None:
+        return refused
+    lead = services.lead_create(actor=request.user, **data)
     log_lead_pii(request, [lead])
     return Status(201, lead)
 

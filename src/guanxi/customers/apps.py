@@ -1,9 +1,22 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 VIEW_ADD_CHANGE = ("view", "add", "change")
 MODELS = ("account", "contact", "lead", "contactaccount")
+
+
+def _search_indexes(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """SQLite drops a table's triggers when a migration rebuilds the table: put the FTS triggers back."""
+    from .search_index import search_indexes_ensure
+
+    connection = connections[using]
+    if "customers_contact" in connection.introspection.table_names():
+        search_indexes_ensure(connection)
 
 
 def _perms(actions: tuple[str, ...]) -> list[str]:
@@ -109,6 +122,8 @@ class CustomersConfig(AppConfig):
         event_action("unarchived", pgettext_lazy("event action", "unarchived"))
 
         from . import lists  # noqa: F401  (registers the contact, account and lead list views)
+
+        post_migrate.connect(_search_indexes, sender=self, dispatch_uid="customers_search_indexes")
 
         nav_item(NavItem(_("Search"), "customer-search", "customers.view_contact", order=5, icon="search"))
         nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))

@@ -92,6 +92,7 @@ CONTACTS = list_spec(
         permission="customers.view_contact",
         url_name="contact-list",
         rows=lambda viewer, q, archived: selectors.contacts_search(user=viewer, q=q, archived=archived),
+        search=lambda viewer, q, rows: selectors.contacts_search(user=viewer, q=q, rows=rows),
         columns=[
             Column(
                 "name",
@@ -145,6 +146,7 @@ ACCOUNTS = list_spec(
         permission="customers.view_account",
         url_name="account-list",
         rows=lambda viewer, q, archived: selectors.accounts_search(user=viewer, q=q, archived=archived),
+        search=lambda viewer, q, rows: selectors.accounts_search(user=viewer, q=q, rows=rows),
         columns=[
             Column(
                 "name",
@@ -199,6 +201,7 @@ LEADS = list_spec(
         permission="customers.view_lead",
         url_name="lead-list",
         rows=lambda viewer, q, archived: selectors.leads_search(user=viewer, q=q, archived=archived),
+        search=lambda viewer, q, rows: selectors.leads_search(user=viewer, q=q, rows=rows),
         columns=[
             Column(
                 "name",

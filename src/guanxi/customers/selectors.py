@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import re
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
-from django.db.models import Avg, Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Avg, Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from guanxi.core import customfields
 from guanxi.core.models import Event, Team, User
-from guanxi.core.pii import can_view_pii
 from guanxi.core.selectors import object_history
 
 from . import quality
-from .emails import email_normalise
 from .models import Account, Contact, ContactAccount, Interaction, Lead
-from .names import search_key
-from .phones import phone_digits, phone_normalise
+from .search import (
+    SCOPED_SPREAD,
+    SEARCH_CAP,
+    RankedRows,
+    Tier,
+    clean_query,
+    contact_point_tiers,
+    contains,
+    name_tiers,
+    or_all,
+    resolved,
+)
 
 SEARCH_LIMIT = 50
-_PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
-_MIN_PHONE_FRAGMENT = 3
-_TRUNK_NUMBER = 9
-_MIN_PINYIN_FRAGMENT = 3
 
 M = TypeVar("M", Account, Contact, Lead)
 
@@ -91,91 +92,72 @@ def record_history(record: Any) -> QuerySet[Event]:
 
 
 # --- search -----------------------------------------------------------------------------------
+# Tiered and indexed: see search.py. Every tier runs inside the user's scope.
 
 
-def _name_terms(q: str, *, name: str, pinyin: str, initials: str) -> tuple[Q, Case]:
-    key = search_key(q)
-    match = Q(**{f"{name}__icontains": q})
-    best = [When(**{f"{name}__iexact": q}, then=Value(0)), When(**{f"{name}__istartswith": q}, then=Value(1))]
-    if key:
-        # a short key is initials or the start of a name; inside longer runs of letters ("benitez woodward"
-        # holds "zw") it would mostly find noise, so the substring match waits for three letters
-        inside = f"{pinyin}__contains" if len(key) >= _MIN_PINYIN_FRAGMENT else f"{pinyin}__startswith"
-        match |= Q(**{inside: key}) | Q(**{f"{initials}__startswith": key})
-        best += [
-            When(Q(**{pinyin: key}) | Q(**{initials: key}), then=Value(0)),
-            When(**{f"{pinyin}__startswith": key}, then=Value(1)),
-        ]
-    return match, Case(*best, default=Value(2), output_field=IntegerField())
+def contacts_search(
+    *, user: Any, q: str, archived: bool = False, rows: QuerySet[Contact] | None = None, cap: int = SEARCH_CAP
+) -> Any:
+    """Contacts in scope by name, pinyin (张伟 = zhangwei = zw), phone fragment, email or company name.
 
-
-def _contact_point_terms(q: str, user: Any) -> Q:
-    """Phone and email matches. Without `view_pii` only a whole number or address matches, so
-    masked values cannot be uncovered by searching fragment by fragment."""
-    terms = Q(pk__in=[])
-    full_access = can_view_pii(user)
-    digits = phone_digits(q)
-    if _PHONE_LIKE.fullmatch(q) and len(digits) >= _MIN_PHONE_FRAGMENT:
-        if full_access:
-            terms |= Q(phone__contains=digits)
-            if digits.startswith("0") and len(digits) >= _TRUNK_NUMBER:
-                # a national number's trunk zero ("010 …") is not part of the E.164 form
-                terms |= Q(phone__contains=digits[1:])
-        else:
-            with suppress(ValidationError):  # a fragment is not a whole number: nothing to match exactly
-                terms |= Q(phone=phone_normalise(q))
-    if "@" in q or full_access:
-        if full_access:
-            terms |= Q(email__icontains=q)
-        else:
-            with suppress(ValidationError):  # not a whole address: nothing to match exactly
-                terms |= Q(email__iexact=email_normalise(q))
-    return terms
-
-
-def _ranked(rows: QuerySet[M], match: Q, rank: Case, *order: str) -> QuerySet[M]:
-    return rows.filter(match).annotate(search_rank=rank).order_by("search_rank", *order)
-
-
-def contacts_search(*, user: Any, q: str, archived: bool = False) -> QuerySet[Contact]:
-    """Contacts in scope by name, pinyin (张伟 = zhangwei = zw), phone fragment, email or company name."""
-    rows = contacts_visible_to(user, archived=archived)
-    q = " ".join((q or "").split())
+    `rows` narrows the search to rows already filtered (a list's filters); by default all in scope."""
+    rows = contacts_visible_to(user, archived=archived) if rows is None else rows
+    q = clean_query(q)
     if not q:
         return rows
-    match, rank = _name_terms(q, name="full_name", pinyin="name_pinyin", initials="name_initials")
-    key = search_key(q)
-    companies = Q(account__name__icontains=q)
-    if key:
-        inside = (
-            "account__name_pinyin__contains" if len(key) >= _MIN_PINYIN_FRAGMENT else "account__name_pinyin__startswith"
-        )
-        companies |= Q(**{inside: key}) | Q(account__name_initials__startswith=key)
-    match |= _contact_point_terms(q, user) | Q(Exists(ContactAccount.objects.filter(companies, contact=OuterRef("pk"))))
-    return _ranked(rows, match, rank, "full_name", "id")
+    exact, prefix, parts = name_tiers(q, name="full_name", pinyin="name_pinyin", initials="name_initials")
+    points, point_parts = contact_point_tiers(q, user)
+    companies = Account.objects.filter(archived_at__isnull=True)
+    c_exact, c_prefix, c_parts = name_tiers(q, name="name", pinyin="name_pinyin", initials="name_initials")
+    company = or_all(c_exact, c_prefix, resolved(contains(companies, c_parts), cap * SCOPED_SPREAD))
+    linked = Q(pk__in=ContactAccount.objects.filter(account__in=companies.filter(company)).values("contact_id"))
+    tiers: list[Tier] = [
+        or_all(exact, points),
+        prefix,
+        contains(rows, parts + point_parts),
+        linked if company else None,
+    ]
+    return RankedRows(rows, tiers, ("full_name", "id"), user=user, cap=cap)
 
 
-def accounts_search(*, user: Any, q: str, archived: bool = False) -> QuerySet[Account]:
-    """Accounts in scope by name, pinyin, pinyin initials or registration number."""
-    rows = accounts_visible_to(user, archived=archived)
-    q = " ".join((q or "").split())
+def accounts_search(
+    *, user: Any, q: str, archived: bool = False, rows: QuerySet[Account] | None = None, cap: int = SEARCH_CAP
+) -> Any:
+    """Accounts in scope by name, pinyin, pinyin initials or registration number.
+
+    `rows` narrows the search to rows already filtered (a list's filters); by default all in scope."""
+    rows = accounts_visible_to(user, archived=archived) if rows is None else rows
+    q = clean_query(q)
     if not q:
         return rows
-    match, rank = _name_terms(q, name="name", pinyin="name_pinyin", initials="name_initials")
-    match |= Q(registration_number__icontains="".join(q.split()).upper())
-    return _ranked(rows, match, rank, "name", "id")
+    exact, prefix, parts = name_tiers(q, name="name", pinyin="name_pinyin", initials="name_initials")
+    registration = "".join(q.split()).upper()
+    exact |= Q(registration_number=registration)
+    tiers: list[Tier] = [exact, prefix, contains(rows, [*parts, ("registration_number", registration, False)])]
+    return RankedRows(rows, tiers, ("name", "id"), user=user, cap=cap)
 
 
-def leads_search(*, user: Any, q: str, archived: bool = False) -> QuerySet[Lead]:
-    """Leads in scope by person or company name (with pinyin), phone fragment or email."""
-    rows = leads_visible_to(user, archived=archived)
-    q = " ".join((q or "").split())
+def leads_search(
+    *, user: Any, q: str, archived: bool = False, rows: QuerySet[Lead] | None = None, cap: int = SEARCH_CAP
+) -> Any:
+    """Leads in scope by person or company name (with pinyin), phone fragment or email.
+
+    `rows` narrows the search to rows already filtered (a list's filters); by default all in scope."""
+    rows = leads_visible_to(user, archived=archived) if rows is None else rows
+    q = clean_query(q)
     if not q:
         return rows
-    match, rank = _name_terms(q, name="full_name", pinyin="name_pinyin", initials="name_initials")
-    company, _company_rank = _name_terms(q, name="company_name", pinyin="company_pinyin", initials="company_initials")
-    match |= company | _contact_point_terms(q, user)
-    return _ranked(rows, match, rank, "-id")
+    exact, prefix, parts = name_tiers(q, name="full_name", pinyin="name_pinyin", initials="name_initials")
+    c_exact, c_prefix, c_parts = name_tiers(
+        q, name="company_name", pinyin="company_pinyin", initials="company_initials"
+    )
+    points, point_parts = contact_point_tiers(q, user)
+    tiers: list[Tier] = [
+        or_all(exact, c_exact, points),
+        prefix | c_prefix,
+        contains(rows, parts + c_parts + point_parts),
+    ]
+    return RankedRows(rows, tiers, ("-id",), user=user, cap=cap)
 
 
 @dataclass(frozen=True)
@@ -193,15 +175,15 @@ def customers_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[Se
     if not (q or "").strip():
         return []
     hits: list[SearchHit] = []
-    for contact in contacts_search(user=user, q=q)[:limit]:
-        rank = contact.search_rank  # type: ignore[attr-defined]
+    for contact in contacts_search(user=user, q=q, cap=limit)[:limit]:
+        rank = contact.search_rank
         companies = ", ".join(link.account.name for link in contact.links.all())
         hits.append(SearchHit("contact", contact.pk, contact.full_name, companies, contact.get_absolute_url(), rank))
-    for account in accounts_search(user=user, q=q)[:limit]:
-        rank = account.search_rank  # type: ignore[attr-defined]
+    for account in accounts_search(user=user, q=q, cap=limit)[:limit]:
+        rank = account.search_rank
         hits.append(SearchHit("account", account.pk, account.name, account.city, account.get_absolute_url(), rank))
-    for lead in leads_search(user=user, q=q)[:limit]:
-        rank = lead.search_rank  # type: ignore[attr-defined]
+    for lead in leads_search(user=user, q=q, cap=limit)[:limit]:
+        rank = lead.search_rank
         name = lead.full_name or lead.company_name
         detail = lead.company_name if lead.full_name else ""
         hits.append(SearchHit("lead", lead.pk, name, detail, lead.get_absolute_url(), rank))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.core.customfields import custom_display
@@ -21,10 +23,12 @@ from guanxi.core.selectors import users_visible_to
 from guanxi.core.views import list_page, page_of, staff_perm
 
 from . import lists, quality, selectors, services
+from .duplicates import likely_duplicates
 from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm, QualityWeightsForm
 from .models import Account, Contact, Interaction, Lead, RecordType
 
 CONTACT_PII = ["phone", "email", "street"]
+F = TypeVar("F", bound=forms.Form)
 LEAD_PII = ["phone", "email"]
 
 
@@ -59,6 +63,69 @@ def customer_search(request: AuthedRequest) -> HttpResponse:
     return render(request, "customers/search.html", context)
 
 
+# --- the duplicate warning -------------------------------------------------------------------
+
+DUPLICATE_FIELDS = {
+    "contact": ("surname", "given_name", "phone", "email"),
+    "account": ("name", "registration_number"),
+    "lead": ("surname", "given_name", "company_name", "phone", "email"),
+}
+DUPLICATE_URLS = {"contact": "contact-duplicates", "account": "account-duplicates", "lead": "lead-duplicates"}
+
+
+def _duplicates_of(request: AuthedRequest, record_type: str) -> list[Any]:
+    data = request.POST if request.method == "POST" else request.GET
+    values: dict[str, Any] = {name: data.get(name, "") for name in DUPLICATE_FIELDS[record_type]}
+    if record_type == "contact":
+        values["accounts"] = data.getlist("accounts")
+    return likely_duplicates(record_type=record_type, values=values, user=request.user)
+
+
+def _checked_form(form: F) -> F:
+    form.fields["create_anyway"] = forms.BooleanField(
+        label=gettext_lazy("Create anyway"),
+        required=False,
+        help_text=gettext_lazy("Tick this when the matches shown are different people or companies."),
+    )
+    return form
+
+
+def _refused_as_duplicate(request: AuthedRequest, form: forms.Form, record_type: str) -> list[Any] | None:
+    """The strong matches that stop a save until the user ticks “create anyway”; None lets it through."""
+    if form.cleaned_data.pop("create_anyway", False):
+        return None
+    matches = _duplicates_of(request, record_type)
+    if not any(m.strong for m in matches):
+        return None
+    form.add_error(None, _("This probably exists already: check the matches shown, or tick “Create anyway”."))
+    return matches
+
+
+def _create_page(request: AuthedRequest, form: forms.Form, record_type: str, matches: Any, **context: Any) -> Any:
+    context |= {"form": form, "matches": matches or [], "duplicates_url": DUPLICATE_URLS[record_type]}
+    return render(request, "customers/record_form.html", context)
+
+
+def _duplicates_panel(request: AuthedRequest, record_type: str) -> HttpResponse:
+    matches = _duplicates_of(request, record_type)
+    return render(request, "customers/_duplicates.html", {"matches": matches})
+
+
+@staff_perm("customers.add_contact")
+def contact_duplicates(request: AuthedRequest) -> HttpResponse:
+    return _duplicates_panel(request, "contact")
+
+
+@staff_perm("customers.add_account")
+def account_duplicates(request: AuthedRequest) -> HttpResponse:
+    return _duplicates_panel(request, "account")
+
+
+@staff_perm("customers.add_lead")
+def lead_duplicates(request: AuthedRequest) -> HttpResponse:
+    return _duplicates_panel(request, "lead")
+
+
 # --- contacts ---------------------------------------------------------------------------------
 
 
@@ -88,9 +155,12 @@ def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.add_contact")
 def contact_create(request: AuthedRequest) -> HttpResponse:
-    form = ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user))
+    form = _checked_form(ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user)))
     customise_form(form, "contact")
+    matches = None
     if request.method == "POST" and form.is_valid():
+        matches = _refused_as_duplicate(request, form, "contact")
+    if request.method == "POST" and form.is_valid() and matches is None:
         data, custom, tags = _record_form_data(form)
         data.pop("accounts")
         try:
@@ -102,7 +172,7 @@ def contact_create(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, _("Contact %(name)s created.") % {"name": contact})
             return redirect(contact)
-    return render(request, "core/form.html", {"form": form, "title": _("New contact"), "back": "contact-list"})
+    return _create_page(request, form, "contact", matches, title=_("New contact"), back="contact-list")
 
 
 @staff_perm("customers.change_contact")
@@ -153,9 +223,12 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.add_account")
 def account_create(request: AuthedRequest) -> HttpResponse:
-    form = AccountForm(request.POST or None)
+    form = _checked_form(AccountForm(request.POST or None))
     customise_form(form, "account")
+    matches = None
     if request.method == "POST" and form.is_valid():
+        matches = _refused_as_duplicate(request, form, "account")
+    if request.method == "POST" and form.is_valid() and matches is None:
         data, custom, tags = _record_form_data(form)
         try:
             account = services.account_create(actor=request.user, custom=custom, tags=tags, **data)
@@ -164,7 +237,7 @@ def account_create(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, _("Account %(name)s created.") % {"name": account})
             return redirect(account)
-    return render(request, "core/form.html", {"form": form, "title": _("New account"), "back": "account-list"})
+    return _create_page(request, form, "account", matches, title=_("New account"), back="account-list")
 
 
 @staff_perm("customers.change_account")
@@ -214,9 +287,12 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.add_lead")
 def lead_create(request: AuthedRequest) -> HttpResponse:
-    form = LeadForm(request.POST or None)
+    form = _checked_form(LeadForm(request.POST or None))
     customise_form(form, "lead")
+    matches = None
     if request.method == "POST" and form.is_valid():
+        matches = _refused_as_duplicate(request, form, "lead")
+    if request.method == "POST" and form.is_valid() and matches is None:
         data, custom, tags = _record_form_data(form)
         try:
             lead = services.lead_create(actor=request.user, custom=custom, tags=tags, **data)
@@ -225,7 +301,7 @@ def lead_create(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, _("Lead %(name)s created.") % {"name": lead})
             return redirect(lead)
-    return render(request, "core/form.html", {"form": form, "title": _("New lead"), "back": "lead-list"})
+    return _create_page(request, form, "lead", matches, title=_("New lead"), back="lead-list")
 
 
 @staff_perm("customers.change_lead")
