@@ -22,7 +22,7 @@ def test_a_phone_written_another_way_is_the_same_phone(make_user):
     zhang = factories.contact(owner=sales, surname="张", given_name="伟", phone="13800138000")
     matches = likely_duplicates(record_type="contact", values={"phone": "+86 138-0013-8000"}, user=sales)
     assert [(m.type, m.pk) for m in matches] == [("contact", zhang.pk)]
-    assert matches[0].reasons == ["same phone"] and matches[0].strong
+    assert matches[0].codes == ["same_phone"] and matches[0].strong
     assert matches[0].name == "张伟" and matches[0].url == zhang.get_absolute_url()
 
 
@@ -71,7 +71,7 @@ def test_a_match_out_of_scope_is_reported_with_its_owner_only(make_user):
     factories.contact(owner=theirs, surname="张", given_name="伟", phone="13800138000")
     (match,) = likely_duplicates(record_type="contact", values={"phone": "13800138000"}, user=mine)
     assert not match.visible and match.name == "" and match.url == ""
-    assert match.owner == "王经理" and match.reasons == ["same phone"]
+    assert match.owner == "王经理" and match.codes == ["same_phone"]
 
 
 def test_nothing_alike_finds_nothing(make_user):
