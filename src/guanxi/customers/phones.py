@@ -167,13 +167,18 @@ def _step(op: Any, av: Any, state: State, first: str) -> set[State]:
     raise _Unsupported(str(op))
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(pattern: str) -> Any:
+    return sre_parse.parse(pattern)
+
+
 def pattern_depth(pattern: str, first: str) -> int:
     """How many leading characters a full match of `pattern` on a digit string starting with `first` depends on.
 
     Past that many characters every atom the pattern can use is "any digit", so two strings of the same
     length that agree on that many leading characters both match or both do not.
     """
-    states = _walk(sre_parse.parse(pattern), {(0, 0, 0)}, first)
+    states = _walk(_parsed(pattern), {(0, 0, 0)}, first)
     return max((depth for _low, _high, depth in states), default=0)
 
 

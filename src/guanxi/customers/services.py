@@ -69,8 +69,8 @@ def _add(errors: Errors, exc: ValidationError) -> None:
 
 def _clean_values(fields: dict[str, Any], allowed: tuple[str, ...], errors: Errors) -> dict[str, Any]:
     """Normalise the submitted values; collect every bad one in `errors` under its field name."""
-    unknown = sorted(set(fields) - set(allowed))
-    if unknown:
+    if not fields.keys() <= set(allowed):
+        unknown = sorted(set(fields) - set(allowed))
         raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
     cleaned: dict[str, Any] = {}
     for name, value in fields.items():
