@@ -381,3 +381,20 @@ def test_kept_rows_from_another_mapping_or_language_are_not_used(sales: Any) -> 
         assert kept_chunks(batch, _fingerprint(batch)) is None
     batch.mapping = {**batch.mapping, "手机": ""}
     assert kept_chunks(batch, _fingerprint(batch)) is None
+
+
+def test_kept_rows_that_marshal_cannot_hold_are_dropped_and_the_run_cleans_again(sales: Any) -> None:
+    """The kept rows are plain data (marshal, which never runs code); a value it cannot hold drops the file
+    instead of failing the dry run, and the run still imports from the file itself."""
+    from django.utils.safestring import SafeString
+
+    from guanxi.core.imports import CleanedWriter, cleaned_path
+
+    batch = checked(sales, "safe.csv", csv_bytes([HEADER[:2], ["张伟", "13800138000"]]))
+    cleaned_path(batch).unlink()  # what the dry run kept; now a writer meets a value marshal cannot hold
+    writer = CleanedWriter(batch, "fingerprint")
+    writer.chunk([(1, [SafeString("x")], {}, {}, "", "", "", {})])
+    writer.close()
+    assert not cleaned_path(batch).exists()
+    batch = run(batch, sales)
+    assert batch.state == ImportBatch.State.DONE and Contact.objects.get().phone == "+8613800138000"

@@ -13,7 +13,7 @@ import codecs
 import csv
 import hashlib
 import json
-import pickle
+import marshal
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -629,7 +629,7 @@ def _is_formula(text: str) -> bool:
 
 # --- the dry run's cleaned rows, kept for the run ------------------------------------------------
 
-CLEANED_FORMAT = 1  # bump when what a record type stores per cleaned row changes
+CLEANED_FORMAT = 2  # bump when what a record type stores per cleaned row changes
 
 
 def cleaned_path(batch: ImportBatch) -> Path:
@@ -660,24 +660,38 @@ def cleaned_fingerprint(batch: ImportBatch, *extra: Any) -> str:
 
 
 class CleanedWriter:
-    """Writes chunks of cleaned rows to the batch's cache file; the file counts only once `close()` ran."""
+    """Writes chunks of cleaned rows to the batch's cache file; the file counts only once `close()` ran.
+
+    Rows hold plain values only (str, int, None, lists, tuples, dicts), written with `marshal`, which reads
+    data back and never runs code (pickle could). A row holding anything else (a str subclass, say) drops
+    the kept rows: the run then cleans the file again."""
 
     def __init__(self, batch: ImportBatch, fingerprint: str) -> None:
         self.path = cleaned_path(batch)
         self.tmp = self.path.with_name(self.path.name + ".tmp")
-        self.fh = self.tmp.open("wb")
-        pickle.dump(fingerprint, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.fh: Any = self.tmp.open("wb")
+        marshal.dump(fingerprint, self.fh)
 
     def chunk(self, rows: list[Any]) -> None:
-        pickle.dump(rows, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.fh is None:
+            return
+        try:
+            marshal.dump(rows, self.fh)
+        except ValueError:
+            self.abandon()
 
     def close(self) -> None:
-        pickle.dump(None, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.fh is None:
+            return
+        marshal.dump(None, self.fh)
         self.fh.close()
+        self.fh = None
         self.tmp.replace(self.path)
 
     def abandon(self) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
         self.tmp.unlink(missing_ok=True)
 
 
@@ -689,7 +703,7 @@ def cleaned_chunks(batch: ImportBatch, fingerprint: str) -> Iterator[list[Any]] 
     except OSError:
         return None
     try:
-        if pickle.load(fh) != fingerprint:
+        if marshal.load(fh) != fingerprint:
             fh.close()
             return None
     except Exception:
@@ -699,7 +713,7 @@ def cleaned_chunks(batch: ImportBatch, fingerprint: str) -> Iterator[list[Any]] 
     def chunks() -> Iterator[list[Any]]:
         with fh:
             while True:
-                rows = pickle.load(fh)
+                rows = marshal.load(fh)
                 if rows is None:
                     return
                 yield rows

@@ -189,7 +189,7 @@ def _clean_row(
         if "source" in fields:
             fields["source"] = _choice(fields["source"], Lead.Source.choices)
         if "status" in fields:
-            fields["status"] = _choice(fields["status"], Lead.Status.choices) or Lead.Status.NEW
+            fields["status"] = _choice(fields["status"], Lead.Status.choices) or Lead.Status.NEW.value
         cleaned, errors = services.lead_values(fields)
     return cleaned, errors, extra
 

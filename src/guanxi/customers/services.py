@@ -180,7 +180,7 @@ def account_values(fields: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
     """
     errors: Errors = {}
     values = _clean_values(fields, ACCOUNT_FIELDS, errors)
-    values["lifecycle_stage"] = LifecycleStage.LEAD
+    values["lifecycle_stage"] = LifecycleStage.LEAD.value
     _account_derive(values, errors)
     _field_checks(Account, ("registration_number",)).check(values, errors)
     return values, errors
@@ -285,7 +285,7 @@ def contact_values(fields: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
     """A new contact's values cleaned exactly as `contact_create` cleans them, and their errors; no database access."""
     errors: Errors = {}
     values = _clean_values(fields, CONTACT_FIELDS, errors)
-    values["lifecycle_stage"] = LifecycleStage.LEAD
+    values["lifecycle_stage"] = LifecycleStage.LEAD.value
     _contact_derive(values, errors)
     _field_checks(Contact, ("phone", "email")).check(values, errors)
     return values, errors
