@@ -7,8 +7,13 @@ INSTALLED := $(VENV)/.installed
 ASSETS := src/guanxi/web/static/build/.built
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
+# The benchmark's own environment: the project plus the anchors it is compared with (never in .venv).
+BENCH_VENV := .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_INSTALLED := $(BENCH_VENV)/.installed
+BENCH_ANCHORS := django-import-export==4.4.3 tablib==3.10.0 diff-match-patch==20241021
 
-.PHONY: setup demo serve test test-sqlite test-postgres lint bench catalogs clean
+.PHONY: setup demo serve test test-sqlite test-postgres lint bench bench-venv catalogs clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -62,8 +67,18 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src
 
-bench: setup
-	$(PY) benchmarks/run.py
+$(BENCH_INSTALLED): pyproject.toml constraints.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -c constraints.txt -e .
+	$(BENCH_PY) -m pip install --quiet -c constraints.txt $(BENCH_ANCHORS)
+	touch $@
+
+bench-venv: $(BENCH_INSTALLED)
+
+# BENCH_ARGS picks scenarios, sizes and databases, e.g. BENCH_ARGS="--scenario imports --size 20000 --db postgresql"
+bench: setup $(BENCH_INSTALLED)
+	$(BENCH_PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules src/guanxi/web/static/build
+	rm -rf $(VENV) $(BENCH_VENV) node_modules src/guanxi/web/static/build

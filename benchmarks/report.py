@@ -19,12 +19,16 @@ This page is generated: do not edit it by hand. Re-run every scenario and rewrit
 
     make bench
 
-which runs `.venv/bin/python benchmarks/run.py`. Useful variants:
+which creates the benchmark's own environment `.venv-bench` when it is missing (the project plus the
+anchors it is compared with, such as django-import-export, which never enter `.venv`) and runs
+`.venv-bench/bin/python benchmarks/run.py $(BENCH_ARGS)`. Useful variants:
 
-    .venv/bin/python benchmarks/run.py --list                                   # the scenarios and their default sizes
-    .venv/bin/python benchmarks/run.py --scenario api_lists --size 10000        # one scenario, another size
-    .venv/bin/python benchmarks/run.py --scenario api_lists --db sqlite         # one database only
-    .venv/bin/python benchmarks/run.py --report                                 # rewrite this page from stored results
+    make bench BENCH_ARGS="--list"                                              # the scenarios and their default sizes
+    make bench BENCH_ARGS="--scenario api_lists --size 10000"                   # one scenario, another size
+    make bench BENCH_ARGS="--scenario imports --size 1000000 --db postgresql"   # one database only
+    make bench BENCH_ARGS="--report"                                            # rewrite this page from stored results
+
+`PG_BENCH_DB=<name>` gives the PostgreSQL benchmark database another name (for parallel runs).
 
 Every scenario runs twice, on SQLite and on PostgreSQL, each time on a database of its own made for
 the run (SQLite under `var/bench/sqlite/`, PostgreSQL database `guanxi_bench` at `PG_URL`, default
@@ -98,7 +102,15 @@ def _throughput(results: list[dict[str, Any]]) -> list[str]:
     for result in results:
         ratios = "; ".join(f"{k} {v}" for k, v in result.get("ratios", {}).items()) or "n/a"
         notes = " ".join(result.get("notes", []))
-        lines.append(f"- {result['database']}: commit {result['commit']}; ratios: {ratios}. {notes}")
+        load = "; ".join(
+            f"{when} {', '.join(str(x) for x in result['machine'][key])}"
+            for key, when in (("load_before", "before"), ("load_after", "after"))
+            if result["machine"].get(key)
+        )
+        lines.append(
+            f"- {result['database']}, {result['size']:,} rows: commit {result['commit']}; ratios: {ratios}; "
+            f"load average (1, 5, 15 min) {load or 'n/a'}. {notes}"
+        )
     lines.append("")
     return lines
 

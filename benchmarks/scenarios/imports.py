@@ -85,13 +85,13 @@ def _ours(path: Path, user: Any) -> dict[str, Any]:
     from guanxi.core import services
     from guanxi.customers.models import Contact
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with path.open("rb") as fh:
         batch = services.import_upload(actor=user, record_type="customers.contact", upload=File(fh, name=path.name))
     batch = services.import_check(batch=batch, actor=user)
-    checked = time.perf_counter()
+    checked, cpu_checked = time.perf_counter(), time.process_time()
     services.import_run(batch=batch, progress=lambda done, total, message: None)
-    finished = time.perf_counter()
+    finished, cpu_finished = time.perf_counter(), time.process_time()
     created = Contact.objects.filter(import_batch=batch).count()
     return {
         "rows": batch.total_rows,
@@ -101,6 +101,8 @@ def _ours(path: Path, user: Any) -> dict[str, Any]:
         "run_s": round(finished - checked, 2),
         "total_s": round(finished - started, 2),
         "rows_per_s": round(batch.total_rows / (finished - started)),
+        "dry_run_cpu_s": round(cpu_checked - cpu_started, 2),
+        "run_cpu_s": round(cpu_finished - cpu_checked, 2),
         "batch": batch,
     }
 
@@ -169,10 +171,20 @@ def _copy_limit(batch: Any) -> dict[str, Any]:
 def imports(bench: Bench) -> dict[str, Any]:
     """Imports a generated contacts CSV of `size` rows (Chinese and English names, phones in five written forms
     including full-width digits, 80% with email, 70% with one of size/20 companies) through our import path:
-    upload, the dry run (every row cleaned by the services' own cleaners, duplicate check), then the run in one
-    transaction (contacts, account links, new accounts and one `created` event per record). Side by side on the same
-    file, model and machine: django-import-export (installed only in `.venv-bench`) in its default and its bulk mode
-    on the first ANCHOR_ROWS rows, and a bare COPY of the same cleaned rows, the physical limit."""
+    upload, the dry run (every row cleaned by the services' own cleaners, duplicate check; the cleaned rows are
+    kept next to the file), then the run in one transaction (contacts, account links, new accounts and one
+    `created` event per record, written with COPY from the kept rows). Side by side on the same file, model and
+    machine: django-import-export (installed only in `.venv-bench`) in its default and its bulk mode on the first
+    ANCHOR_ROWS rows (row by row it would take hours on a million), and a bare COPY of the same cleaned rows into
+    a copy of the contacts table with its indexes, the physical limit.
+
+    The issue's bars: at least 20,000 rows/s on PostgreSQL for dry run + run, at least 10× django-import-export's
+    default mode and 3× its bulk mode. Cleaning keeps full validation; what makes it fast is proved equal to the
+    slow path in tests/customers/test_cleaning_shortcuts.py: the model's field checks compiled once and applied
+    to plain values (no model instance, no full_clean per row), phone validity reused per country, leading digits
+    and length where phonenumbers' patterns are proved not to look further, email domains validated once,
+    pinyin read per character where pypinyin would. The machine is shared: the load average is given with
+    each run, and the importing process's CPU time beside the wall-clock time."""
     from django.contrib.auth.models import Group
     from django.core.management import call_command
 
@@ -211,7 +223,14 @@ def imports(bench: Bench) -> dict[str, Any]:
         },
     ]
     ratios: dict[str, float] = {}
-    notes = [f"Our import created {ours['created']:,} contacts; {ours['bad_rows']:,} rows were refused by validation."]
+    notes = [
+        f"Our import created {ours['created']:,} contacts; {ours['bad_rows']:,} rows were refused by validation.",
+        f"CPU time of the importing process (the database server's is not counted): dry run {ours['dry_run_cpu_s']} s, "
+        f"run {ours['run_cpu_s']} s, so {round(ours['rows'] / max(ours['dry_run_cpu_s'] + ours['run_cpu_s'], 1e-9)):,} "
+        "rows per CPU-second; the difference to the wall-clock time is waiting for the database and for the CPU "
+        "(see the load average).",
+    ]
+    bars = {"20,000 rows/s": ours["rows_per_s"] >= 20_000}
     if bench.db == "postgresql":
         copy = _copy_limit(batch)
         throughput.append({"label": "bare COPY of the cleaned rows", **copy})
@@ -224,7 +243,13 @@ def imports(bench: Bench) -> dict[str, Any]:
             continue
         throughput.append({"label": label, **{k: measured[k] for k in ("rows", "seconds", "rows_per_s")}})
         ratios[f"ours ÷ {label}"] = round(ours["rows_per_s"] / measured["rows_per_s"], 1)
+        bars[f"{10 if not bulk else 3}× {label}"] = ours["rows_per_s"] >= (3 if bulk else 10) * measured["rows_per_s"]
         bench.say(f"{label}: {measured}")
         if measured["rows"] < ours["rows"]:
             notes.append(f"{label} was timed on the first {measured['rows']:,} rows of the same file.")
+    notes.append(
+        "The issue's bars: "
+        + "; ".join(f"{bar} {'met' if met else 'MISSED'}" for bar, met in bars.items())
+        + ("." if bench.db == "postgresql" else " (the bars are for PostgreSQL).")
+    )
     return {"sizes": {"rows": bench.size}, "throughput": throughput, "ratios": ratios, "notes": notes}

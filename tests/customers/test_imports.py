@@ -341,3 +341,60 @@ def test_a_user_without_the_record_permission_may_not_import(world: dict[str, An
 
     with pytest.raises(PermissionDenied):
         upload(world["users"]["analyst"], "a.csv", csv_bytes([HEADER[:2], ["张伟", "13800138000"]]))
+
+
+def test_the_run_writes_from_the_dry_runs_kept_rows_and_then_removes_them(sales: Any) -> None:
+    """The dry run keeps its cleaned rows next to the file; the run writes exactly what cleaning the file again
+    would write (a twin batch whose kept rows were deleted is the witness), and the kept rows go with the file."""
+    from guanxi.core.imports import cleaned_chunks as kept_chunks
+    from guanxi.core.imports import cleaned_path
+    from guanxi.customers.imports import _fingerprint
+
+    rows = [
+        HEADER,
+        ["张伟", "138 0013 8000", "Wei@Example.COM", "小米科技", "总监"],
+        ["John Smith", "+44 7970 142608", "", "", ""],
+    ]
+    kept = checked(sales, "kept.csv", csv_bytes(rows))
+    assert cleaned_path(kept).exists()
+    assert sum(len(chunk) for chunk in kept_chunks(kept, _fingerprint(kept)) or []) == 2
+    twin = checked(sales, "twin.csv", csv_bytes(rows))
+    cleaned_path(twin).unlink()
+    kept, twin = run(kept, sales), run(twin, sales)
+    fields = ("full_name", "name_pinyin", "phone", "email", "title", "owner_id", "team_id")
+    assert list(Contact.objects.filter(import_batch=kept).order_by("id").values_list(*fields)) == list(
+        Contact.objects.filter(import_batch=twin).order_by("id").values_list(*fields)
+    )
+    assert not cleaned_path(kept).exists() and not cleaned_path(twin).exists()
+
+
+def test_kept_rows_from_another_mapping_or_language_are_not_used(sales: Any) -> None:
+    """Rows kept by a dry run count only for the same file, mapping and language of the messages."""
+    from django.utils import translation
+
+    from guanxi.core.imports import cleaned_chunks as kept_chunks
+    from guanxi.customers.imports import _fingerprint
+
+    batch = checked(sales, "m.csv", csv_bytes([HEADER[:2], ["张伟", "13800138000"]]))
+    assert kept_chunks(batch, _fingerprint(batch)) is not None
+    with translation.override("zh-hant"):
+        assert kept_chunks(batch, _fingerprint(batch)) is None
+    batch.mapping = {**batch.mapping, "手机": ""}
+    assert kept_chunks(batch, _fingerprint(batch)) is None
+
+
+def test_kept_rows_that_marshal_cannot_hold_are_dropped_and_the_run_cleans_again(sales: Any) -> None:
+    """The kept rows are plain data (marshal, which never runs code); a value it cannot hold drops the file
+    instead of failing the dry run, and the run still imports from the file itself."""
+    from django.utils.safestring import SafeString
+
+    from guanxi.core.imports import CleanedWriter, cleaned_path
+
+    batch = checked(sales, "safe.csv", csv_bytes([HEADER[:2], ["张伟", "13800138000"]]))
+    cleaned_path(batch).unlink()  # what the dry run kept; now a writer meets a value marshal cannot hold
+    writer = CleanedWriter(batch, "fingerprint")
+    writer.chunk([(1, [SafeString("x")], {}, {}, "", "", "", {})])
+    writer.close()
+    assert not cleaned_path(batch).exists()
+    batch = run(batch, sales)
+    assert batch.state == ImportBatch.State.DONE and Contact.objects.get().phone == "+8613800138000"

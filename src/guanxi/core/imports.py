@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
+import json
+import marshal
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -622,3 +625,101 @@ _FORMULA = re.compile(r"^=[A-Za-z_]*\(|^=[A-Z]{1,3}\d+")
 
 def _is_formula(text: str) -> bool:
     return bool(text) and text[0] == "=" and bool(_FORMULA.match(text))
+
+
+# --- the dry run's cleaned rows, kept for the run ------------------------------------------------
+
+CLEANED_FORMAT = 2  # bump when what a record type stores per cleaned row changes
+
+
+def cleaned_path(batch: ImportBatch) -> Path:
+    """Where the dry run keeps the batch's cleaned rows: next to the uploaded file, under VAR_DIR."""
+    return batch.stored_path.with_name(batch.stored_name + ".cleaned")
+
+
+def cleaned_fingerprint(batch: ImportBatch, *extra: Any) -> str:
+    """What the cleaned rows depend on: the file (size and time), how it is read and mapped, the language of
+    the messages and the record type's own `extra` (its targets, the code's format). Any change: clean again."""
+    from django.utils import translation
+
+    stat = batch.stored_path.stat()
+    parts = [
+        CLEANED_FORMAT,
+        batch.record_type,
+        batch.stored_name,
+        stat.st_size,
+        stat.st_mtime_ns,
+        batch.file_format,
+        batch.encoding,
+        batch.sheet,
+        sorted(batch.mapping.items()),
+        translation.get_language(),
+        *extra,
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+class CleanedWriter:
+    """Writes chunks of cleaned rows to the batch's cache file; the file counts only once `close()` ran.
+
+    Rows hold plain values only (str, int, None, lists, tuples, dicts), written with `marshal`, which reads
+    data back and never runs code (pickle could). A row holding anything else (a str subclass, say) drops
+    the kept rows: the run then cleans the file again."""
+
+    def __init__(self, batch: ImportBatch, fingerprint: str) -> None:
+        self.path = cleaned_path(batch)
+        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self.fh: Any = self.tmp.open("wb")
+        marshal.dump(fingerprint, self.fh)
+
+    def chunk(self, rows: list[Any]) -> None:
+        if self.fh is None:
+            return
+        try:
+            marshal.dump(rows, self.fh)
+        except ValueError:
+            self.abandon()
+
+    def close(self) -> None:
+        if self.fh is None:
+            return
+        marshal.dump(None, self.fh)
+        self.fh.close()
+        self.fh = None
+        self.tmp.replace(self.path)
+
+    def abandon(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def cleaned_chunks(batch: ImportBatch, fingerprint: str) -> Iterator[list[Any]] | None:
+    """The chunks the dry run kept, when they were made from this very file, mapping and language; else None."""
+    path = cleaned_path(batch)
+    try:
+        fh = path.open("rb")
+    except OSError:
+        return None
+    try:
+        if marshal.load(fh) != fingerprint:
+            fh.close()
+            return None
+    except Exception:
+        fh.close()
+        return None
+
+    def chunks() -> Iterator[list[Any]]:
+        with fh:
+            while True:
+                rows = marshal.load(fh)
+                if rows is None:
+                    return
+                yield rows
+
+    return chunks()
+
+
+def cleaned_forget(batch: ImportBatch) -> None:
+    cleaned_path(batch).unlink(missing_ok=True)

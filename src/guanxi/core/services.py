@@ -731,7 +731,7 @@ def import_run_start(*, batch: ImportBatch, actor: Any, skip_bad_rows: bool | No
 
 def import_run(*, batch: ImportBatch, progress: Any) -> dict[str, Any]:
     """Write the whole file in one transaction: all of it, or (skipping bad rows) all its good rows, or nothing."""
-    from .imports import import_types
+    from .imports import cleaned_forget, import_types
 
     kind = import_types()[batch.record_type]
     actor = User.objects.get(pk=batch.owner_id or 0)
@@ -756,6 +756,7 @@ def import_run(*, batch: ImportBatch, progress: Any) -> dict[str, Any]:
     finally:
         if batch.state in (ImportBatch.State.DONE, ImportBatch.State.FAILED):
             batch.stored_path.unlink(missing_ok=True)
+            cleaned_forget(batch)  # the dry run's cleaned rows go with the file
     return {"batch": batch.pk, **batch.result, "file": batch.error_file} if batch.error_file else {"batch": batch.pk}
 
 

@@ -9,9 +9,11 @@ the whole file.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,12 +21,23 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guanxi.core.bulk import insert_rows
-from guanxi.core.imports import CheckResult, Duplicate, ImportType, RowProblem, import_type, mapped_rows
+from guanxi.core.imports import (
+    CheckResult,
+    CleanedWriter,
+    Duplicate,
+    ImportType,
+    RowProblem,
+    cleaned_fingerprint,
+    import_type,
+    mapped_rows,
+)
+from guanxi.core.imports import cleaned_chunks as stored_chunks
 from guanxi.core.models import Event, ImportBatch, Team, User
 
 from . import services
@@ -106,13 +119,14 @@ def lead_targets() -> dict[str, Any]:
 # --- cleaning one row -------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Cleaned:
-    """One row after cleaning: the unsaved record, its errors, and what the writer needs besides."""
+    """One row after cleaning: the new record's values (attribute → value), its errors, and what the writer
+    needs besides; `cells` is the row as read, for the error file."""
 
     number: int
     cells: list[str]
-    record: Any
+    values: dict[str, Any]
     errors: dict[str, list[str]]
     company: str = ""
     role: str = ""
@@ -148,58 +162,96 @@ def _builtin_fields(record_type: str) -> frozenset[str]:
     return frozenset(targets)
 
 
+_NAME_PARTS = ("surname", "given_name", "full_name")
+_WRITER_ONLY = ("company", "role", "owner")
+
+
 def _clean_row(
     record_type: str, values: dict[str, str], builtin: frozenset[str]
-) -> tuple[Any, dict[str, list[str]], dict[str, str]]:
-    known = {k: v for k, v in values.items() if k in builtin or k in ("company", "role", "owner")}
-    extra = {k: v for k, v in values.items() if k not in known}
-    for key in ("company", "role", "owner"):
-        known.pop(key, None)
-    record: Any
+) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
+    """One mapped row cleaned by the services' own cleaning (`contact_values` …): (values, errors, extra values)."""
+    known = {k: v for k, v in values.items() if k in builtin and k not in _WRITER_ONLY}
+    extra = {k: v for k, v in values.items() if k not in builtin and k not in _WRITER_ONLY}
     if record_type == "customers.contact":
-        fields = {**{k: v for k, v in known.items() if k not in ("surname", "given_name", "full_name")}}
-        fields.update(_names(dict(known)))
-        record, errors = services.contact_clean(fields)
+        fields = {k: v for k, v in known.items() if k not in _NAME_PARTS}
+        fields.update(_names(known))
+        cleaned, errors = services.contact_values(fields)
     elif record_type == "customers.account":
         fields = dict(known)
         if "size" in fields:
             fields["size"] = _choice(fields["size"], Account.Size.choices)
         if "tier" in fields:
             fields["tier"] = _choice(fields["tier"], Account.Tier.choices)
-        record, errors = services.account_clean(fields)
+        cleaned, errors = services.account_values(fields)
     else:
-        fields = {k: v for k, v in known.items() if k not in ("surname", "given_name", "full_name")}
-        fields.update(_names(dict(known)))
+        fields = {k: v for k, v in known.items() if k not in _NAME_PARTS}
+        fields.update(_names(known))
         if "source" in fields:
             fields["source"] = _choice(fields["source"], Lead.Source.choices)
         if "status" in fields:
-            fields["status"] = _choice(fields["status"], Lead.Status.choices) or Lead.Status.NEW
-        record, errors = services.lead_clean(fields)
-    return record, errors, extra
+            fields["status"] = _choice(fields["status"], Lead.Status.choices) or Lead.Status.NEW.value
+        cleaned, errors = services.lead_values(fields)
+    return cleaned, errors, extra
 
 
-def cleaned_rows(batch: ImportBatch) -> Iterator[Cleaned]:
-    """Every data row of the batch's file, cleaned as the services clean a typed record."""
+def _clean_chunks(batch: ImportBatch) -> Iterator[list[Cleaned]]:
     builtin = _builtin_fields(batch.record_type)  # once per file: the labels are translated on each call
+    is_contact = batch.record_type == "customers.contact"
+    chunk: list[Cleaned] = []
     for number, cells, values, problems in mapped_rows(batch):
-        company = values.get("company", "") if batch.record_type == "customers.contact" else ""
+        company = values.get("company", "") if is_contact else ""
         role = values.get("role", "")
         owner = values.get("owner", "").strip().lower()
-        record, errors, extra = _clean_row(batch.record_type, dict(values), builtin)
+        cleaned, errors, extra = _clean_row(batch.record_type, values, builtin)
         for problem in problems:
             errors.setdefault(problem.field, []).insert(0, problem.message)
-        yield Cleaned(number, cells, record, errors, company, role, owner, extra)
-
-
-def _chunks(rows: Iterator[Cleaned], size: int = CHUNK) -> Iterator[list[Cleaned]]:
-    chunk: list[Cleaned] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
+        chunk.append(Cleaned(number, cells, cleaned, errors, company, role, owner, extra))
+        if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
+
+
+def _fingerprint(batch: ImportBatch) -> str:
+    return cleaned_fingerprint(batch, sorted(_builtin_fields(batch.record_type)), "customers/1")
+
+
+def cleaned_chunks(batch: ImportBatch, *, keep: bool = False) -> Iterator[list[Cleaned]]:
+    """Every data row of the batch's file in chunks, cleaned as the services clean a typed record.
+
+    The dry run (`keep`) stores what it cleaned next to the file; the run reads that back instead of
+    cleaning again, as long as the file, the mapping and the language are the same.
+    """
+    fingerprint = _fingerprint(batch)
+    if not keep:
+        stored = stored_chunks(batch, fingerprint)
+        if stored is not None:
+            for rows in stored:
+                yield [Cleaned(*row) for row in rows]
+            return
+    writer = CleanedWriter(batch, fingerprint) if keep else None
+    try:
+        for chunk in _clean_chunks(batch):
+            if writer is not None:  # stored before the checks against the database add their errors
+                writer.chunk([astuple_cleaned(row) for row in chunk])
+            yield chunk
+    except BaseException:
+        if writer is not None:
+            writer.abandon()
+        raise
+    if writer is not None:
+        writer.close()
+
+
+def astuple_cleaned(row: Cleaned) -> tuple[Any, ...]:
+    return (row.number, row.cells, row.values, row.errors, row.company, row.role, row.owner_email, row.extra_values)
+
+
+def cleaned_rows(batch: ImportBatch) -> Iterator[Cleaned]:
+    """Every data row of the batch's file, cleaned as the services clean a typed record."""
+    for chunk in cleaned_chunks(batch):
+        yield from chunk
 
 
 # --- owners -----------------------------------------------------------------------------------
@@ -255,7 +307,7 @@ class DuplicateFinder:
     seen: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def check(self, chunk: list[Cleaned]) -> list[Duplicate]:
-        keys = [(name, getattr(row.record, name)) for row in chunk for name in ("phone", "email") if not row.errors]
+        keys = [(name, row.values.get(name, "")) for row in chunk for name in ("phone", "email") if not row.errors]
         phones = {v for n, v in keys if n == "phone" and v}
         emails = {v for n, v in keys if n == "email" and v}
         existing: dict[tuple[str, str], Any] = {}
@@ -263,7 +315,7 @@ class DuplicateFinder:
             matches = self.model.objects.visible_to(self.actor).filter(  # type: ignore[attr-defined]
                 archived_at__isnull=True
             )
-            matches = matches.filter(Q(phone__in=phones) | Q(email__in=emails)).only(
+            matches = matches.filter(Q(phone__in=_values_in(phones)) | Q(email__in=_values_in(emails))).only(
                 "id", "phone", "email", *(["full_name"] if hasattr(self.model, "full_name") else [])
             )
             for record in matches.order_by("id"):
@@ -274,7 +326,7 @@ class DuplicateFinder:
             if row.errors:
                 continue
             for name in ("phone", "email"):
-                value = getattr(row.record, name)
+                value = row.values.get(name, "")
                 if not value:
                     continue
                 record = existing.get((name, value))
@@ -286,10 +338,18 @@ class DuplicateFinder:
                     found.append(Duplicate(row.number, name, value, same_file_row=earlier))
                     break
             for name in ("phone", "email"):
-                value = getattr(row.record, name)
+                value = row.values.get(name, "")
                 if value:
                     self.seen.setdefault((name, value), row.number)
         return found
+
+
+def _values_in(values: set[str]) -> Any:
+    """The right side of an IN over many values: one array parameter on PostgreSQL (thousands of "%s" make the
+    driver's query parsing the slowest part of a chunk), the plain list elsewhere."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::text[])", (sorted(values),))
+    return values
 
 
 # --- the dry run ------------------------------------------------------------------------------
@@ -320,7 +380,7 @@ def check(batch: ImportBatch, progress: Progress) -> CheckResult:
     model = RECORD_MODELS[batch.record_type]
     finder = DuplicateFinder(model, actor) if batch.record_type != "customers.account" else None
     accounts = _AccountLinker(actor, batch)
-    for chunk in _chunks(cleaned_rows(batch)):
+    for chunk in cleaned_chunks(batch, keep=True):
         owners.resolve({row.owner_email for row in chunk})
         for row in chunk:
             _user, _team, problem = owners.owner_of(row)
@@ -367,64 +427,93 @@ class _AccountLinker:
         return self.ids
 
 
-def _db_rows(objs: list[Any], model: type[models.Model]) -> tuple[list[str], list[list[Any]]]:
-    fields = [f for f in model._meta.concrete_fields]
-    names = [f.name for f in fields]
-    rows = [[getattr(obj, f.attname) for f in fields] for obj in objs]
-    return names, rows
+@functools.cache
+def _columns(model: type[models.Model]) -> tuple[tuple[str, str, Any], ...]:
+    """(field name, attribute, default) of each concrete field but the id; a callable default is called per row."""
+    return tuple(
+        (f.name, f.attname, f.default if f.has_default() and callable(f.default) else f.get_default())
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+    )
 
 
-def _insert(model: type[models.Model], objs: list[Any]) -> None:
-    """Insert new records and give them their ids: reserved ids + COPY on PostgreSQL, bulk_create elsewhere."""
-    if not objs:
+def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new records from their values and return their ids: reserved ids + COPY on PostgreSQL, plain
+    values and no model instance; `bulk_create` elsewhere (SQLite gives the ids back from the insert)."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        objs = model.objects.bulk_create([model(**values) for values in rows], batch_size=500)  # type: ignore[attr-defined]
+        return [obj.pk for obj in objs]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    columns = _columns(model)
+    names = ["id", *(name for name, _attname, _default in columns)]
+
+    def plain() -> Iterator[list[Any]]:
+        for pk, values in zip(ids, rows, strict=True):
+            out = [pk]
+            for _name, attname, default in columns:
+                value = values.get(attname, _NO_VALUE)
+                if value is _NO_VALUE:
+                    value = default() if callable(default) else default
+                out.append(value)
+            yield out
+
+    insert_rows(model=model, fields=names, rows=plain())
+    return ids
+
+
+_NO_VALUE = object()
+_json = json.JSONEncoder(ensure_ascii=False, default=DjangoJSONEncoder().default).encode
+
+
+def _stamp(rows: list[dict[str, Any]], batch: ImportBatch, now: Any) -> None:
+    for values in rows:
+        values["import_batch_id"] = batch.pk
+        values["created_at"] = values["updated_at"] = now
+
+
+def _events(
+    *,
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    ids: list[int],
+    tracked: tuple[str, ...],
+    actor: User,
+    batch: ImportBatch,
+    links: Any = None,
+) -> None:
+    """One `created` event per record, as the services write it (`services.created_changes`), inserted in bulk."""
+    if not rows:
         return
-    if connection.vendor == "postgresql":
-        table = model._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
-            )
-            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                obj.pk = pk
-        names, rows = _db_rows(objs, model)
-        insert_rows(model=model, fields=names, rows=rows)
-        for obj in objs:
-            obj._state.adding = False
-        return
-    model.objects.bulk_create(objs, batch_size=500)  # type: ignore[attr-defined]
-
-
-def _stamp(objs: list[Any], batch: ImportBatch, now: Any) -> None:
-    for obj in objs:
-        obj.import_batch_id = batch.pk
-        obj.created_at = obj.updated_at = now
-
-
-def _events(*, objs: list[Any], tracked: tuple[str, ...], actor: User, batch: ImportBatch, links: Any = None) -> None:
-    """One `created` event per record, as the services write it, inserted in bulk."""
-    if not objs:
-        return
-    content_type = ContentType.objects.get_for_model(type(objs[0]))
+    content_type = ContentType.objects.get_for_model(model)
     now = timezone.now()
     occurred = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
     data = json.dumps({"import_batch": batch.pk})
     label = str(actor)
-    encoder = DjangoJSONEncoder
+    label_of = model.__str__
+    defaults = {attname: default for _name, attname, default in _columns(model) if not callable(default)}
 
-    def rows() -> Iterator[list[Any]]:
-        for obj in objs:
-            changes = services._created_changes(obj, tracked)
-            if links and obj.pk in links:
-                changes["accounts"] = [None, links[obj.pk]]
+    def plain() -> Iterator[list[Any]]:
+        for pk, values in zip(ids, rows, strict=True):
+            record = SimpleNamespace(**{**defaults, **values})
+            changes = services.created_changes(record, tracked)
+            if links and pk in links:
+                changes["accounts"] = [None, links[pk]]
             yield [
                 occurred,
                 actor.pk,
                 label,
                 content_type.pk,
-                obj.pk,
-                str(obj)[:200],
+                pk,
+                label_of(record)[:200],
                 "created",
-                json.dumps(changes, cls=encoder, ensure_ascii=False),
+                _json(changes),
                 data,
                 0,
                 "",
@@ -445,27 +534,35 @@ def _events(*, objs: list[Any], tracked: tuple[str, ...], actor: User, batch: Im
             "dispatch_attempts",
             "dispatch_error",
         ],
-        rows=rows(),
+        rows=plain(),
     )
 
 
+TRACKED = {
+    "customers.contact": (*services.CONTACT_TRACKED, "lifecycle_stage"),
+    "customers.account": (*services.ACCOUNT_TRACKED, "lifecycle_stage"),
+    "customers.lead": services.LEAD_TRACKED,
+}
+
+
 def write(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
-    """Clean and write every row, in the caller's transaction; a bad row aborts unless the batch skips bad rows."""
+    """Clean and write every row, in the caller's transaction; a bad row aborts unless the batch skips bad rows.
+
+    The rows come from the dry run's store when it is still valid (same file, mapping and language), so the
+    run mostly writes; what depends on the database (owners, accounts) is checked again here.
+    """
     actor = User.objects.get(pk=batch.owner_id or 0)
     owners = Owners(actor)
     accounts = _AccountLinker(actor, batch)
     model = RECORD_MODELS[batch.record_type]
-    tracked = {
-        "customers.contact": (*services.CONTACT_TRACKED, "lifecycle_stage"),
-        "customers.account": (*services.ACCOUNT_TRACKED, "lifecycle_stage"),
-        "customers.lead": services.LEAD_TRACKED,
-    }[batch.record_type]
+    tracked = TRACKED[batch.record_type]
+    is_contact = batch.record_type == "customers.contact"
     created = accounts_created = done = 0
     bad: list[tuple[int, list[str], str]] = []
-    for chunk in _chunks(cleaned_rows(batch)):
+    for chunk in cleaned_chunks(batch):
         owners.resolve({row.owner_email for row in chunk})
         good: list[Cleaned] = []
-        if batch.record_type == "customers.contact":
+        if is_contact:
             _account_permission_problem(actor, chunk, accounts.lookup({r.company for r in chunk if r.company}))
         for row in chunk:
             user, team, problem = owners.owner_of(row)
@@ -479,25 +576,27 @@ def write(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
                     )
                 bad.append((row.number, row.cells, message))
                 continue
-            row.record.owner, row.record.team = user, team
+            row.values["owner_id"] = user.pk if user is not None else None
+            row.values["team_id"] = team.pk if team is not None else None
             good.append(row)
         now = timezone.now()
         links: dict[int, list[dict[str, Any]]] = {}
-        if batch.record_type == "customers.contact":
+        if is_contact:
             accounts_created += _new_accounts(good, accounts, actor, batch, now)
-        records = [row.record for row in good]
+        records = [row.values for row in good]
         _stamp(records, batch, now)
-        _insert(model, records)
-        if batch.record_type == "customers.contact":
+        ids = _insert(model, records)
+        if is_contact:
             link_rows = []
-            for row in good:
+            stamp = _adapt(now)
+            for pk, row in zip(ids, good, strict=True):
                 account_id = accounts.ids.get(row.company) if row.company else None
                 if account_id:
                     role = services._line(row.role)[:100]
-                    link_rows.append((row.record.pk, account_id, role, _adapt(now)))
-                    links[row.record.pk] = [{"account": account_id, "role": role}]
+                    link_rows.append((pk, account_id, role, stamp))
+                    links[pk] = [{"account": account_id, "role": role}]
             insert_rows(model=ContactAccount, fields=["contact", "account", "role", "created_at"], rows=link_rows)
-        _events(objs=records, tracked=tracked, actor=actor, batch=batch, links=links)
+        _events(model=model, rows=records, ids=ids, tracked=tracked, actor=actor, batch=batch, links=links)
         created += len(records)
         done += len(chunk)
         progress(done, batch.total_rows or None, "")
@@ -510,21 +609,21 @@ def _adapt(value: Any) -> Any:
 
 def _new_accounts(good: list[Cleaned], accounts: _AccountLinker, actor: User, batch: ImportBatch, now: Any) -> int:
     """Create the accounts named by contact rows that match none in scope, once per name, owned like the row."""
-    new: dict[str, Account] = {}
+    new: dict[str, dict[str, Any]] = {}
     for row in good:
         if row.company and accounts.ids.get(row.company) is None and row.company not in new:
-            account, errors = services.account_clean({"name": row.company})
+            values, errors = services.account_values({"name": row.company})
             if errors:
                 raise ValidationError({"file": _("Row %(row)s: %(problem)s") % {"row": row.number, "problem": errors}})
-            account.owner, account.team = row.record.owner, row.record.team
-            new[row.company] = account
-    objs = list(new.values())
-    _stamp(objs, batch, now)
-    _insert(Account, objs)
-    _events(objs=objs, tracked=(*services.ACCOUNT_TRACKED, "lifecycle_stage"), actor=actor, batch=batch)
-    for name, account in new.items():
-        accounts.ids[name] = account.pk
-    return len(objs)
+            values["owner_id"], values["team_id"] = row.values["owner_id"], row.values["team_id"]
+            new[row.company] = values
+    rows = list(new.values())
+    _stamp(rows, batch, now)
+    ids = _insert(Account, rows)
+    _events(model=Account, rows=rows, ids=ids, tracked=TRACKED["customers.account"], actor=actor, batch=batch)
+    for name, pk in zip(new, ids, strict=True):
+        accounts.ids[name] = pk
+    return len(rows)
 
 
 # --- undo -------------------------------------------------------------------------------------

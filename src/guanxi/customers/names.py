@@ -6,6 +6,8 @@ import functools
 import re
 
 from pypinyin import lazy_pinyin
+from pypinyin.constants import RE_HANS as _HANS
+from pypinyin.seg.mmseg import p_set as _PHRASE_PREFIXES
 
 # Surnames whose reading differs from the character's everyday reading (单 is shàn as a surname, not dān).
 SURNAME_READINGS = {
@@ -41,11 +43,37 @@ def display_name(surname: str, given_name: str) -> str:
     return " ".join(part for part in (given_name, surname) if part)
 
 
-def _syllables(text: str) -> list[str]:
+def _syllables_slow(text: str) -> list[str]:
     words: list[str] = []
     for chunk in lazy_pinyin(text or ""):
         words.extend(w for w in (_NOT_ALNUM.sub(" ", chunk.lower())).split() if w)
     return words
+
+
+@functools.lru_cache(maxsize=65536)
+def _char_syllables(char: str) -> tuple[str, ...]:
+    return tuple(_syllables_slow(char))
+
+
+def _syllables(text: str) -> list[str]:
+    """The pinyin syllables of `text`, lower-case: 张伟 → ["zhang", "wei"].
+
+    Names are mostly new to the cache of `pinyin_keys`, but their characters repeat. pypinyin cuts a run
+    of Chinese characters into the longest words of its phrase list (forward maximum matching) and reads
+    each word on its own; when no two neighbouring characters begin a phrase, every word is one character,
+    so the reading is that of each character alone, which is cached. Text without Chinese characters is
+    kept by pypinyin as one chunk. Anything else is read whole.
+    tests/customers/test_names.py checks this against the whole reading.
+    """
+    if text.isascii():  # no Chinese character: pypinyin keeps the text as it is, one chunk
+        return _NOT_ALNUM.sub(" ", text.lower()).split()
+    if (
+        1 < len(text) <= 8
+        and all(_HANS.match(c) for c in text)
+        and not any(text[i : i + 2] in _PHRASE_PREFIXES for i in range(len(text) - 1))
+    ):
+        return [word for char in text for word in _char_syllables(char)]
+    return _syllables_slow(text)
 
 
 @functools.lru_cache(maxsize=65536)  # names repeat (张伟 …): an import of a million rows reads each once

@@ -7,7 +7,9 @@ ValidationError that names the field.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_noop
 
 from guanxi.core import customfields
 from guanxi.core.events import field_changes, record_event, snapshot
+from guanxi.core.fieldchecks import FieldChecks
 from guanxi.core.jobs import job_start
 from guanxi.core.models import Job, Tag, Team, User
 from guanxi.core.services import notification_send, tags_resolve
@@ -62,6 +65,12 @@ Customer = Account | Contact | Lead
 # --- cleaning ---------------------------------------------------------------------------------
 
 
+def _nfkc(value: Any) -> str:
+    """NFKC (full-width digits and letters become ASCII); ASCII text is already in that form."""
+    text = str(value or "")
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
 def _line(value: Any) -> str:
     """One line of text: surrounding and repeated white space (full-width too) removed."""
     return " ".join(str(value or "").split())
@@ -74,18 +83,18 @@ def _add(errors: Errors, exc: ValidationError) -> None:
 
 def _clean_values(fields: dict[str, Any], allowed: tuple[str, ...], errors: Errors) -> dict[str, Any]:
     """Normalise the submitted values; collect every bad one in `errors` under its field name."""
-    unknown = sorted(set(fields) - set(allowed))
-    if unknown:
+    if not fields.keys() <= set(allowed):
+        unknown = sorted(set(fields) - set(allowed))
         raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
     cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         try:
             if name == "phone":
-                cleaned[name] = phone_normalise(unicodedata.normalize("NFKC", str(value or "")))
+                cleaned[name] = phone_normalise(_nfkc(value))
             elif name == "email":
-                cleaned[name] = email_normalise(unicodedata.normalize("NFKC", str(value or "")))
+                cleaned[name] = email_normalise(_nfkc(value))
             elif name == "registration_number":
-                cleaned[name] = registration_normalise(unicodedata.normalize("NFKC", str(value or "")))
+                cleaned[name] = registration_normalise(_nfkc(value))
             elif name == "website":
                 website = _line(value)
                 cleaned[name] = f"https://{website}" if website and "://" not in website else website
@@ -98,12 +107,29 @@ def _clean_values(fields: dict[str, Any], allowed: tuple[str, ...], errors: Erro
     return cleaned
 
 
+NOT_CHECKED = ("owner", "team", "import_batch")  # set by the services themselves, never typed
+
+
 def _model_checks(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> None:
     """The model's own checks (lengths, choices, URLs) on what the cleaners left, added to `errors`."""
     try:
-        obj.full_clean(exclude=[*errors, *checked, "owner", "team", "import_batch"])
+        obj.full_clean(exclude=[*errors, *checked, *NOT_CHECKED])
     except ValidationError as exc:
         _add(errors, exc)
+
+
+@functools.cache
+def _field_checks(model: type[models.Model], checked: tuple[str, ...]) -> FieldChecks:
+    """The same checks as `_model_checks` on a new record, compiled once, for plain values (no instance)."""
+    return FieldChecks(model, exclude=(*checked, *NOT_CHECKED))
+
+
+def _derive_on(obj: models.Model, derive: Callable[[dict[str, Any], Errors], None], errors: Errors) -> None:
+    """Run a derive step written for plain values on a record being changed."""
+    values = {name: getattr(obj, name) for name in DERIVED_FROM[type(obj)]}
+    derive(values, errors)
+    for name, value in values.items():
+        setattr(obj, name, value)
 
 
 def _save(obj: models.Model, errors: Errors, *, checked: tuple[str, ...]) -> None:
@@ -134,8 +160,9 @@ def _ownership(obj: Any, actor: Any, owner: User | None, team: Team | None) -> N
     obj.team = team if team is not None else _default_team(actor)
 
 
-def _created_changes(obj: models.Model, fields: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {name: [None, getattr(obj, name)] for name in fields if getattr(obj, name) not in ("", None)}
+def created_changes(record: Any, fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The `changes` of a `created` event: each tracked field that has a value (a record or its plain values)."""
+    return {name: [None, getattr(record, name)] for name in fields if getattr(record, name) not in ("", None)}
 
 
 class _Extras:
@@ -275,22 +302,30 @@ def customers_bulk_unarchive(*, model: CustomerModel, ids: list[int], actor: Any
 ACCOUNT_TRACKED = (*ACCOUNT_FIELDS, *OWNERSHIP)
 
 
-def _account_derive(account: Account, errors: Errors) -> None:
-    if not account.name:
+def _account_derive(values: dict[str, Any], errors: Errors) -> None:
+    name = values.get("name", "")
+    if not name:
         errors.setdefault("name", []).append(_("Enter the company name."))
-    account.name_pinyin, account.name_initials = pinyin_keys(account.name)
+    values["name_pinyin"], values["name_initials"] = pinyin_keys(name)
 
 
-def account_clean(fields: dict[str, Any]) -> tuple[Account, Errors]:
-    """A new, unsaved account cleaned exactly as `account_create` cleans it, and its errors; no database access.
+def account_values(fields: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
+    """A new account's values cleaned exactly as `account_create` cleans them, and their errors; no database access.
 
     The import path cleans each row with it, so an imported account is what a typed one would be.
     """
     errors: Errors = {}
-    account = Account(**_clean_values(fields, ACCOUNT_FIELDS, errors), lifecycle_stage=LifecycleStage.LEAD)
-    _account_derive(account, errors)
-    _model_checks(account, errors, checked=("registration_number",))
-    return account, errors
+    values = _clean_values(fields, ACCOUNT_FIELDS, errors)
+    values["lifecycle_stage"] = LifecycleStage.LEAD.value
+    _account_derive(values, errors)
+    _field_checks(Account, ("registration_number",)).check(values, errors)
+    return values, errors
+
+
+def account_clean(fields: dict[str, Any]) -> tuple[Account, Errors]:
+    """A new, unsaved account cleaned as `account_create` cleans it (`account_values`), and its errors."""
+    values, errors = account_values(fields)
+    return Account(**values), errors
 
 
 def _account_create(
@@ -313,7 +348,7 @@ def _account_create(
     if errors:
         raise ValidationError(errors)
     _store(account)
-    changes = extras.store(_created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage")))
+    changes = extras.store(created_changes(account, (*ACCOUNT_TRACKED, "lifecycle_stage")))
     record_event(obj=account, action="created", actor=actor, changes=changes, data=data)
     return account
 
@@ -353,7 +388,7 @@ def account_update(
     extras = _Extras(account, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(account, name, value)
-    _account_derive(account, errors)
+    _derive_on(account, _account_derive, errors)
     extras.check(errors)
     _save(account, errors, checked=("registration_number",))
     changes = extras.store(field_changes(account, before, ACCOUNT_TRACKED))
@@ -374,14 +409,15 @@ def account_archive(*, account: Account, actor: Any) -> Account:
 CONTACT_TRACKED = (*CONTACT_FIELDS, "full_name", *OWNERSHIP)
 
 
-def _contact_derive(contact: Contact, errors: Errors) -> None:
-    contact.full_name = display_name(contact.surname, contact.given_name)
-    contact.name_pinyin, contact.name_initials = pinyin_keys(contact.full_name, surname=contact.surname)
-    if not contact.full_name:
+def _contact_derive(values: dict[str, Any], errors: Errors) -> None:
+    surname = values.get("surname", "")
+    values["full_name"] = full_name = display_name(surname, values.get("given_name", ""))
+    values["name_pinyin"], values["name_initials"] = pinyin_keys(full_name, surname=surname)
+    if not full_name:
         message = _("Enter a surname or a given name.")
         errors.setdefault("surname", []).append(message)
         errors.setdefault("given_name", []).append(message)
-    if not contact.phone and not contact.email and "phone" not in errors and "email" not in errors:
+    if not values.get("phone") and not values.get("email") and "phone" not in errors and "email" not in errors:
         message = _("Enter a phone number or an email address: a contact needs at least one.")
         errors.setdefault("phone", []).append(message)
         errors.setdefault("email", []).append(message)
@@ -424,13 +460,20 @@ def _set_links(contact: Contact, links: AccountLinks, actor: Any) -> None:
                 account.refresh_from_db(fields=["completeness"])
 
 
-def contact_clean(fields: dict[str, Any]) -> tuple[Contact, Errors]:
-    """A new, unsaved contact cleaned exactly as `contact_create` cleans it, and its errors; no database access."""
+def contact_values(fields: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
+    """A new contact's values cleaned exactly as `contact_create` cleans them, and their errors; no database access."""
     errors: Errors = {}
-    contact = Contact(**_clean_values(fields, CONTACT_FIELDS, errors), lifecycle_stage=LifecycleStage.LEAD)
-    _contact_derive(contact, errors)
-    _model_checks(contact, errors, checked=("phone", "email"))
-    return contact, errors
+    values = _clean_values(fields, CONTACT_FIELDS, errors)
+    values["lifecycle_stage"] = LifecycleStage.LEAD.value
+    _contact_derive(values, errors)
+    _field_checks(Contact, ("phone", "email")).check(values, errors)
+    return values, errors
+
+
+def contact_clean(fields: dict[str, Any]) -> tuple[Contact, Errors]:
+    """A new, unsaved contact cleaned as `contact_create` cleans it (`contact_values`), and its errors."""
+    values, errors = contact_values(fields)
+    return Contact(**values), errors
 
 
 def _contact_create(
@@ -456,7 +499,7 @@ def _contact_create(
         raise ValidationError(errors)
     _store(contact)
     _set_links(contact, accounts, actor)
-    changes = extras.store(_created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage")))
+    changes = extras.store(created_changes(contact, (*CONTACT_TRACKED, "lifecycle_stage")))
     links = _links_of(contact)
     if links:
         changes["accounts"] = [None, links]
@@ -508,7 +551,7 @@ def contact_update(
     extras = _Extras(contact, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(contact, name, value)
-    _contact_derive(contact, errors)
+    _derive_on(contact, _contact_derive, errors)
     extras.check(errors)
     _save(contact, errors, checked=("phone", "email"))
     changes = extras.store(field_changes(contact, before, CONTACT_TRACKED))
@@ -534,27 +577,49 @@ def contact_archive(*, contact: Contact, actor: Any) -> Contact:
 
 LEAD_TRACKED = (*LEAD_FIELDS, "full_name", *OWNERSHIP)
 
+# What each derive step reads and writes, for running it on a record being changed (`_derive_on`).
+DERIVED_FROM: dict[type[models.Model], tuple[str, ...]] = {
+    Account: ("name", "name_pinyin", "name_initials"),
+    Contact: ("surname", "given_name", "phone", "email", "full_name", "name_pinyin", "name_initials"),
+    Lead: (
+        "surname",
+        "given_name",
+        "company_name",
+        "full_name",
+        "name_pinyin",
+        "name_initials",
+        "company_pinyin",
+        "company_initials",
+    ),
+}
 
-def _lead_derive(lead: Lead, errors: Errors) -> None:
-    lead.full_name = display_name(lead.surname, lead.given_name)
-    lead.name_pinyin, lead.name_initials = pinyin_keys(lead.full_name, surname=lead.surname)
-    lead.company_pinyin, lead.company_initials = pinyin_keys(lead.company_name)
-    if not lead.full_name and not lead.company_name:
+
+def _lead_derive(values: dict[str, Any], errors: Errors) -> None:
+    surname, company_name = values.get("surname", ""), values.get("company_name", "")
+    values["full_name"] = full_name = display_name(surname, values.get("given_name", ""))
+    values["name_pinyin"], values["name_initials"] = pinyin_keys(full_name, surname=surname)
+    values["company_pinyin"], values["company_initials"] = pinyin_keys(company_name)
+    if not full_name and not company_name:
         message = _("Enter a person's name or a company name.")
         for name in ("surname", "given_name", "company_name"):
             errors.setdefault(name, []).append(message)
 
 
-def lead_clean(fields: dict[str, Any]) -> tuple[Lead, Errors]:
-    """A new, unsaved lead cleaned exactly as `lead_create` cleans it, and its errors; no database access."""
+def lead_values(fields: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
+    """A new lead's values cleaned exactly as `lead_create` cleans them, and their errors; no database access."""
     errors: Errors = {}
-    cleaned = _clean_values(fields, LEAD_FIELDS, errors)
-    if cleaned.get("status") == Lead.Status.CONVERTED:
+    values = _clean_values(fields, LEAD_FIELDS, errors)
+    if values.get("status") == Lead.Status.CONVERTED:
         errors.setdefault("status", []).append(_("A lead becomes converted only by converting it."))
-    lead = Lead(**cleaned)
-    _lead_derive(lead, errors)
-    _model_checks(lead, errors, checked=("phone", "email"))
-    return lead, errors
+    _lead_derive(values, errors)
+    _field_checks(Lead, ("phone", "email")).check(values, errors)
+    return values, errors
+
+
+def lead_clean(fields: dict[str, Any]) -> tuple[Lead, Errors]:
+    """A new, unsaved lead cleaned as `lead_create` cleans it (`lead_values`), and its errors."""
+    values, errors = lead_values(fields)
+    return Lead(**values), errors
 
 
 @transaction.atomic
@@ -575,7 +640,7 @@ def lead_create(
     if errors:
         raise ValidationError(errors)
     _store(lead)
-    changes = extras.store(_created_changes(lead, LEAD_TRACKED))
+    changes = extras.store(created_changes(lead, LEAD_TRACKED))
     record_event(obj=lead, action="created", actor=actor, changes=changes)
     return lead
 
@@ -598,7 +663,7 @@ def lead_update(
     extras = _Extras(lead, custom, tags, actor=actor, enforce_required=True)
     for name, value in {**cleaned, **ownership}.items():
         setattr(lead, name, value)
-    _lead_derive(lead, errors)
+    _derive_on(lead, _lead_derive, errors)
     extras.check(errors)
     _save(lead, errors, checked=("phone", "email"))
     changes = extras.store(field_changes(lead, before, LEAD_TRACKED))
@@ -766,7 +831,7 @@ def interaction_log(*, actor: Any, about: Customer, **fields: Any) -> Interactio
         obj=interaction,
         action="created",
         actor=actor,
-        changes=_created_changes(interaction, INTERACTION_RECORDED),
+        changes=created_changes(interaction, INTERACTION_RECORDED),
         data={"about": {"type": _about_field(about), "id": about.pk}},
     )
     return interaction
