@@ -15,6 +15,7 @@ from guanxi.core import services as core_services
 from guanxi.core.models import Event, ImportBatch, ImportTemplate
 from guanxi.customers import services
 from guanxi.customers.models import Account, Contact, ContactAccount, Lead
+from guanxi.customers.quality import record_completeness
 
 from . import factories
 
@@ -398,3 +399,27 @@ def test_kept_rows_that_marshal_cannot_hold_are_dropped_and_the_run_cleans_again
     assert not cleaned_path(batch).exists()
     batch = run(batch, sales)
     assert batch.state == ImportBatch.State.DONE and Contact.objects.get().phone == "+8613800138000"
+
+
+def test_custom_fields_are_mapped_checked_and_stored_and_scores_kept(sales: Any) -> None:
+    """A custom field is a mapping target under its label, cleaned like a form value; the administrator's
+    required fields hold for files too; imported records get their completeness score."""
+    core_services.custom_field_create(
+        actor=None, record_type="contact", key="level", label="会员等级", kind="choice", choices=["gold", "silver"]
+    )
+    core_services.custom_field_create(actor=None, record_type="contact", key="wechat", label="微信号", kind="text")
+    core_services.field_rules_set(record_type="contact", required=["title"], actor=None)
+    rows = [
+        ["姓名", "手机", "职位", "会员等级", "微信号"],
+        ["张伟", "13800138000", "经理", "gold", "wx_zhang"],
+        ["李娜", "13900139000", "", "platinum", ""],
+    ]
+    batch = upload(sales, "members.csv", csv_bytes(rows))
+    assert batch.mapping["会员等级"] == "custom_level" and batch.mapping["微信号"] == "custom_wechat"
+    batch = core_services.import_check(batch=batch, actor=sales)
+    problems = {(row, field) for row, field, _message in batch.problems}
+    assert problems == {(3, "title"), (3, "custom_level")}, "a bad choice and a required built-in field"
+    batch = run(batch, sales, skip=True)
+    zhang = Contact.objects.get(import_batch=batch)
+    assert zhang.custom == {"level": "gold", "wechat": "wx_zhang"}
+    assert zhang.completeness == record_completeness(zhang).score > 0

@@ -375,7 +375,7 @@ def custom_values_clean(
             others = kind.model_class._default_manager.all()
             if instance_pk is not None:
                 others = others.exclude(pk=instance_pk)
-            if others.filter(_equals(cf, merged[cf.key], ignore_case=True)).exists():
+            if others.filter(equals(cf, merged[cf.key], ignore_case=True)).exists():
                 errors.setdefault(cf.form_name, []).append(
                     _("Another record already has this %(label)s.") % {"label": cf.display_label}
                 )
@@ -462,7 +462,7 @@ def custom_masked(values: Mapping[str, Any] | None, *, fields: list[CustomField]
 # --- filtering --------------------------------------------------------------------------------
 
 
-def _equals(cf: CustomField, value: Any, *, ignore_case: bool = False) -> Q:
+def equals(cf: CustomField, value: Any, *, ignore_case: bool = False) -> Q:
     """Rows whose value of `cf` equals `value` (a stored-form value).
 
     On PostgreSQL this is `custom @> {"key": value}`, which the GIN (jsonb_path_ops) index on each
@@ -519,7 +519,7 @@ def _filter_one(rows: QuerySet[Any], cf: CustomField, op: str, raw: Any) -> Quer
         probe = cf
         if cf.kind == CustomField.Kind.MULTI_CHOICE:
             probe = CustomField(key=cf.key, label=cf.label, kind=CustomField.Kind.CHOICE, choices=cf.choices)
-        return rows.filter(_equals(cf, custom_value_clean(probe, raw)))
+        return rows.filter(equals(cf, custom_value_clean(probe, raw)))
     if op not in ("gte", "lte") or cf.kind not in _RANGED:
         raise ValidationError({cf.form_name: [_("This filter is not available for this field.")]})
     bound_field = CustomField(key=cf.key, label=cf.label, kind=cf.kind)  # no min/max rules on a filter

@@ -562,8 +562,11 @@ def import_types_for(user: User) -> dict[str, ImportType]:
 
 
 def propose_mapping(*, kind: ImportType, headers: list[str], template: dict[str, str] | None = None) -> dict[str, str]:
-    """Header → target field: the template's choice first, then recognised export headers; "" to skip."""
+    """Header → target field: the template's choice first, then recognised export headers, then a header
+    that is a target's own label or name (a custom field's "会员等级"); "" to skip."""
     targets = kind.targets()
+    by_label = {str(label).casefold(): name for name, label in targets.items()}
+    by_label.update({name.casefold(): name for name in targets})
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for header in headers:
@@ -571,6 +574,8 @@ def propose_mapping(*, kind: ImportType, headers: list[str], template: dict[str,
         if chosen not in targets:
             generic = recognise_header(header)
             chosen = kind.header_aliases.get(generic, generic)
+        if chosen not in targets:
+            chosen = by_label.get(header.strip().casefold(), "")
         if chosen not in targets or chosen in used:
             chosen = ""
         if chosen:

@@ -25,7 +25,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from psycopg.types.json import Jsonb
 
+from guanxi.core import customfields
 from guanxi.core.bulk import insert_rows
 from guanxi.core.imports import (
     CheckResult,
@@ -40,16 +42,24 @@ from guanxi.core.imports import (
 from guanxi.core.imports import cleaned_chunks as stored_chunks
 from guanxi.core.models import Event, ImportBatch, Team, User
 
-from . import services
+from . import quality, services
 from .models import Account, Contact, ContactAccount, Interaction, Lead
 from .names import split_full_name
 
 CHUNK = 5000
 Progress = Callable[[int, int | None, str], None]
 
-# Other apps (custom fields) add targets here: fn(record_type) -> {field: label}; their values reach
-# `extra_values` of the cleaned row and are ignored by the built-in writer until that app handles them.
+# Extra mapping targets: fn(record_type) -> {field: label}; their values reach `extra_values` of the cleaned
+# row. The custom fields registered below are cleaned by `_CustomValues` into the record's `custom` column.
 TARGET_PROVIDERS: list[Callable[[str], dict[str, Any]]] = []
+
+
+def _custom_targets(record_type: str) -> dict[str, Any]:
+    """The record type's active custom fields as mapping targets, named `custom_<key>` as in forms and the API."""
+    return {cf.form_name: cf.display_label for cf in customfields.active_fields(record_type.rpartition(".")[2])}
+
+
+TARGET_PROVIDERS.append(_custom_targets)
 
 
 def _targets(record_type: str, builtin: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +169,8 @@ def _builtin_fields(record_type: str) -> frozenset[str]:
     targets = {"customers.contact": contact_targets, "customers.account": account_targets}.get(
         record_type, lead_targets
     )()
-    return frozenset(targets)
+    provided = {name for provider in TARGET_PROVIDERS for name in provider(record_type)}
+    return frozenset(targets) - provided
 
 
 _NAME_PARTS = ("surname", "given_name", "full_name")
@@ -194,8 +205,59 @@ def _clean_row(
     return cleaned, errors, extra
 
 
+class _CustomValues:
+    """Custom-field values and the administrator's required-field rules, checked on each row as forms check
+    them (`core.customfields`), with the definitions read once per file."""
+
+    def __init__(self, record_type: str) -> None:
+        short = record_type.rpartition(".")[2]
+        self.fields = customfields.active_fields(short)
+        self.required = customfields.required_builtin_fields(short)
+        self.model = RECORD_MODELS[record_type]
+        self.seen: dict[str, set[str]] = {cf.key: set() for cf in self.fields if cf.unique}
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.required)
+
+    def clean(self, cleaned: dict[str, Any], extra: dict[str, str], errors: dict[str, list[str]]) -> None:
+        for name in self.required:
+            if name not in errors and cleaned.get(name) in ("", None):
+                errors.setdefault(name, []).append(_("This field is required."))
+        custom: dict[str, Any] = {}
+        for cf in self.fields:
+            try:
+                value = customfields.custom_value_clean(cf, extra.get(cf.form_name, ""))
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    errors.setdefault(name, []).extend(messages)
+                continue
+            if value is None:
+                if cf.required:
+                    errors.setdefault(cf.form_name, []).append(
+                        _("%(label)s is required.") % {"label": cf.display_label}
+                    )
+                continue
+            if cf.unique and self._taken(cf, value):
+                errors.setdefault(cf.form_name, []).append(
+                    _("Another record already has this %(label)s.") % {"label": cf.display_label}
+                )
+                continue
+            custom[cf.key] = value
+        if custom:
+            cleaned["custom"] = custom
+
+    def _taken(self, cf: Any, value: Any) -> bool:
+        folded = str(value).casefold()
+        if folded in self.seen[cf.key]:
+            return True
+        self.seen[cf.key].add(folded)
+        rows = self.model._default_manager.filter(customfields.equals(cf, value, ignore_case=True))
+        return bool(rows.exists())
+
+
 def _clean_chunks(batch: ImportBatch) -> Iterator[list[Cleaned]]:
     builtin = _builtin_fields(batch.record_type)  # once per file: the labels are translated on each call
+    custom = _CustomValues(batch.record_type)
     is_contact = batch.record_type == "customers.contact"
     chunk: list[Cleaned] = []
     for number, cells, values, problems in mapped_rows(batch):
@@ -203,6 +265,8 @@ def _clean_chunks(batch: ImportBatch) -> Iterator[list[Cleaned]]:
         role = values.get("role", "")
         owner = values.get("owner", "").strip().lower()
         cleaned, errors, extra = _clean_row(batch.record_type, values, builtin)
+        if custom:
+            custom.clean(cleaned, extra, errors)
         for problem in problems:
             errors.setdefault(problem.field, []).insert(0, problem.message)
         chunk.append(Cleaned(number, cells, cleaned, errors, company, role, owner, extra))
@@ -461,7 +525,7 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
                 value = values.get(attname, _NO_VALUE)
                 if value is _NO_VALUE:
                     value = default() if callable(default) else default
-                out.append(value)
+                out.append(Jsonb(value) if isinstance(value, dict | list) else value)  # custom field values
             yield out
 
     insert_rows(model=model, fields=names, rows=plain())
@@ -597,6 +661,9 @@ def write(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
                     links[pk] = [{"account": account_id, "role": role}]
             insert_rows(model=ContactAccount, fields=["contact", "account", "role", "created_at"], rows=link_rows)
         _events(model=model, rows=records, ids=ids, tracked=tracked, actor=actor, batch=batch, links=links)
+        quality.scores_refresh(model, ids)  # as the services do on every save
+        if links:
+            quality.scores_refresh(Account, {link["account"] for rows in links.values() for link in rows})
         created += len(records)
         done += len(chunk)
         progress(done, batch.total_rows or None, "")
