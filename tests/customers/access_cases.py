@@ -108,6 +108,7 @@ PAGES = [
         in_scope_only=_theirs(factories.contact, "pk"),
     ),
     Case("contact-edit", EDITORS, args=_own(factories.contact, "pk"), in_scope_only=_theirs(factories.contact, "pk")),
+    Case("contact-vcard", VIEWERS, args=_own(factories.contact, "pk"), in_scope_only=_theirs(factories.contact, "pk")),
     Case("contact-duplicates", EDITORS),
     Case("contact-duplicates", EDITORS, method="POST", body=lambda w, u: {"surname": "张", "phone": "13800138000"}),
     Case("account-duplicates", EDITORS),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("contacts/new/duplicates/", views.contact_duplicates, name="contact-duplicates"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact-edit"),
+    path("contacts/<int:pk>/vcard/", views.contact_vcard, name="contact-vcard"),
     path("contacts/<int:pk>/archive/", views.contact_archive, name="contact-archive"),
     path("accounts/", views.account_list, name="account-list"),
     path("accounts/new/", views.account_create, name="account-create"),

@@ -22,7 +22,7 @@ from guanxi.core.pii import pii_log_views
 from guanxi.core.selectors import users_visible_to
 from guanxi.core.views import list_page, page_of, staff_perm
 
-from . import lists, quality, selectors, services
+from . import lists, quality, selectors, services, vcards
 from .duplicates import likely_duplicates
 from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm, QualityWeightsForm
 from .models import Account, Contact, Interaction, Lead, RecordType
@@ -137,6 +137,18 @@ def _account_links(form: ContactForm, contact: Contact | None) -> list[tuple[Acc
 @staff_perm("customers.view_contact")
 def contact_list(request: AuthedRequest) -> HttpResponse:
     return list_page(request, lists.CONTACTS, "customers/contact_list.html")
+
+
+@staff_perm("customers.view_contact")
+def contact_vcard(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The contact as a .vcf file for an address book or a phone."""
+    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
+    pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="vcard")
+    response = HttpResponse(
+        vcards.contact_vcard(contact, viewer=request.user), content_type="text/vcard; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.vcf"'
+    return response
 
 
 @staff_perm("customers.view_contact")
