@@ -67,10 +67,12 @@ def redis_worker(redis_url):
 
 
 def _use_broker(app, url: str) -> None:
-    """Point this process's Celery app at another broker (drop the pooled connections to the old one)."""
+    """Point this process's Celery app at another broker. The app's pools are kombu's process-wide ones,
+    kept per broker: reset them all, or a later test would be handed the closed pool of the old broker."""
+    from kombu import pools
+
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 

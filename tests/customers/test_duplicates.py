@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from guanxi.customers.duplicates import likely_duplicates
 from guanxi.customers.models import Account, Contact, Lead
@@ -39,12 +40,14 @@ def test_a_similar_name_at_the_same_company_is_flagged_with_the_company(make_use
     zhang = factories.contact(owner=sales, surname="张", given_name="伟", accounts=[(huawei, "")])
     factories.contact(owner=sales, surname="张", given_name="伟")  # same name, other company: not a match
     values = {"surname": "张", "given_name": "伟", "accounts": [huawei.pk]}
-    matches = likely_duplicates(record_type="contact", values=values, user=sales)
+    with translation.override("en"):  # the reason is written in the reader's language
+        matches = likely_duplicates(record_type="contact", values=values, user=sales)
     assert [(m.pk, m.reasons) for m in matches] == [(zhang.pk, ["same name at 华为"])]
     assert matches[0].strong
-    similar = likely_duplicates(
-        record_type="contact", values={"surname": "Zhang", "given_name": "Wei", "accounts": [huawei.pk]}, user=sales
-    )
+    with translation.override("en"):
+        similar = likely_duplicates(
+            record_type="contact", values={"surname": "Zhang", "given_name": "Wei", "accounts": [huawei.pk]}, user=sales
+        )
     assert [(m.pk, m.reasons, m.strong) for m in similar] == [(zhang.pk, ["similar name at 华为"], False)]
 
 
