@@ -192,7 +192,8 @@ def load(bench: Bench, rng: random.Random) -> dict[str, Any]:
     prepared = time.perf_counter()
     now = timezone.now()
     accounts, leads = max(10, bench.size // 10), max(10, bench.size // 5)
-    common = {"created_at": now, "updated_at": now, "lifecycle_stage": "customer"}
+    # every column without a database default: the completeness score and custom values start empty
+    common = {"created_at": now, "updated_at": now, "lifecycle_stage": "customer", "completeness": 0, "custom": "{}"}
 
     def owned(fields: dict[str, Any]) -> dict[str, Any]:
         owner, team = rng.choice(staff)
@@ -240,7 +241,7 @@ def load(bench: Bench, rng: random.Random) -> dict[str, Any]:
                 yield owned(row)
 
         lead_all = [*lead_fields, "company_name", "company_pinyin", "company_initials", "source", "status", "notes"]
-        rows(Lead, lead_rows(), [*lead_all, "created_at", "updated_at", "owner", "team"])
+        rows(Lead, lead_rows(), [*lead_all, "created_at", "updated_at", "completeness", "custom", "owner", "team"])
     loaded = time.perf_counter()
     bench.say(f"loaded {bench.size:,} contacts, {accounts:,} accounts, {leads:,} leads in {loaded - prepared:.0f} s")
     from guanxi.customers.search_index import search_indexes_ensure
