@@ -175,14 +175,19 @@ def customers_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[Se
     if not (q or "").strip():
         return []
     hits: list[SearchHit] = []
-    for contact in contacts_search(user=user, q=q, cap=limit)[:limit]:
+    # the hits need names and, for contacts, their companies: no owners, teams or tags to load
+    links = Prefetch("links", queryset=ContactAccount.objects.select_related("account").order_by("id"))
+    people = Contact.objects.visible_to(user).filter(archived_at__isnull=True).prefetch_related(links)
+    firms = Account.objects.visible_to(user).filter(archived_at__isnull=True)
+    leads = Lead.objects.visible_to(user).filter(archived_at__isnull=True)
+    for contact in contacts_search(user=user, q=q, rows=people, cap=limit)[:limit]:
         rank = contact.search_rank
         companies = ", ".join(link.account.name for link in contact.links.all())
         hits.append(SearchHit("contact", contact.pk, contact.full_name, companies, contact.get_absolute_url(), rank))
-    for account in accounts_search(user=user, q=q, cap=limit)[:limit]:
+    for account in accounts_search(user=user, q=q, rows=firms, cap=limit)[:limit]:
         rank = account.search_rank
         hits.append(SearchHit("account", account.pk, account.name, account.city, account.get_absolute_url(), rank))
-    for lead in leads_search(user=user, q=q, cap=limit)[:limit]:
+    for lead in leads_search(user=user, q=q, rows=leads, cap=limit)[:limit]:
         rank = lead.search_rank
         name = lead.full_name or lead.company_name
         detail = lead.company_name if lead.full_name else ""
