@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
@@ -101,6 +102,35 @@ def _refused_as_duplicate(request: AuthedRequest, form: forms.Form, record_type:
     return matches
 
 
+def _create_record(
+    request: AuthedRequest,
+    form: forms.Form,
+    record_type: str,
+    create: Callable[[dict[str, Any], dict[str, Any], Any], Any],
+    *,
+    done: str,
+    title: str,
+    back: str,
+) -> HttpResponse:
+    """A create page: the record type's custom fields on the form, the duplicate check, then `create(data,
+    custom, tags)` (the service); its errors land on the form, and the new record's page follows a success."""
+    form = _checked_form(form)
+    customise_form(form, record_type)
+    matches = None
+    if request.method == "POST" and form.is_valid():
+        matches = _refused_as_duplicate(request, form, record_type)
+        if matches is None:
+            data, custom, tags = _record_form_data(form)
+            try:
+                record = create(data, custom, tags)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, done % {"name": record})
+                return redirect(record)
+    return _create_page(request, form, record_type, matches, title=title, back=back)
+
+
 def _create_page(request: AuthedRequest, form: forms.Form, record_type: str, matches: Any, **context: Any) -> Any:
     context |= {"form": form, "matches": matches or [], "duplicates_url": DUPLICATE_URLS[record_type]}
     return render(request, "customers/record_form.html", context)
@@ -167,24 +197,15 @@ def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.add_contact")
 def contact_create(request: AuthedRequest) -> HttpResponse:
-    form = _checked_form(ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user)))
-    customise_form(form, "contact")
-    matches = None
-    if request.method == "POST" and form.is_valid():
-        matches = _refused_as_duplicate(request, form, "contact")
-    if request.method == "POST" and form.is_valid() and matches is None:
-        data, custom, tags = _record_form_data(form)
+    form = ContactForm(request.POST or None, accounts=selectors.accounts_visible_to(request.user))
+
+    def create(data: dict[str, Any], custom: dict[str, Any], tags: Any) -> Contact:
         data.pop("accounts")
-        try:
-            contact = services.contact_create(
-                actor=request.user, accounts=_account_links(form, None), custom=custom, tags=tags, **data
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Contact %(name)s created.") % {"name": contact})
-            return redirect(contact)
-    return _create_page(request, form, "contact", matches, title=_("New contact"), back="contact-list")
+        links = _account_links(form, None)
+        return services.contact_create(actor=request.user, accounts=links, custom=custom, tags=tags, **data)
+
+    done, title = _("Contact %(name)s created."), _("New contact")
+    return _create_record(request, form, "contact", create, done=done, title=title, back="contact-list")
 
 
 @staff_perm("customers.change_contact")
@@ -235,21 +256,11 @@ def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.add_account")
 def account_create(request: AuthedRequest) -> HttpResponse:
-    form = _checked_form(AccountForm(request.POST or None))
-    customise_form(form, "account")
-    matches = None
-    if request.method == "POST" and form.is_valid():
-        matches = _refused_as_duplicate(request, form, "account")
-    if request.method == "POST" and form.is_valid() and matches is None:
-        data, custom, tags = _record_form_data(form)
-        try:
-            account = services.account_create(actor=request.user, custom=custom, tags=tags, **data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Account %(name)s created.") % {"name": account})
-            return redirect(account)
-    return _create_page(request, form, "account", matches, title=_("New account"), back="account-list")
+    def create(data: dict[str, Any], custom: dict[str, Any], tags: Any) -> Account:
+        return services.account_create(actor=request.user, custom=custom, tags=tags, **data)
+
+    form, done, title = AccountForm(request.POST or None), _("Account %(name)s created."), _("New account")
+    return _create_record(request, form, "account", create, done=done, title=title, back="account-list")
 
 
 @staff_perm("customers.change_account")
@@ -299,21 +310,11 @@ def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.add_lead")
 def lead_create(request: AuthedRequest) -> HttpResponse:
-    form = _checked_form(LeadForm(request.POST or None))
-    customise_form(form, "lead")
-    matches = None
-    if request.method == "POST" and form.is_valid():
-        matches = _refused_as_duplicate(request, form, "lead")
-    if request.method == "POST" and form.is_valid() and matches is None:
-        data, custom, tags = _record_form_data(form)
-        try:
-            lead = services.lead_create(actor=request.user, custom=custom, tags=tags, **data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Lead %(name)s created.") % {"name": lead})
-            return redirect(lead)
-    return _create_page(request, form, "lead", matches, title=_("New lead"), back="lead-list")
+    def create(data: dict[str, Any], custom: dict[str, Any], tags: Any) -> Lead:
+        return services.lead_create(actor=request.user, custom=custom, tags=tags, **data)
+
+    form, done, title = LeadForm(request.POST or None), _("Lead %(name)s created."), _("New lead")
+    return _create_record(request, form, "lead", create, done=done, title=title, back="lead-list")
 
 
 @staff_perm("customers.change_lead")
