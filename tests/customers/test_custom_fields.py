@@ -416,6 +416,22 @@ def test_custom_phone_and_email_values_are_masked_without_view_pii(make_user, be
     assert bearer(admin).get(f"/api/v1/contacts/{contact.pk}").json()["custom"]["wechat"] == "+8613800138000"
 
 
+def test_custom_phone_and_email_values_are_masked_in_the_history_without_view_pii(make_user):
+    sales = make_user("sales")
+    define("phone", "wechat")
+    define("email", "private_mail")
+    define("text", "nickname")
+    contact = factories.contact(owner=sales, custom={"wechat": "13800138000", "private_mail": "wei@example.com"})
+    services.contact_update(contact=contact, actor=sales, custom={"wechat": "13900139000", "nickname": "Wei"})
+    created, updated = Event.objects.for_object(contact).filter(action__in=["created", "updated"]).order_by("id")
+    seen = {**created.changes_for(sales), **updated.changes_for(sales)}
+    assert "0013" not in str(seen) and "0013" not in str(updated.changes_for(sales))
+    assert seen["custom_private_mail"] == [None, pii_value("wei@example.com", kind="email", user=sales)]
+    assert seen["custom_nickname"] == [None, "Wei"]  # not personal data: shown whole
+    admin = make_user("administrator")
+    assert updated.changes_for(admin)["custom_wechat"] == ["+8613800138000", "+8613900139000"]
+
+
 def test_list_endpoints_filter_on_custom_fields_and_refuse_bad_filters(catalogue, bearer):
     sales, rows = catalogue
     body = bearer(sales).get("/api/v1/contacts?cf_interests=wine").json()

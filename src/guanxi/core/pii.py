@@ -46,8 +46,12 @@ def pii_fields(model_label: str, fields: dict[str, str]) -> None:
 
 def mask_changes(changes: dict[str, Any], *, model_label: str, user: Any) -> dict[str, Any]:
     """An event's `{field: [before, after]}` with personal-data values masked for this viewer."""
+    if can_view_pii(user):
+        return changes
     kinds = _PII_FIELDS.get(model_label.lower(), {})
-    if not kinds or can_view_pii(user):
+    if any(name.startswith("custom_") for name in changes):
+        kinds = {**kinds, **_custom_pii_kinds(model_label.lower())}
+    if not kinds:
         return changes
     return {
         name: [MASKERS[kinds[name]](str(v)) if v else v for v in values] if name in kinds else values
@@ -56,6 +60,20 @@ def mask_changes(changes: dict[str, Any], *, model_label: str, user: Any) -> dic
 
 
 pii_fields("core.user", {"email": "email", "phone": "phone"})
+
+
+def _custom_pii_kinds(model_label: str) -> dict[str, str]:
+    """`{custom_<key>: kind}` for the model's email and phone custom fields, retired ones included (history
+    keeps their old values)."""
+    from .customfields import FORM_PREFIX, record_types
+    from .models import CustomField
+
+    keys = [rt.key for rt in record_types() if rt.model == model_label]
+    if not keys:
+        return {}
+    kinds = {CustomField.Kind.EMAIL: "email", CustomField.Kind.PHONE: "phone"}
+    rows = CustomField.objects.filter(record_type__in=keys, kind__in=list(kinds)).values_list("key", "kind")
+    return {f"{FORM_PREFIX}{key}": kinds[kind] for key, kind in rows}
 
 
 def can_view_pii(user: Any) -> bool:
