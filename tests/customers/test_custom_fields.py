@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -508,3 +509,43 @@ def test_converting_a_lead_carries_custom_values_that_contacts_have_too(make_use
     lead = factories.lead(owner=sales, custom={"wechat": "wx_li", "campaign": "2026 展会"})
     contact, _account = services.lead_convert(lead=lead, actor=sales)
     assert contact.custom == {"wechat": "wx_li"}, "a lead-only field stays on the lead"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_saves_of_the_same_unique_value_cannot_both_pass(make_user):
+    """The second save waits for the first to commit, then sees its value and is refused."""
+    sales = make_user("sales")
+    define("text", "member_no", unique=True)
+    first_saved, let_first_commit = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                factories.contact(owner=sales, custom={"member_no": "M-1"})
+                first_saved.set()
+                let_first_commit.wait(10)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            factories.contact(owner=sales, custom={"member_no": "m-1"})
+            outcome["second"] = "saved"
+        except ValidationError as exc:
+            outcome["second"] = exc.message_dict
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_saved.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(1.0)
+    assert b.is_alive(), "the second save must wait while the first holds the value uncommitted"
+    let_first_commit.set()
+    a.join(10)
+    b.join(30)
+    assert "custom_member_no" in outcome["second"]
+    assert Contact.objects.filter(custom__member_no="M-1").count() == 1

@@ -325,6 +325,19 @@ def custom_value_clean(cf: CustomField, value: Any) -> Any:
     return None if _is_empty(cleaned) else cleaned
 
 
+# PostgreSQL advisory-lock class for unique custom fields (the object id is the field's id).
+_UNIQUE_LOCK = 7_302_001
+
+
+def _unique_lock(cf: CustomField) -> None:
+    """Hold the field's lock until the transaction ends, so two saves of the same unique value cannot both
+    pass the check: the second waits, then sees the first's committed value. (A JSON value has no unique
+    index to lean on. SQLite's IMMEDIATE transactions already let one writer in at a time.)"""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_UNIQUE_LOCK, cf.pk])
+
+
 def custom_values_clean(
     *,
     record_type: str,
@@ -372,6 +385,7 @@ def custom_values_clean(
         if enforce_required and cf.required and _is_empty(merged.get(cf.key)):
             errors.setdefault(cf.form_name, []).append(_("%(label)s is required.") % {"label": cf.display_label})
         elif cf.unique and cf.key in changed and not _is_empty(merged.get(cf.key)):
+            _unique_lock(cf)
             others = kind.model_class._default_manager.all()
             if instance_pk is not None:
                 others = others.exclude(pk=instance_pk)
