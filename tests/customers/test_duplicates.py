@@ -120,6 +120,28 @@ def test_a_weak_match_warns_but_does_not_stop_the_save(make_user, login):
     assert response.status_code == 302 and Account.objects.count() == 2
 
 
+def test_an_edit_page_warns_of_duplicates_but_never_of_the_record_itself(make_user, login):
+    sales = make_user("sales", language="en")
+    zhang = factories.contact(owner=sales, surname="张", given_name="伟", phone="13800138000")
+    twin = factories.contact(owner=sales, surname="张", given_name="伟", phone="+86 138 0013 8000")
+    client = login(sales)
+    page = client.get(reverse("contact-edit", args=[twin.pk])).content.decode()
+    assert "This may already exist" in page and zhang.get_absolute_url() in page
+    assert f'name="editing" value="{twin.pk}"' in page
+    assert f'href="{twin.get_absolute_url()}"' not in page  # not its own duplicate
+    # the live panel, as the form sends it while the user types, excludes the record too
+    panel = client.post(reverse("contact-duplicates"), {"phone": "13800138000", "editing": str(zhang.pk)})
+    assert twin.get_absolute_url() in panel.content.decode() and zhang.get_absolute_url() not in panel.content.decode()
+    # a warning, not a block: the edit saves
+    saved = client.post(
+        reverse("contact-edit", args=[twin.pk]),
+        {"surname": "张", "given_name": "伟", "phone": "13800138000", "email": "w@example.com"},
+    )
+    assert saved.status_code == 302
+    twin.refresh_from_db()
+    assert twin.email == "w@example.com"
+
+
 # --- the API ----------------------------------------------------------------------------------
 
 

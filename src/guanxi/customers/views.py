@@ -24,7 +24,7 @@ from guanxi.core.selectors import users_visible_to
 from guanxi.core.views import list_page, page_of, staff_perm
 
 from . import lists, quality, selectors, services, vcards
-from .duplicates import likely_duplicates
+from .duplicates import RECORD_TYPES, likely_duplicates
 from .forms import AccountForm, ContactForm, InteractionForm, LeadConvertForm, LeadForm, QualityWeightsForm
 from .models import Account, Contact, Interaction, Lead, RecordType
 
@@ -79,7 +79,25 @@ def _duplicates_of(request: AuthedRequest, record_type: str) -> list[Any]:
     values: dict[str, Any] = {name: data.get(name, "") for name in DUPLICATE_FIELDS[record_type]}
     if record_type == "contact":
         values["accounts"] = data.getlist("accounts")
-    return likely_duplicates(record_type=record_type, values=values, user=request.user)
+    # an edit form sends its record's id, so the record is not reported as its own duplicate
+    editing = data.get("editing", "")
+    exclude = RECORD_TYPES[record_type](pk=int(editing)) if editing.isdigit() else None
+    return likely_duplicates(record_type=record_type, values=values, user=request.user, exclude=exclude)
+
+
+def _edit_page(request: AuthedRequest, form: forms.Form, record_type: str, record: Any, back: str) -> HttpResponse:
+    """An edit form with the same live duplicate warning as the create form; it warns, it does not block
+    (the record exists already: merging is the review queue's work)."""
+    if form.is_bound:
+        values = {name: form.data.get(name, "") for name in DUPLICATE_FIELDS[record_type]}
+    else:
+        values = {name: form.initial.get(name) or "" for name in DUPLICATE_FIELDS[record_type]}
+    if record_type == "contact":
+        accounts = form.data.getlist("accounts") if form.is_bound else [a.pk for a in form.initial["accounts"]]
+        values["accounts"] = accounts
+    matches = likely_duplicates(record_type=record_type, values=values, user=request.user, exclude=record)
+    context = {"form": form, "title": record, "back": back, "matches": matches, "editing": record.pk}
+    return render(request, "customers/record_form.html", context | {"duplicates_url": DUPLICATE_URLS[record_type]})
 
 
 def _checked_form(form: F) -> F:
@@ -230,7 +248,7 @@ def contact_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect(contact)
-    return render(request, "core/form.html", {"form": form, "title": contact, "back": "contact-list"})
+    return _edit_page(request, form, "contact", contact, "contact-list")
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -279,7 +297,7 @@ def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect(account)
-    return render(request, "core/form.html", {"form": form, "title": account, "back": "account-list"})
+    return _edit_page(request, form, "account", account, "account-list")
 
 
 # --- leads ------------------------------------------------------------------------------------
@@ -336,7 +354,7 @@ def lead_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect(lead)
-    return render(request, "core/form.html", {"form": form, "title": lead, "back": "lead-list"})
+    return _edit_page(request, form, "lead", lead, "lead-list")
 
 
 @staff_perm("customers.change_lead")
