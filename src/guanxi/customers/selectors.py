@@ -81,7 +81,7 @@ def _with_merged(record: Any, events: QuerySet[Event]) -> QuerySet[Event]:
     """Add the history of the records merged into this one (dedupe keeps their ids as redirects)."""
     from guanxi.dedupe.selectors import merged_into
 
-    models = {"contact": Contact, "account": Account, "lead": Lead}
+    models: dict[str, Any] = {"contact": Contact, "account": Account, "lead": Lead}
     record_type = {Contact: "contact", Account: "account", Lead: "lead"}[type(record)]
     for kind, old_id in merged_into(record_type=record_type, record_id=record.pk):
         events = events | object_history(models[kind](pk=old_id))
