@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ninja",
     "guanxi.core",
     "guanxi.customers",
+    "guanxi.dedupe",
     "guanxi.web",
     "guanxi.api",
 ]
