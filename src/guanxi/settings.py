@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ninja",
     "guanxi.core",
     "guanxi.customers",
+    "guanxi.sales",
     "guanxi.web",
     "guanxi.api",
 ]

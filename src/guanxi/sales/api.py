@@ -1,0 +1,5 @@
+"""Sales endpoints: pipelines and stages, deals, reports."""
+
+from ninja import Router
+
+router = Router(tags=["sales"])

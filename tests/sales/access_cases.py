@@ -1,0 +1,15 @@
+"""Who may open the sales pages and API endpoints (walked by tests/test_access.py)."""
+
+from __future__ import annotations
+
+from ..access import Case
+
+# deals are read by every staff role; reps and managers work on them
+VIEWERS = frozenset(["administrator", "manager", "sales", "service", "marketing", "analyst"])
+EDITORS = frozenset(["administrator", "manager", "sales"])
+
+PAGES = [
+    Case("pipeline-list", VIEWERS),
+]
+
+ENDPOINTS: list[Case] = []
