@@ -43,7 +43,7 @@ def test_a_new_deal_starts_in_the_first_open_stage_and_records_created(make_user
 
 
 def test_moving_into_a_stage_whose_required_field_is_empty_is_refused_naming_the_field(make_user):
-    """"Quote sent" requires an amount: without one the move fails with an error on `amount`, nothing saved."""
+    """ "Quote sent" requires an amount: without one the move fails with an error on `amount`, nothing saved."""
     rep = make_user("sales")
     pipeline = factories.pipeline()
     deal = factories.deal(owner=rep, pipeline=pipeline)

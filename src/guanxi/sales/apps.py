@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 VIEW_ADD_CHANGE = ("view", "add", "change")
 ALL = (*VIEW_ADD_CHANGE, "delete")
@@ -33,4 +34,16 @@ class SalesConfig(AppConfig):
         grant(ADMINISTRATOR, *_perms(WORK_MODELS, ALL), *_perms(CONFIG_MODELS, ALL), *_perms(ADMIN_MODELS, ALL))
         grant("manager", *_perms(ADMIN_MODELS, ("view",)))
 
+        from guanxi.core.events import event_action
+
+        event_action("reordered", pgettext_lazy("event action", "reordered"))
+        event_action("task_added", pgettext_lazy("event action", "task added"))
+
+        from . import lists  # noqa: F401  (registers the deal list view)
+
         nav_item(NavItem(_("Pipelines"), "pipeline-list", "sales.view_deal", order=60, icon="layout-kanban"))
+        nav_item(NavItem(_("Deals"), "deal-list", "sales.view_deal", order=61, icon="briefcase"))
+        nav_item(NavItem(_("Sales reports"), "sales-reports", "sales.view_deal", order=62, icon="chart-funnel"))
+        nav_item(
+            NavItem(_("Pipelines and sales"), "sales-settings", "sales.change_pipeline", section="admin", order=70)
+        )
