@@ -100,7 +100,27 @@ def _currency(world: World, user: Any) -> dict[str, Any]:
     return {"pk": factories.currency("USD").pk}
 
 
+MANAGERS = frozenset(["administrator", "manager"])
+
+
+def _own_lead(world: World, user: Any) -> dict[str, Any]:
+    from guanxi.sales.models import AssignmentRule
+
+    from ..customers import factories as customer_factories
+
+    AssignmentRule.objects.get_or_create(user=user, province="", applies_to="leads")
+    return {"pk": customer_factories.lead(owner=user).pk}
+
+
+def _their_lead(world: World, user: Any) -> dict[str, Any]:
+    from ..customers import factories as customer_factories
+
+    outsider = _outsider()
+    return {"pk": customer_factories.lead(owner=outsider, team=outsider.teams.first()).pk}
+
+
 PAGES = [
+    Case("lead-assign", MANAGERS, ok=302, method="POST", args=_own_lead, in_scope_only=_their_lead),
     Case("pipeline-list", VIEWERS),
     Case("pipeline-board", VIEWERS, args=_pipeline()),
     Case("board-column", VIEWERS, args=_column),

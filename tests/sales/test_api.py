@@ -104,3 +104,17 @@ def test_only_administrators_change_stages(make_user, bearer):
         url, {"required_fields": ["nonsense"]}, content_type="application/json"
     )
     assert bad.status_code == 422 and "required_fields" in bad.json()["error"]["fields"]
+
+
+def test_converting_a_lead_over_the_api_can_open_a_deal(make_user, bearer):
+    rep = make_user("sales")
+    factories.pipeline(default=True)
+    lead = customer_factories.lead(owner=rep)
+    response = bearer(rep).post(
+        f"/api/v1/leads/{lead.pk}/convert",
+        {"deal": {"name": "续费", "amount": "1200"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    deal = Deal.objects.get(pk=response.json()["deal_id"])
+    assert deal.lead == lead and str(deal.amount) == "1200.00"

@@ -209,3 +209,29 @@ def test_the_settings_page_lists_pipelines_currencies_reasons_and_rules(make_use
     factories.currency("USD")
     page = login(admin).get(reverse("sales-settings")).content.decode()
     assert "续约 Renewals X" in page and "USD" in page and "Assignment rules" in page and "Stale deals" in page
+
+
+def test_converting_a_lead_with_create_a_deal_opens_the_deal(rep, login):
+    factories.pipeline(default=True)
+    lead = customer_factories.lead(owner=rep, company_name="字节跳动 ByteDance")
+    client = login(rep)
+    form = client.get(reverse("lead-convert", args=[lead.pk])).content.decode()
+    assert "Create a deal" in form
+    response = client.post(
+        reverse("lead-convert", args=[lead.pk]),
+        {"create_deal": "on", "deal_name": "广告投放 Ads", "deal_amount": "30000"},
+    )
+    deal = Deal.objects.get(name="广告投放 Ads")
+    assert response["Location"] == deal.get_absolute_url()
+    assert deal.account.name == "字节跳动 ByteDance" and deal.lead == lead
+
+
+def test_a_bad_deal_amount_on_conversion_leaves_the_lead_as_it_was(rep, login):
+    factories.pipeline(default=True)
+    lead = customer_factories.lead(owner=rep)
+    response = login(rep).post(
+        reverse("lead-convert", args=[lead.pk]), {"create_deal": "on", "deal_name": "x", "deal_amount": "-1"}
+    )
+    assert response.status_code == 200 and response.context["form"].errors["deal_amount"]
+    lead.refresh_from_db()
+    assert lead.status != "converted"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("sales/deals/<int:pk>/edit/", views.deal_edit, name="deal-edit"),
     path("sales/deals/<int:pk>/move/", views.deal_move, name="deal-move"),
     path("sales/deals/<int:pk>/tasks/", views.deal_task_add, name="deal-task-add"),
+    path("sales/leads/<int:pk>/assign/", views.lead_assign, name="lead-assign"),
     path("sales/reports/", views.sales_reports, name="sales-reports"),
     path("settings/pipelines/", views.sales_settings, name="sales-settings"),
     path("settings/pipelines/new/", views.pipeline_save, name="pipeline-create"),

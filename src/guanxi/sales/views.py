@@ -245,6 +245,22 @@ def deal_task_add(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect(deal)
 
 
+@require_POST
+@staff_perm("customers.change_lead")
+def lead_assign(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Give a lead to the owner the assignment rules pick (round robin or territory)."""
+    if not request.user.has_perm("sales.view_assignmentrule"):
+        raise PermissionDenied
+    lead = get_object_or_404(customer_selectors.leads_visible_to(request.user, "change"), pk=pk)
+    try:
+        services.lead_assign(lead=lead, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _errors_text(exc))
+    else:
+        messages.success(request, _("Lead assigned to %(owner)s.") % {"owner": lead.owner})
+    return redirect(lead)
+
+
 # --- reports ------------------------------------------------------------------------------------
 
 
