@@ -66,6 +66,7 @@ class Column:
     count: int = 0
     total: Decimal = ZERO
     deals: list[Deal] = field(default_factory=list)
+    cards: list[dict[str, Any]] = field(default_factory=list)  # what the page shows of `deals`
     more: str = ""  # the cursor of the next page ("position:id"), empty when this is all
 
 
