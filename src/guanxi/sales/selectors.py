@@ -67,6 +67,7 @@ class Column:
     total: Decimal = ZERO
     deals: list[Deal] = field(default_factory=list)
     cards: list[dict[str, Any]] = field(default_factory=list)  # what the page shows of `deals`
+    requires: str = ""  # the labels of the stage's required fields
     more: str = ""  # the cursor of the next page ("position:id"), empty when this is all
 
 

@@ -84,6 +84,11 @@ def pipeline_board(request: AuthedRequest, pk: int) -> HttpResponse:
     cutoff = selectors.stale_cutoff()
     for column in columns:
         column.cards = _cards(column.deals, cutoff)
+        column.requires = ", ".join(
+            str(services.DEAL_REQUIRABLE[name])
+            for name in column.stage.required_fields
+            if name in services.DEAL_REQUIRABLE
+        )
     context = {
         "pipeline": pipeline,
         "pipelines": selectors.pipelines_active(),

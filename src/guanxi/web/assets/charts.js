@@ -21,12 +21,12 @@ function start() {
   const data = JSON.parse(source.textContent);
   draw("chart-funnel", {
     tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", left: "5%", width: "90%", minSize: "10%", label: { position: "inside" }, data: data.funnel }],
+    series: [{ type: "funnel", sort: "none", left: "5%", width: "90%", minSize: "10%", label: { position: "inside", formatter: "{b}: {c}" }, data: data.funnel }],
   });
   draw("chart-forecast", {
     tooltip: { trigger: "axis" },
-    legend: { data: [data.labels.amount, data.labels.weighted] },
-    grid: { left: 60, right: 10, top: 40, bottom: 30 },
+    legend: { top: 0, data: [data.labels.amount, data.labels.weighted] },
+    grid: { left: 70, right: 10, top: 40, bottom: 30 },
     xAxis: { type: "category", data: data.months },
     yAxis: { type: "value" },
     series: [

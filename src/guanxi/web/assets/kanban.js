@@ -113,6 +113,9 @@ function start() {
       group: "deals",
       draggable: ".gx-deal",
       animation: 150,
+      // pointer events rather than the browser's native drag: mouse, pen and touch behave the same
+      forceFallback: true,
+      fallbackOnBody: true,
       // on touch screens a short press picks a card up, so a swipe still scrolls the page
       delay: 200,
       delayOnTouchOnly: true,
