@@ -252,3 +252,28 @@ def test_a_stage_may_only_require_deal_fields(make_user):
     with pytest.raises(ValidationError) as exc:
         services.stage_save(actor=admin, pipeline=pipeline, name="X", required_fields=["password"])
     assert "required_fields" in exc.value.message_dict
+
+
+def test_assigning_a_lead_by_the_rules_gives_it_the_rules_user_and_records_it(make_user):
+    admin, rep = make_user("administrator"), make_user("sales")
+    services.assignment_rule_save(actor=admin, user=rep, applies_to=AssignmentRule.AppliesTo.LEADS)
+    lead = customer_factories.lead(owner=admin)
+    services.lead_assign(lead=lead, actor=admin)
+    lead.refresh_from_db()
+    assert lead.owner == rep
+    assert Event.objects.for_object(lead).filter(action="reassigned").exists()
+
+
+def test_without_a_matching_rule_a_lead_is_not_reassigned(make_user):
+    admin = make_user("administrator")
+    lead = customer_factories.lead(owner=admin)
+    with pytest.raises(ValidationError) as exc:
+        services.lead_assign(lead=lead, actor=admin)
+    assert "owner" in exc.value.message_dict
+
+
+def test_a_rule_needs_either_a_user_or_a_team(make_user):
+    admin = make_user("administrator")
+    with pytest.raises(ValidationError) as exc:
+        services.assignment_rule_save(actor=admin, province="上海市")
+    assert {"team", "user"} <= set(exc.value.message_dict)

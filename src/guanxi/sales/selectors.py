@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -179,7 +180,8 @@ def funnel(
     """Deals per stage now, with how many reached each open stage and the conversion from the previous one.
 
     A deal has reached every open stage up to the one it is in; won deals reached them all; a lost deal
-    reached the stage it was lost from (the `from_stage` of its last `stage_changed` event into a lost stage).
+    reached the stage it was lost from (the `from_stage` of its `stage_changed` event into a lost stage; one lost,
+    reopened and lost again counts at both stages).
     `since`/`until` pick deals by the day they were created.
     """
     rows = _report_rows(user, pipeline, owner, team)
@@ -204,25 +206,28 @@ def funnel(
         elif stage.kind == StageKind.WON:
             won += n
     lost_ids = rows.filter(status=DealStatus.LOST).values("pk")
+    # counted in the database: how many lost deals were lost from each stage (one row per stage comes back)
     lost_from = (
         Event.objects.filter(
-            content_type=ContentType.objects.get_for_model(Deal), action="stage_changed", object_id__in=lost_ids
+            content_type=ContentType.objects.get_for_model(Deal),
+            action="stage_changed",
+            object_id__in=lost_ids,
+            data__to_kind=StageKind.LOST,
         )
-        .filter(data__to_kind=StageKind.LOST)
         .order_by()
-        .values_list("object_id", "data__from_stage", "id")
+        .values(from_stage=KT("data__from_stage"))
+        .annotate(n=Count("object_id", distinct=True))
     )
-    last: dict[int, tuple[int, Any]] = {}
-    for object_id, from_stage, event_id in lost_from:
-        if object_id not in last or event_id > last[object_id][0]:
-            last[object_id] = (event_id, from_stage)
     lost_total = sum(now.get(s.pk, {}).get("n", 0) for s in stages if s.kind == StageKind.LOST)
-    for _event_id, from_stage in last.values():
+    counted = 0
+    for row in lost_from:
+        from_stage = int(row["from_stage"]) if str(row["from_stage"] or "").isdigit() else None
         if from_stage in order:
-            furthest[order[from_stage]] += 1
+            furthest[order[from_stage]] += row["n"]
+            counted += row["n"]
     # lost deals with no event (created lost, or before events) count at the first stage
     if open_stages:
-        furthest[0] += max(0, lost_total - len(last))
+        furthest[0] += max(0, lost_total - counted)
     steps = []
     reached_after = won
     reached = [0] * len(open_stages)

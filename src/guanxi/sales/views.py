@@ -109,13 +109,15 @@ def board_column(request: AuthedRequest, pk: int, stage_id: int) -> HttpResponse
     stage = get_object_or_404(Stage, pk=stage_id, pipeline=pipeline)
     rows = selectors.board_rows(user=request.user, pipeline=pipeline, **_board_filters(request))
     deals, more = selectors.column_page(rows, stage, after=request.GET.get("after", ""))
+    params = request.GET.copy()
+    params.pop("after", None)  # the next button adds its own cursor
     context = {
         "pipeline": pipeline,
         "stage": stage,
         "deals": deals,
         "cards": _cards(deals, selectors.stale_cutoff()),
         "more": more,
-        "query": request.GET.urlencode(),
+        "query": params.urlencode(),
     }
     return render(request, "sales/_column_more.html", context)
 
