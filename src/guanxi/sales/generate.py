@@ -46,6 +46,7 @@ DEAL_FIELDS = [
     "source",
     "lost_reason",
     "lost_note",
+    "lost_at_stage",
     "closed_at",
     "stage_entered_at",
     "last_activity_at",
@@ -182,6 +183,7 @@ def deals_generate(
                     break
                 path.append((open_stages[index], moment))
             last_stage, entered = path[-1]
+            lost_at = None
             lost_reason: tuple[int, str] | None = None
             if (
                 not open_only
@@ -194,6 +196,7 @@ def deals_generate(
                 moment = min(now, entered + timedelta(days=rng.uniform(3, 40)))
                 path.append((lost_stage, moment))
                 lost_reason = rng.choice(reasons)
+                lost_at = last_stage.pk
             final, final_at = path[-1]
             status = DealStatus(final.kind)
             totals[str(status)] += 1
@@ -219,6 +222,7 @@ def deals_generate(
                     rng.choice(sources),
                     lost_reason[0] if lost_reason else None,
                     "",
+                    lost_at,
                     _db_time(closed_at) if closed_at else None,
                     _db_time(final_at),
                     _db_time(final_at),
@@ -262,6 +266,10 @@ def deals_generate(
         totals["deals"] += len(deal_rows)
         totals["events"] += len(event_rows)
         done += size
+    from .selectors import board_figures_changed
+
+    for pipeline in pipeline_list:
+        board_figures_changed(pipeline.pk)
     return totals
 
 

@@ -268,6 +268,16 @@ class Deal(OwnedModel):
         LostReason, verbose_name=_("lost reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     lost_note = models.TextField(_("lost note"), blank=True)
+    # the open stage a lost deal was lost from: the funnel counts how far deals got without reading events
+    lost_at_stage = models.ForeignKey(
+        Stage,
+        verbose_name=_("lost at stage"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now, editable=False)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, editable=False)

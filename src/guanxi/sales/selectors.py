@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from guanxi.core.models import Event, Team, User
+from guanxi.core.models import Team, User
 
 from .models import Deal, DealStatus, LostReason, Pipeline, SalesSettings, Stage, StageKind
 
@@ -66,8 +67,8 @@ class Column:
     stage: Stage
     count: int = 0
     total: Decimal = ZERO
-    deals: list[Deal] = field(default_factory=list)
-    cards: list[dict[str, Any]] = field(default_factory=list)  # what the page shows of `deals`
+    deals: list[dict[str, Any]] = field(default_factory=list)  # CARD_FIELDS of each card
+    cards: str = ""  # the cards' HTML
     requires: str = ""  # the labels of the stage's required fields
     more: str = ""  # the cursor of the next page ("position:id"), empty when this is all
 
@@ -85,27 +86,28 @@ def board_rows(
     return rows
 
 
-def _cards(rows: QuerySet[Deal]) -> QuerySet[Deal]:
-    return rows.select_related("account", "owner", "currency").only(
-        "id",
-        "name",
-        "stage_id",
-        "position",
-        "amount",
-        "amount_cny",
-        "expected_close",
-        "last_activity_at",
-        "status",
-        "currency__code",
-        "account__name",
-        "owner__full_name",
-        "owner__email",
-    )
+CARD_FIELDS = (
+    "id",
+    "name",
+    "position",
+    "amount",
+    "amount_cny",
+    "expected_close",
+    "last_activity_at",
+    "status",
+    "currency__code",
+    "account__name",
+    "owner__full_name",
+    "owner__email",
+)
 
 
-def column_page(rows: QuerySet[Deal], stage: Stage, after: str = "") -> tuple[list[Deal], str]:
-    """One page of a column in board order, after the cursor "position:id"; returns the next cursor too."""
-    page = rows.filter(stage=stage)
+def column_page(rows: QuerySet[Deal], stage: Stage, after: str = "") -> tuple[list[dict[str, Any]], str]:
+    """One page of a column in board order, after the cursor "position:id"; returns the next cursor too.
+
+    Plain values, not model instances: a board shows hundreds of cards per request.
+    """
+    page = rows.filter(pipeline_id=stage.pipeline_id, stage=stage)
     if after:
         try:
             position_text, id_text = after.split(":", 1)
@@ -113,21 +115,48 @@ def column_page(rows: QuerySet[Deal], stage: Stage, after: str = "") -> tuple[li
         except ValueError:
             position, last_id = float("-inf"), 0
         page = page.filter(Q(position__gt=position) | Q(position=position, pk__gt=last_id))
-    deals = list(_cards(page).order_by("position", "id")[: COLUMN_PAGE + 1])
+    deals = list(page.order_by("position", "id").values(*CARD_FIELDS)[: COLUMN_PAGE + 1])
     more = ""
     if len(deals) > COLUMN_PAGE:
         deals = deals[:COLUMN_PAGE]
-        more = f"{deals[-1].position!r}:{deals[-1].pk}"
+        more = f"{deals[-1]['position']!r}:{deals[-1]['id']}"
     return deals, more
+
+
+# Column counts and totals scan every deal of the pipeline in the viewer's scope; they are kept in the cache
+# for a minute per viewer and filter, and every deal write in the pipeline starts a new generation of keys.
+FIGURES_SECONDS = 60
+
+
+def _generation_key(pipeline_id: int) -> str:
+    return f"sales:board:{pipeline_id}:generation"
+
+
+def board_figures_changed(pipeline_id: int) -> None:
+    """Forget the cached column figures of a pipeline (after any deal in it was written)."""
+    cache.set(_generation_key(pipeline_id), time.time_ns(), None)
+
+
+def _figures(rows: QuerySet[Deal], key: str) -> dict[int, dict[str, Any]]:
+    cached = cache.get(key)
+    if cached is not None:
+        return {int(stage): {"n": n, "total": Decimal(total)} for stage, n, total in cached}
+    totals = {
+        row["stage"]: {"n": row["n"], "total": row["total"]}
+        for row in rows.order_by().values("stage").annotate(n=Count("id"), total=Coalesce(Sum("amount_cny"), ZERO))
+    }
+    cache.set(key, [(stage, v["n"], str(v["total"])) for stage, v in totals.items()], FIGURES_SECONDS)
+    return totals
 
 
 def board(*, user: Any, pipeline: Pipeline, mine: bool = False, stale: bool = False, q: str = "") -> list[Column]:
     """The board of a pipeline: per stage its count and total (CNY) and the first page of cards."""
     rows = board_rows(user=user, pipeline=pipeline, mine=mine, stale=stale, q=q)
-    totals: dict[int, dict[str, Any]] = {
-        row["stage"]: dict(row)
-        for row in rows.order_by().values("stage").annotate(n=Count("id"), total=Coalesce(Sum("amount_cny"), ZERO))
-    }
+    generation = cache.get(_generation_key(pipeline.pk), 0)
+    viewer = "all" if user.sees_everything else f"user{user.pk}"
+    digest = hashlib.sha1(q.encode(), usedforsecurity=False).hexdigest()[:12]
+    key = f"sales:board:{pipeline.pk}:{generation}:{viewer}:{int(mine)}:{int(stale)}:{digest}"
+    totals = _figures(rows, key)
     columns = []
     for stage in stages_of(pipeline):
         figures: dict[str, Any] = totals.get(stage.pk, {"n": 0, "total": ZERO})
@@ -136,15 +165,6 @@ def board(*, user: Any, pipeline: Pipeline, mine: bool = False, stale: bool = Fa
             column.deals, column.more = column_page(rows, stage)
         columns.append(column)
     return columns
-
-
-def column_figures(*, user: Any, stages: list[Stage]) -> dict[int, dict[str, Any]]:
-    """Count and total of the given columns as the user sees them (after a move)."""
-    rows = deals_visible_to(user).filter(stage__in=stages).order_by().values("stage")
-    figures = {s.pk: {"count": 0, "total": "0.00"} for s in stages}
-    for row in rows.annotate(n=Count("id"), total=Coalesce(Sum("amount_cny"), ZERO)):
-        figures[row["stage"]] = {"count": row["n"], "total": f"{row['total']:.2f}"}
-    return figures
 
 
 # --- reports ------------------------------------------------------------------------------------
@@ -180,8 +200,7 @@ def funnel(
     """Deals per stage now, with how many reached each open stage and the conversion from the previous one.
 
     A deal has reached every open stage up to the one it is in; won deals reached them all; a lost deal
-    reached the stage it was lost from (the `from_stage` of its `stage_changed` event into a lost stage; one lost,
-    reopened and lost again counts at both stages).
+    reached the stage it was lost from (`lost_at_stage`, the `from_stage` of its `stage_changed` event into lost).
     `since`/`until` pick deals by the day they were created.
     """
     rows = _report_rows(user, pipeline, owner, team)
@@ -205,27 +224,15 @@ def funnel(
             furthest[order[stage.pk]] += n
         elif stage.kind == StageKind.WON:
             won += n
-    lost_ids = rows.filter(status=DealStatus.LOST).values("pk")
-    # counted in the database: how many lost deals were lost from each stage (one row per stage comes back)
-    lost_from = (
-        Event.objects.filter(
-            content_type=ContentType.objects.get_for_model(Deal),
-            action="stage_changed",
-            object_id__in=lost_ids,
-            data__to_kind=StageKind.LOST,
-        )
-        .order_by()
-        .values(from_stage=KT("data__from_stage"))
-        .annotate(n=Count("object_id", distinct=True))
-    )
+    # how many lost deals were lost from each open stage (`lost_at_stage`, kept by deal_move)
     lost_total = sum(now.get(s.pk, {}).get("n", 0) for s in stages if s.kind == StageKind.LOST)
     counted = 0
-    for row in lost_from:
-        from_stage = int(row["from_stage"]) if str(row["from_stage"] or "").isdigit() else None
-        if from_stage in order:
-            furthest[order[from_stage]] += row["n"]
+    lost_from = rows.filter(status=DealStatus.LOST, lost_at_stage__isnull=False).order_by().values("lost_at_stage")
+    for row in lost_from.annotate(n=Count("id")):
+        if row["lost_at_stage"] in order:
+            furthest[order[row["lost_at_stage"]]] += row["n"]
             counted += row["n"]
-    # lost deals with no event (created lost, or before events) count at the first stage
+    # lost deals with no stage recorded (created lost) count at the first stage
     if open_stages:
         furthest[0] += max(0, lost_total - counted)
     steps = []

@@ -215,8 +215,16 @@ def _set_closed(deal: Deal, stage: Stage, now: datetime) -> None:
 
 
 def _column_top(stage: Stage) -> float:
-    lowest = Deal.objects.filter(stage=stage).aggregate(low=Min("position"))["low"]
+    # the pipeline narrows to the board index (pipeline, stage, position): the minimum is one index read
+    lowest = Deal.objects.filter(pipeline_id=stage.pipeline_id, stage=stage).aggregate(low=Min("position"))["low"]
     return 0.0 if lowest is None else float(lowest) - 1.0
+
+
+def _board_changed(pipeline_id: int) -> None:
+    """The pipeline's cached column figures are out of date once this transaction commits."""
+    from .selectors import board_figures_changed
+
+    transaction.on_commit(lambda: board_figures_changed(pipeline_id))
 
 
 def _lost_reason_check(stage: Stage, lost_reason: LostReason | None, errors: Errors) -> None:
@@ -282,6 +290,7 @@ def deal_create(
     deal.owner = owner if owner is not None else _actor_or_none(actor)
     deal.team = team if team is not None else (_default_team(deal.owner) or _default_team(actor))
     deal.save()
+    _board_changed(deal.pipeline_id)
     if contacts:
         deal.contacts.set(contacts)
     changes = {
@@ -338,6 +347,7 @@ def deal_update(
     deal.amount_cny = _amount_cny(deal)
     deal.last_activity_at = timezone.now()
     deal.save()
+    _board_changed(deal.pipeline_id)
     changes = _plain_changes(field_changes(deal, before, DEAL_TRACKED))
     after_contacts = sorted(str(c) for c in deal.contacts.all())
     if contacts is not None and after_contacts != before_contacts:
@@ -366,7 +376,11 @@ def position_between(*, stage: Stage, above: Deal | None, below: Deal | None) ->
 
 def _column_renumber(stage: Stage) -> None:
     """Spread a column's positions out again (1, 2, 3 …) when two neighbours have run out of room."""
-    deals = list(Deal.objects.filter(stage=stage).order_by("position", "id").only("id", "position"))
+    deals = list(
+        Deal.objects.filter(pipeline_id=stage.pipeline_id, stage=stage)
+        .order_by("position", "id")
+        .only("id", "position")
+    )
     for index, row in enumerate(deals):
         row.position = float(index + 1)
     Deal.objects.bulk_update(deals, ["position"], batch_size=2000)
@@ -423,8 +437,12 @@ def deal_move(
     _set_closed(deal, stage, now)
     if stage.kind == StageKind.LOST:
         deal.lost_reason = lost_reason
+        if old.kind == StageKind.OPEN:
+            deal.lost_at_stage = old
         if lost_note is not None:
             deal.lost_note = lost_note.strip()
+    else:
+        deal.lost_at_stage = None
     deal.stage_entered_at = deal.last_activity_at = now
     deal.save(
         update_fields=[
@@ -434,11 +452,13 @@ def deal_move(
             "closed_at",
             "lost_reason",
             "lost_note",
+            "lost_at_stage",
             "stage_entered_at",
             "last_activity_at",
             "updated_at",
         ]
     )
+    _board_changed(deal.pipeline_id)
     changes: dict[str, list[Any]] = {"stage": [old.name, stage.name]}
     if stage.kind == StageKind.LOST and lost_reason is not None:
         changes["lost_reason"] = [None, lost_reason.name]
@@ -466,6 +486,7 @@ def deal_move(
 def deal_delete(*, deal: Deal, actor: Any) -> None:
     """Delete a deal entered by mistake (its events stay in the audit log)."""
     record_event(obj=deal, action="deleted", actor=actor, changes={"name": [deal.name, None]})
+    _board_changed(deal.pipeline_id)
     deal.delete()
 
 

@@ -51,12 +51,21 @@ function askLostReason() {
   });
 }
 
-function updateFigures(columns) {
-  for (const [stage, figures] of Object.entries(columns || {})) {
+// The server answers a move without re-counting the columns; the board shifts the card's count and amount.
+function shiftFigures(fromStage, toStage, amount) {
+  for (const [stage, sign] of [[fromStage, -1], [toStage, 1]]) {
     const count = document.querySelector(`[data-count="${stage}"]`);
     const total = document.querySelector(`[data-total="${stage}"]`);
-    if (count) count.textContent = Number(figures.count).toLocaleString();
-    if (total) total.textContent = Math.round(Number(figures.total)).toLocaleString();
+    if (count) {
+      const n = Number(count.dataset.value || count.textContent.replace(/[^0-9]/g, "")) + sign;
+      count.dataset.value = String(n);
+      count.textContent = n.toLocaleString();
+    }
+    if (total) {
+      const value = Number(total.dataset.value || 0) + sign * amount;
+      total.dataset.value = String(value);
+      total.textContent = Math.round(value).toLocaleString();
+    }
   }
 }
 
@@ -95,7 +104,7 @@ async function onEnd(board, evt) {
       showError(board, data.error || board.dataset.failed);
       return;
     }
-    updateFigures(data.columns);
+    shiftFigures(from.dataset.stageId, to.dataset.stageId, Number(item.dataset.amount || 0));
     item.dataset.moved = "1";
   } catch {
     snapBack(evt);
