@@ -74,12 +74,13 @@ def sales(bench: Bench) -> dict[str, Any]:
     (`created` and `stage_changed` events, about a third won or lost) for funnel and forecast, owned by
     200 sales users in 5 teams. Board: `GET /sales/pipelines/<id>/board/` (HTML, six columns of 50 cards,
     counts and CNY totals per column) as the administrator and as a rep who sees one team. Move:
-    `POST /sales/deals/<id>/move/` as the board's drag-and-drop sends it (JSON answer with both
-    columns' new figures), each request a different deal into the next stage, one `stage_changed`
-    event each. Column figures are cached per viewer until a deal of the pipeline changes, so the board is
-    also timed right after each of up to 60 moves (the rep moves a deal, then loads the board and its
-    figures are counted again). Funnel and forecast: `GET /api/v1/reports/funnel` and
-    `/api/v1/reports/forecast` over the history pipeline. Requests one after another over one kept-alive connection to a real `guanxi web`."""
+    `POST /sales/deals/<id>/move/` as the board's drag-and-drop sends it (a JSON answer; the board shifts
+    the two columns' figures itself), each request a different deal into the next stage, one
+    `stage_changed` event each. Column figures are cached per viewer until a deal of the pipeline changes,
+    so the board is also timed right after each of up to 60 moves (the rep moves a deal, then loads the
+    board and its figures are counted again). Funnel, forecast and won/lost: `GET /api/v1/reports/...`
+    over the history pipeline. Requests one after another over one kept-alive connection to a real
+    `guanxi web`."""
     from django.core.management import call_command
 
     from guanxi.core.models import Team, User
