@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "guanxi.core",
     "guanxi.customers",
     "guanxi.dedupe",
+    "guanxi.sales",
     "guanxi.web",
     "guanxi.api",
 ]

@@ -1,6 +1,7 @@
 """Customer endpoints: accounts, contacts, leads, lead conversion, interactions, tasks, the timeline, search."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -312,14 +313,23 @@ class LeadPatch(InputSchema):
     tags: list[str] | None = Field(default=None, description=TAGS_IN_DOC)
 
 
+class ConversionDealIn(InputSchema):
+    name: str = ""
+    amount: Decimal | None = None
+
+
 class LeadConvertIn(InputSchema):
     account_id: int | None = None
+    deal: ConversionDealIn | None = Field(
+        None, description="Also open a deal for the new contact and account (needs the sales.add_deal permission)."
+    )
 
 
 class ConversionOut(Schema):
     lead: LeadOut
     contact: ContactOut
     account: AccountOut | None
+    deal_id: int | None = None
 
 
 class DuplicateOut(Schema):
@@ -616,11 +626,22 @@ def lead_convert(request: AuthedRequest, lead_id: int, body: LeadConvertIn) -> A
         account = selectors.accounts_visible_to(request.user, "change").filter(pk=body.account_id).first()
         if account is None:
             raise ValidationError({"account_id": _("Unknown account.")})
-    contact, account = services.lead_convert(lead=lead, actor=request.user, account=account)
+    deal_id = None
+    if body.deal is not None:
+        require_perm(request, "sales.add_deal")
+        # the sales app opens the deal inside the conversion's transaction: all of it, or none
+        from guanxi.sales.services import lead_convert_with_deal
+
+        contact, account, deal = lead_convert_with_deal(
+            lead=lead, actor=request.user, account=account, deal_name=body.deal.name, amount=body.deal.amount
+        )
+        deal_id = deal.pk
+    else:
+        contact, account = services.lead_convert(lead=lead, actor=request.user, account=account)
     contact = Contact.objects.prefetch_related("links__account").get(pk=contact.pk)
     log_lead_pii(request, [lead])
     log_contact_pii(request, [contact])
-    return {"lead": lead, "contact": contact, "account": account}
+    return {"lead": lead, "contact": contact, "account": account, "deal_id": deal_id}
 
 
 # --- search -----------------------------------------------------------------------------------

@@ -97,9 +97,27 @@ class LeadConvertForm(forms.Form):
         help_text=_("Or pick an account that already exists, to add this person to it."),
     )
 
-    def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
+    # offered to users who may add deals: the conversion also opens a deal (guanxi.sales), in the same transaction
+    create_deal = forms.BooleanField(label=_("Create a deal"), required=False)
+    deal_name = forms.CharField(
+        label=_("Deal name"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty to name it after the company or the person."),
+    )
+    deal_amount = forms.CharField(
+        label=_("Deal amount (CNY)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+
+    def __init__(self, *args: Any, accounts: QuerySet[Account], with_deal: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts  # type: ignore[attr-defined]
+        if not with_deal:
+            for name in ("create_deal", "deal_name", "deal_amount"):
+                del self.fields[name]
 
 
 def _when(**attrs: Any) -> forms.DateTimeInput:

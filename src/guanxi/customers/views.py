@@ -380,9 +380,23 @@ def lead_convert(request: AuthedRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     lead = get_object_or_404(selectors.leads_visible_to(request.user, "change"), pk=pk)
     data = request.POST if request.method == "POST" else None
-    form = LeadConvertForm(data, accounts=selectors.accounts_visible_to(request.user, "change"))
+    with_deal = request.user.has_perm("sales.add_deal")
+    form = LeadConvertForm(data, accounts=selectors.accounts_visible_to(request.user, "change"), with_deal=with_deal)
     if request.method == "POST" and form.is_valid():
         try:
+            if with_deal and form.cleaned_data.get("create_deal"):
+                # the sales app opens the deal in the conversion's own transaction (all of it, or none)
+                from guanxi.sales.services import lead_convert_with_deal
+
+                contact, _account, deal = lead_convert_with_deal(
+                    lead=lead,
+                    actor=request.user,
+                    account=form.cleaned_data["account"],
+                    deal_name=form.cleaned_data["deal_name"],
+                    amount=form.cleaned_data["deal_amount"],
+                )
+                messages.success(request, _("Lead converted: deal “%(deal)s” opened.") % {"deal": deal})
+                return redirect(deal)
             contact, _account = services.lead_convert(
                 lead=lead, actor=request.user, account=form.cleaned_data["account"]
             )

@@ -1,4 +1,4 @@
-// Bundles the shell's assets into ../static/build/ (git-ignored): app.js and app.css.
+// Bundles the shell's assets into ../static/build/ (git-ignored): app.js and app.css, kanban.js, charts.js.
 // Run by `npm run build` at set-up time; nothing is fetched at run time.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,9 @@ await build({
   entryPoints: [
     { in: path.join(here, "main.js"), out: "app" },
     { in: path.join(here, "main.css"), out: "app" },
+    // page scripts loaded only where used: the sales kanban (SortableJS) and the sales charts (ECharts)
+    { in: path.join(here, "kanban.js"), out: "kanban" },
+    { in: path.join(here, "charts.js"), out: "charts" },
   ],
   outdir: path.join(here, "..", "static", "build"),
   bundle: true,

@@ -1,0 +1,436 @@
+"""Sales reads, always scoped to the user: the kanban board, deal lists, funnel, forecast and won/lost figures."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from guanxi.core.models import Team, User
+
+from .models import Deal, DealStatus, LostReason, Pipeline, SalesSettings, Stage, StageKind
+
+COLUMN_PAGE = 50
+ZERO = Decimal("0")
+
+
+def pipelines_active() -> QuerySet[Pipeline]:
+    """Pipelines in use, default first then by position."""
+    return Pipeline.objects.filter(active=True).order_by("-is_default", "position", "id")
+
+
+def stages_of(pipeline: Pipeline) -> list[Stage]:
+    return list(pipeline.stages.order_by("position", "id"))
+
+
+def deals_visible_to(user: Any, action: str = "view") -> QuerySet[Deal]:
+    """Deals in the user's scope for `action`."""
+    return Deal.objects.visible_to(user, action)
+
+
+def deal_detail(*, user: Any, pk: int, action: str = "view") -> Deal | None:
+    return (
+        deals_visible_to(user, action)
+        .select_related("pipeline", "stage", "account", "currency", "owner", "team", "lost_reason", "lead")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def stale_days() -> int:
+    row = SalesSettings.objects.filter(pk=1).only("stale_after_days").first()
+    return row.stale_after_days if row else 14
+
+
+def stale_cutoff(now: datetime | None = None) -> datetime:
+    """Open deals with no activity since this moment are stale."""
+    return (now or timezone.now()) - timedelta(days=stale_days())
+
+
+def stale_q(cutoff: datetime | None = None) -> Q:
+    return Q(status=DealStatus.OPEN, last_activity_at__lt=cutoff or stale_cutoff())
+
+
+# --- the kanban board ---------------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    total: Decimal = ZERO
+    deals: list[dict[str, Any]] = field(default_factory=list)  # CARD_FIELDS of each card
+    cards: str = ""  # the cards' HTML
+    requires: str = ""  # the labels of the stage's required fields
+    more: str = ""  # the cursor of the next page ("position:id"), empty when this is all
+
+
+def board_rows(
+    *, user: Any, pipeline: Pipeline, mine: bool = False, stale: bool = False, q: str = ""
+) -> QuerySet[Deal]:
+    rows = deals_visible_to(user).filter(pipeline=pipeline)
+    if mine:
+        rows = rows.filter(owner=user)
+    if stale:
+        rows = rows.filter(stale_q())
+    if q:
+        rows = rows.filter(name__icontains=q)
+    return rows
+
+
+CARD_FIELDS = (
+    "id",
+    "name",
+    "position",
+    "amount",
+    "amount_cny",
+    "expected_close",
+    "last_activity_at",
+    "status",
+    "currency__code",
+    "account__name",
+    "owner__full_name",
+    "owner__email",
+)
+
+
+def column_page(rows: QuerySet[Deal], stage: Stage, after: str = "") -> tuple[list[dict[str, Any]], str]:
+    """One page of a column in board order, after the cursor "position:id"; returns the next cursor too.
+
+    Plain values, not model instances: a board shows hundreds of cards per request.
+    """
+    page = rows.filter(pipeline_id=stage.pipeline_id, stage=stage)
+    if after:
+        try:
+            position_text, id_text = after.split(":", 1)
+            position, last_id = float(position_text), int(id_text)
+        except ValueError:
+            position, last_id = float("-inf"), 0
+        page = page.filter(Q(position__gt=position) | Q(position=position, pk__gt=last_id))
+    deals = list(page.order_by("position", "id").values(*CARD_FIELDS)[: COLUMN_PAGE + 1])
+    more = ""
+    if len(deals) > COLUMN_PAGE:
+        deals = deals[:COLUMN_PAGE]
+        more = f"{deals[-1]['position']!r}:{deals[-1]['id']}"
+    return deals, more
+
+
+# Column counts and totals scan every deal of the pipeline in the viewer's scope; they are kept in the cache
+# for a minute per viewer and filter, and every deal write in the pipeline starts a new generation of keys.
+FIGURES_SECONDS = 60
+
+
+def _generation_key(pipeline_id: int) -> str:
+    return f"sales:board:{pipeline_id}:generation"
+
+
+def board_figures_changed(pipeline_id: int) -> None:
+    """Forget the cached column figures of a pipeline (after any deal in it was written)."""
+    cache.set(_generation_key(pipeline_id), time.time_ns(), None)
+
+
+def _figures(rows: QuerySet[Deal], key: str) -> dict[int, dict[str, Any]]:
+    cached = cache.get(key)
+    if cached is not None:
+        return {int(stage): {"n": n, "total": Decimal(total)} for stage, n, total in cached}
+    totals = {
+        row["stage"]: {"n": row["n"], "total": row["total"]}
+        for row in rows.order_by().values("stage").annotate(n=Count("id"), total=Coalesce(Sum("amount_cny"), ZERO))
+    }
+    cache.set(key, [(stage, v["n"], str(v["total"])) for stage, v in totals.items()], FIGURES_SECONDS)
+    return totals
+
+
+def board(*, user: Any, pipeline: Pipeline, mine: bool = False, stale: bool = False, q: str = "") -> list[Column]:
+    """The board of a pipeline: per stage its count and total (CNY) and the first page of cards."""
+    rows = board_rows(user=user, pipeline=pipeline, mine=mine, stale=stale, q=q)
+    generation = cache.get(_generation_key(pipeline.pk), 0)
+    viewer = "all" if user.sees_everything else f"user{user.pk}"
+    digest = hashlib.sha1(q.encode(), usedforsecurity=False).hexdigest()[:12]
+    key = f"sales:board:{pipeline.pk}:{generation}:{viewer}:{int(mine)}:{int(stale)}:{digest}"
+    totals = _figures(rows, key)
+    columns = []
+    for stage in stages_of(pipeline):
+        figures: dict[str, Any] = totals.get(stage.pk, {"n": 0, "total": ZERO})
+        column = Column(stage=stage, count=figures["n"], total=figures["total"])
+        if column.count:
+            column.deals, column.more = column_page(rows, stage)
+        columns.append(column)
+    return columns
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelStep:
+    stage: Stage
+    count: int  # deals in this stage now
+    amount: Decimal
+    reached: int  # deals that got at least this far
+    conversion: float | None  # reached here / reached at the previous open stage, in %
+
+
+def _report_rows(user: Any, pipeline: Pipeline, owner: User | None = None, team: Team | None = None) -> QuerySet[Deal]:
+    rows = deals_visible_to(user).filter(pipeline=pipeline)
+    if owner is not None:
+        rows = rows.filter(owner=owner)
+    if team is not None:
+        rows = rows.filter(team=team)
+    return rows
+
+
+def funnel(
+    *,
+    user: Any,
+    pipeline: Pipeline,
+    since: date | None = None,
+    until: date | None = None,
+    owner: User | None = None,
+    team: Team | None = None,
+) -> list[FunnelStep]:
+    """Deals per stage now, with how many reached each open stage and the conversion from the previous one.
+
+    A deal has reached every open stage up to the one it is in; won deals reached them all; a lost deal
+    reached the stage it was lost from (`lost_at_stage`, the `from_stage` of its `stage_changed` event into lost).
+    `since`/`until` pick deals by the day they were created.
+    """
+    rows = _report_rows(user, pipeline, owner, team)
+    if since:
+        rows = rows.filter(created_at__date__gte=since)
+    if until:
+        rows = rows.filter(created_at__date__lte=until)
+    stages = stages_of(pipeline)
+    now: dict[int, dict[str, Any]] = {
+        row["stage"]: dict(row)
+        for row in rows.order_by().values("stage").annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
+    }
+    open_stages = [s for s in stages if s.kind == StageKind.OPEN]
+    order = {s.pk: index for index, s in enumerate(open_stages)}
+    # how many deals stopped at each open stage (the furthest they got)
+    furthest = [0] * len(open_stages)
+    won = 0
+    for stage in stages:
+        n = now.get(stage.pk, {}).get("n", 0)
+        if stage.kind == StageKind.OPEN:
+            furthest[order[stage.pk]] += n
+        elif stage.kind == StageKind.WON:
+            won += n
+    # how many lost deals were lost from each open stage (`lost_at_stage`, kept by deal_move)
+    lost_total = sum(now.get(s.pk, {}).get("n", 0) for s in stages if s.kind == StageKind.LOST)
+    counted = 0
+    lost_from = rows.filter(status=DealStatus.LOST, lost_at_stage__isnull=False).order_by().values("lost_at_stage")
+    for row in lost_from.annotate(n=Count("id")):
+        if row["lost_at_stage"] in order:
+            furthest[order[row["lost_at_stage"]]] += row["n"]
+            counted += row["n"]
+    # lost deals with no stage recorded (created lost) count at the first stage
+    if open_stages:
+        furthest[0] += max(0, lost_total - counted)
+    steps = []
+    reached_after = won
+    reached = [0] * len(open_stages)
+    for index in range(len(open_stages) - 1, -1, -1):
+        reached_after += furthest[index]
+        reached[index] = reached_after
+    previous: int | None = None
+    for stage in stages:
+        figures: dict[str, Any] = now.get(stage.pk, {"n": 0, "amount": ZERO})
+        if stage.kind == StageKind.OPEN:
+            count_reached = reached[order[stage.pk]]
+        elif stage.kind == StageKind.WON:
+            count_reached = won
+        else:
+            count_reached = figures["n"]
+        conversion = None
+        if stage.kind != StageKind.LOST and previous is not None:
+            conversion = round(100 * count_reached / previous, 1) if previous else None
+        steps.append(FunnelStep(stage, figures["n"], figures["amount"], count_reached, conversion))
+        if stage.kind != StageKind.LOST:
+            previous = count_reached
+    return steps
+
+
+def _weighted() -> ExpressionWrapper:
+    return ExpressionWrapper(
+        F("amount_cny") * F("stage__probability") / 100, output_field=DecimalField(max_digits=20, decimal_places=2)
+    )
+
+
+@dataclass
+class ForecastRow:
+    month: date
+    owner_id: int | None
+    owner: str
+    deals: int
+    amount: Decimal
+    weighted: Decimal
+
+
+def forecast(
+    *,
+    user: Any,
+    pipeline: Pipeline | None = None,
+    start: date,
+    months: int = 6,
+    owner: User | None = None,
+    team: Team | None = None,
+) -> list[ForecastRow]:
+    """Open deals expected to close in each month from `start`, by owner: amount and amount × probability."""
+    end = _add_months(start.replace(day=1), months)
+    rows = deals_visible_to(user).filter(
+        status=DealStatus.OPEN, expected_close__gte=start.replace(day=1), expected_close__lt=end
+    )
+    if pipeline is not None:
+        rows = rows.filter(pipeline=pipeline)
+    if owner is not None:
+        rows = rows.filter(owner=owner)
+    if team is not None:
+        rows = rows.filter(team=team)
+    grouped = (
+        rows.order_by()
+        .annotate(month=TruncMonth("expected_close"))
+        .values("month", "owner")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO), weighted=Coalesce(Sum(_weighted()), ZERO))
+        .order_by("month", "owner")
+    )
+    result = list(grouped)
+    names = dict(User.objects.filter(pk__in={r["owner"] for r in result if r["owner"]}).values_list("pk", "full_name"))
+    return [
+        ForecastRow(
+            month=_as_date(r["month"]),
+            owner_id=r["owner"],
+            owner=names.get(r["owner"], "") if r["owner"] else "",
+            deals=r["n"],
+            amount=r["amount"],
+            weighted=Decimal(r["weighted"]).quantize(Decimal("0.01")),
+        )
+        for r in result
+    ]
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def month_starts(start: date, months: int) -> list[date]:
+    return [_add_months(start.replace(day=1), i) for i in range(months)]
+
+
+@dataclass
+class ClosedFigures:
+    key: Any
+    label: str
+    won: int = 0
+    won_amount: Decimal = ZERO
+    lost: int = 0
+    lost_amount: Decimal = ZERO
+    open: int = 0
+    open_amount: Decimal = ZERO
+    weighted: Decimal = ZERO
+
+    @property
+    def win_rate(self) -> float | None:
+        closed = self.won + self.lost
+        return round(100 * self.won / closed, 1) if closed else None
+
+
+def _closed_in(rows: QuerySet[Deal], since: date | None, until: date | None) -> QuerySet[Deal]:
+    if since:
+        rows = rows.filter(closed_at__date__gte=since)
+    if until:
+        rows = rows.filter(closed_at__date__lte=until)
+    return rows
+
+
+def lost_by_reason(
+    *, user: Any, pipeline: Pipeline | None = None, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """Deals lost in the period per lost reason: how many and how much, most first."""
+    rows = deals_visible_to(user).filter(status=DealStatus.LOST)
+    if pipeline is not None:
+        rows = rows.filter(pipeline=pipeline)
+    rows = _closed_in(rows, since, until)
+    grouped = (
+        rows.order_by()
+        .values("lost_reason")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
+        .order_by("-n")
+    )
+    result = list(grouped)
+    names = dict(LostReason.objects.values_list("pk", "name"))
+    return [
+        {
+            "reason_id": r["lost_reason"],
+            "reason": names.get(r["lost_reason"], ""),
+            "deals": r["n"],
+            "amount": r["amount"],
+        }
+        for r in result
+    ]
+
+
+def figures_by(
+    *,
+    user: Any,
+    by: str,
+    pipeline: Pipeline | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[ClosedFigures]:
+    """Per owner (`by="owner"`) or per team (`by="team"`): won and lost in the period, open pipeline and weighted."""
+    rows = deals_visible_to(user)
+    if pipeline is not None:
+        rows = rows.filter(pipeline=pipeline)
+    closed = (
+        _closed_in(rows.exclude(status=DealStatus.OPEN), since, until)
+        .order_by()
+        .values(by, "status")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
+    )
+    open_rows = (
+        rows.filter(status=DealStatus.OPEN)
+        .order_by()
+        .values(by)
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO), weighted=Coalesce(Sum(_weighted()), ZERO))
+    )
+    table: dict[Any, ClosedFigures] = {}
+
+    def entry(key: Any) -> ClosedFigures:
+        if key not in table:
+            table[key] = ClosedFigures(key=key, label="")
+        return table[key]
+
+    for row in closed:
+        item = entry(row[by])
+        if row["status"] == DealStatus.WON:
+            item.won, item.won_amount = row["n"], row["amount"]
+        else:
+            item.lost, item.lost_amount = row["n"], row["amount"]
+    for row in open_rows:
+        item = entry(row[by])
+        item.open, item.open_amount = row["n"], row["amount"]
+        item.weighted = Decimal(row["weighted"]).quantize(Decimal("0.01"))
+    model = User if by == "owner" else Team
+    label_field = "full_name" if by == "owner" else "name"
+    names = dict(model.objects.filter(pk__in=[k for k in table if k]).values_list("pk", label_field))
+    for key, item in table.items():
+        item.label = names.get(key, "") if key else ""
+    return sorted(table.values(), key=lambda f: (-f.won_amount, -f.open_amount, f.label))
