@@ -34,3 +34,8 @@ class SalesConfig(AppConfig):
         grant("manager", *_perms(ADMIN_MODELS, ("view",)))
 
         nav_item(NavItem(_("Pipelines"), "pipeline-list", "sales.view_deal", order=60, icon="layout-kanban"))
+
+        # the orders part (S2): products, price lists, tax rates, quotes, orders
+        from . import order_setup
+
+        order_setup.ready()
