@@ -13,3 +13,10 @@ PAGES = [
 ]
 
 ENDPOINTS: list[Case] = []
+
+# --- orders part (S2): products, price lists, tax rates, quotes, orders ---
+from .order_access_cases import ENDPOINTS as _ORDER_ENDPOINTS  # noqa: E402
+from .order_access_cases import PAGES as _ORDER_PAGES  # noqa: E402
+
+PAGES += _ORDER_PAGES
+ENDPOINTS += _ORDER_ENDPOINTS

@@ -29,6 +29,7 @@ def docs(request: HttpRequest) -> HttpResponse:
     """Swagger UI for the API, served from the package (no CDN)."""
     return openapi_view(request, api)
 
+
 # the orders part of sales (products, price lists, quotes, orders) has its own router
 from guanxi.sales.order_api import router as sales_orders_router  # noqa: E402
 

@@ -496,6 +496,7 @@ def order_create(request: AuthedRequest, body: OrderIn) -> Any:
     data = body.dict()
     customer = _customer(request, data.pop("account_id"), data.pop("contact_id"))
     currency = _currency(data.pop("currency"))
+    data.pop("lines")
     lines = _lines(body.lines)
     external_id = data.pop("external_id")
     if external_id is None:
