@@ -46,7 +46,7 @@ def _file(account: str, rows: list[list[str]]) -> bytes:
 def test_rows_of_one_order_become_one_order_and_a_second_import_adds_nothing(rep):
     """Two lines of ERP-1 (not adjacent) and one of ERP-2 → two orders; the same file again creates none."""
     account = customers.account(owner=rep, name="杭州西湖贸易有限公司")
-    a, b = f.product(sku="A-1"), f.product(sku="B-2")
+    _a, _b = f.product(sku="A-1"), f.product(sku="B-2")
     content = _file(
         account.name,
         [

@@ -116,6 +116,7 @@ def tax_rate_create(*, actor: Any, rate: Any, name: str = "") -> TaxRate:
     if value is not None and TaxRate.objects.filter(rate=value).exists():
         errors.setdefault("rate", []).append(_("This rate exists already."))
     _raise(errors)
+    assert value is not None
     tax_rate = TaxRate.objects.create(rate=value, name=_line(name)[:60])
     record_event(obj=tax_rate, action="created", actor=actor, changes={"rate": [None, value]})
     return tax_rate
@@ -372,9 +373,9 @@ def lines_clean(
     wanted_ids = {line.get("product") for line in lines if isinstance(line.get("product"), int)}
     wanted_skus = {str(line.get("sku") or "").strip().upper() for line in lines if line.get("sku")}
     products: dict[Any, Product] = {}
-    for product in Product.objects.filter(Q(pk__in=wanted_ids) | Q(sku__in=wanted_skus)).select_related("currency"):
-        products[product.pk] = product
-        products[product.sku.upper()] = product
+    for known in Product.objects.filter(Q(pk__in=wanted_ids) | Q(sku__in=wanted_skus)).select_related("currency"):
+        products[known.pk] = known
+        products[known.sku.upper()] = known
     allowed_rates = set(tax_rates_active())
     cleaned: list[CleanLine] = []
     for index, line in enumerate(lines):
@@ -686,7 +687,7 @@ STATUS_DATE = {
     Order.Status.REFUNDED: "refunded_at",
 }
 # the dates an order that arrives already in a status (from an ERP) has passed through
-STATUS_PATH = {
+STATUS_PATH: dict[str, list[str]] = {
     Order.Status.PENDING: [],
     Order.Status.PAID: ["paid_at"],
     Order.Status.SHIPPED: ["paid_at", "shipped_at"],

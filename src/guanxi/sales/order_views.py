@@ -294,7 +294,8 @@ def quote_create(request: AuthedRequest) -> HttpResponse:
 
     initial = _quote_initial(request)
     form = QuoteForm(request.POST or None, initial=initial, **_customer_scope(request))
-    rows, row_errors = _blank_rows(), {}
+    rows = _blank_rows()
+    row_errors: dict[int, list[str]] = {}
     if request.method == "POST" and form.is_valid():
         lines, indexes, rows = lines_from_post(request.POST)
         data = dict(form.cleaned_data)
@@ -440,7 +441,8 @@ def order_create(request: AuthedRequest) -> HttpResponse:
     initial = _quote_initial(request)
     initial["ordered_at"] = timezone.localtime().replace(second=0, microsecond=0)
     form = OrderForm(request.POST or None, initial=initial, **_customer_scope(request))
-    rows, row_errors = _blank_rows(), {}
+    rows = _blank_rows()
+    row_errors: dict[int, list[str]] = {}
     if request.method == "POST" and form.is_valid():
         lines, indexes, rows = lines_from_post(request.POST)
         try:
