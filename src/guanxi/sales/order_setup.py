@@ -13,7 +13,7 @@ def ready() -> None:
     from guanxi.core.navigation import NavItem, nav_item
     from guanxi.core.roles import everyone, grant
 
-    from . import order_imports, order_lists, order_tasks  # noqa: F401  (lists and tasks register themselves)
+    from . import order_demo, order_imports, order_lists, order_tasks  # noqa: F401  (they register themselves)
 
     for role in everyone:
         grant(role, "sales.view_taxrate")
