@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_demo_loads_two_years_of_orders_once():
     """Orders span about two years, have lines, make buyers customers or loyal, and a second load adds none."""
-    call_command("demo", customers=300, seed=5, users=12)
+    call_command("demo", customers=150, seed=5, users=12)
     orders = Order.objects.count()
     assert orders > 10 and OrderLine.objects.count() >= orders
     oldest = Order.objects.order_by("ordered_at").first()
@@ -20,5 +20,5 @@ def test_the_demo_loads_two_years_of_orders_once():
     buyers = Account.objects.filter(orders__isnull=False).distinct()
     stages = set(buyers.values_list("lifecycle_stage", flat=True))
     assert stages & {LifecycleStage.CUSTOMER, LifecycleStage.LOYAL}
-    call_command("demo", customers=300, seed=5, users=12)
+    call_command("demo", customers=150, seed=5, users=12)
     assert Order.objects.count() == orders

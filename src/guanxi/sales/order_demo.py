@@ -69,11 +69,10 @@ def orders_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str,
     """About 60 % of the demo accounts buy: 1–8 orders each over the last two years, 1–3 lines an order."""
     if not sizes.customers:
         return {}
-    rng = random.Random(f"{seed}:orders")
     accounts = list(
-        Account.objects.filter(archived_at__isnull=True).select_related("owner").prefetch_related("contact_links__contact")[
-            : max(1, sizes.customers // 10)
-        ]
+        Account.objects.filter(archived_at__isnull=True)
+        .select_related("owner")
+        .prefetch_related("contact_links__contact")[: max(1, sizes.customers // 10)]
     )
     if not accounts:
         return {}
@@ -83,6 +82,7 @@ def orders_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str,
     created = 0
     loaded = set(Order.objects.filter(external_system="demo-ERP").values_list("external_id", flat=True))
     for account in accounts:
+        rng = random.Random(f"{seed}:orders:{account.name}")  # per account: a rerun makes the same choices
         if rng.random() > 0.6:
             continue
         # a few big repeat buyers, many one- or two-time buyers
@@ -95,7 +95,8 @@ def orders_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str,
                 quantity = rng.choice([1, 1, 2, 3, 5, 10]) if product.price < 1000 else rng.choice([1, 1, 2])
                 discount = rng.choice(["0", "0", "0", "5", "10"])
                 lines.append({"product": product, "quantity": quantity, "discount_percent": discount})
-            contact = links[0].contact if links and rng.random() < 0.5 else None
+            with_contact = rng.random() < 0.5
+            contact = links[0].contact if links and with_contact else None
             if f"DEMO-{account.pk}-{number}" in loaded:  # loaded by an earlier run (its dates were then)
                 continue
             _order, is_new = services.order_receive(
