@@ -155,7 +155,7 @@ ENDPOINTS = [
         "POST /price-lists",
         ADMIN_ONLY,
         ok=201,
-        body=lambda w, u: {"name": f"美元价 USD {next(_seq)}", "currency": "USD"},
+        body=lambda w, u: f.defaults() or {"name": f"美元价 USD {next(_seq)}", "currency": "USD"},
     ),
     Case(
         "PATCH /price-lists/{price_list_id}",

@@ -7,14 +7,23 @@ from decimal import Decimal
 from typing import Any
 
 from guanxi.sales import order_services as services
-from guanxi.sales.models import Currency, Order, Product, Quote
+from guanxi.sales.models import Currency, Order, Product, Quote, TaxRate
 
 from ..customers import factories as customers
 
 _seq = itertools.count(1)
 
 
+def defaults() -> None:
+    """The rows migration 0002/0003 write (currencies, VAT rates), back after a transactional test flushed them."""
+    for code, rate in (("CNY", "1"), ("USD", "7.1"), ("EUR", "7.7")):
+        Currency.objects.get_or_create(code=code, defaults={"name": code, "rate_to_cny": Decimal(rate)})
+    for rate in ("13", "9", "6", "3", "0"):
+        TaxRate.objects.get_or_create(rate=Decimal(rate))
+
+
 def cny() -> Currency:
+    defaults()
     return Currency.objects.get(code="CNY")
 
 

@@ -7,11 +7,14 @@ from django.utils import timezone
 from guanxi.customers.models import Account, LifecycleStage
 from guanxi.sales.models import Order, OrderLine
 
+from . import order_factories
+
 pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_loads_two_years_of_orders_once():
     """Orders span about two years, have lines, make buyers customers or loyal, and a second load adds none."""
+    order_factories.defaults()
     call_command("demo", customers=150, seed=5, users=12)
     orders = Order.objects.count()
     assert orders > 10 and OrderLine.objects.count() >= orders

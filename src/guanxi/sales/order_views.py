@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -203,7 +202,7 @@ def order_settings(request: AuthedRequest) -> HttpResponse:
 # --- the line editor shared by quotes and orders ----------------------------------------------------------
 
 
-def _catalogue_json() -> str:
+def _catalogue() -> dict[str, Any]:
     """What the line editor prefills from: each active product's price, currency and tax rate, and price lists."""
     products = {
         str(p.pk): {"price": str(p.price), "currency": p.currency_id, "tax": f"{p.tax_rate.normalize():f}"}
@@ -212,7 +211,7 @@ def _catalogue_json() -> str:
     lists: dict[str, dict[str, str]] = {}
     for item in PriceListItem.objects.filter(price_list__active=True).only("price_list_id", "product_id", "price"):
         lists.setdefault(str(item.price_list_id), {})[str(item.product_id)] = str(item.price)
-    return json.dumps({"products": products, "lists": lists})
+    return {"products": products, "lists": lists}
 
 
 def _line_errors(exc: ValidationError, indexes: list[int]) -> tuple[dict[int, list[str]], ValidationError | None]:
@@ -238,7 +237,7 @@ def _editor_context(rows: list[dict[str, str]], row_errors: dict[int, list[str]]
         "line_products": products,
         "line_tax_rates": tax_rate_choices(),
         "line_shown": min(LINE_ROWS, filled),
-        "catalogue_json": _catalogue_json(),
+        "catalogue": _catalogue(),
     }
 
 
