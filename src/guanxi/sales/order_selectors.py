@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, When
+from django.db import connection
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from guanxi.customers.models import Account, Contact
 
@@ -94,9 +95,9 @@ class PurchaseFigures:
 
 
 def purchase_figures(*, user: Any, since: Any = None, until: Any = None) -> PurchaseFigures:
-    """Over every purchase in scope (cancelled and refunded orders left out), counted in SQL: three passes,
-    no row per order or customer read into Python. A customer is the account when the order has one, else
-    the contact."""
+    """Over every purchase in scope (cancelled and refunded orders left out), in one SQL statement: purchases
+    grouped per customer (the account when the order has one, else the contact), then summed. On PostgreSQL the
+    groups come from the covering indexes of migration 0004 (an index-only scan in customer order)."""
     rows = Order.objects.visible_to(user).exclude(status__in=NOT_PURCHASES)
     if since is not None:
         rows = rows.filter(ordered_at__gte=since)
@@ -105,13 +106,24 @@ def purchase_figures(*, user: Any, since: Any = None, until: Any = None) -> Purc
     cny = ExpressionWrapper(
         F("gross_total") * F("rate_to_cny"), output_field=DecimalField(max_digits=28, decimal_places=8)
     )
-    totals = rows.aggregate(orders=Count("id"), revenue=Sum(cny))
-    contact_key = Case(When(account_id__isnull=True, then=F("contact_id")), default=None)
-    per_customer = rows.annotate(contact_key=contact_key).values("account_id", "contact_key").annotate(n=Count("id"))
-    customers = per_customer.order_by().count()
-    repeat = per_customer.filter(n__gte=2).order_by().count()
-    revenue = Decimal(totals["revenue"] or 0).quantize(Decimal("0.01"))
-    count = totals["orders"] or 0
+    parts = [
+        rows.filter(account_id__isnull=False).values("account_id").annotate(n=Count("*"), revenue=Sum(cny)),
+        rows.filter(account_id__isnull=True).values("contact_id").annotate(n=Count("*"), revenue=Sum(cny)),
+    ]
+    sql, params = [], []
+    for part in parts:
+        part_sql, part_params = part.order_by().query.sql_with_params()
+        sql.append(part_sql)
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(n), 0), SUM(revenue), COUNT(*), COALESCE(SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END), 0)"
+            f" FROM ({sql[0]} UNION ALL {sql[1]}) AS per_customer",
+            params,
+        )
+        count, revenue_sum, customers, repeat = cursor.fetchone()
+    revenue = Decimal(revenue_sum or 0).quantize(Decimal("0.01"))
+    count, customers, repeat = int(count), int(customers), int(repeat)
     return PurchaseFigures(
         orders=count,
         customers=customers,
