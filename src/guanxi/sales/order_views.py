@@ -245,13 +245,6 @@ def _blank_rows() -> list[dict[str, str]]:
     return [{} for _i in range(LINE_ROWS)]
 
 
-def _customer_choices(request: AuthedRequest) -> dict[str, Any]:
-    return {
-        "accounts": customer_selectors.accounts_visible_to(request.user).order_by("name")[:2000],
-        "contacts": customer_selectors.contacts_visible_to(request.user).order_by("full_name")[:2000],
-    }
-
-
 def _customer_scope(request: AuthedRequest) -> dict[str, Any]:
     return {
         "accounts": customer_selectors.accounts_visible_to(request.user),
