@@ -110,7 +110,8 @@ def purchase_figures(*, user: Any, since: Any = None, until: Any = None) -> Purc
         rows.filter(account_id__isnull=False).values("account_id").annotate(n=Count("*"), revenue=Sum(cny)),
         rows.filter(account_id__isnull=True).values("contact_id").annotate(n=Count("*"), revenue=Sum(cny)),
     ]
-    sql, params = [], []
+    sql: list[str] = []
+    params: list[Any] = []
     for part in parts:
         part_sql, part_params = part.order_by().query.sql_with_params()
         sql.append(part_sql)
