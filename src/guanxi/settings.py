@@ -206,6 +206,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "guanxi.customers.tasks.quality_recompute_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
+    # sales: customers without a purchase for the configured days become churned; sent quotes past validity expire
+    "customers-churn-idle": {
+        "task": "guanxi.sales.order_tasks.customers_churn_idle",
+        "schedule": crontab(hour=3, minute=10),
+    },
+    "quotes-expire-due": {"task": "guanxi.sales.order_tasks.quotes_expire_due", "schedule": crontab(hour=3, minute=5)},
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))

@@ -267,3 +267,10 @@ ENDPOINTS = [
     Case("GET /reports/forecast", VIEWERS),
     Case("GET /reports/won-lost", VIEWERS),
 ]
+
+# --- orders part (S2): products, price lists, tax rates, quotes, orders ---
+from .order_access_cases import ENDPOINTS as _ORDER_ENDPOINTS  # noqa: E402
+from .order_access_cases import PAGES as _ORDER_PAGES  # noqa: E402
+
+PAGES += _ORDER_PAGES
+ENDPOINTS += _ORDER_ENDPOINTS

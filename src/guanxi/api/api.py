@@ -30,3 +30,9 @@ api.add_router("/", sales_router)
 def docs(request: HttpRequest) -> HttpResponse:
     """Swagger UI for the API, served from the package (no CDN)."""
     return openapi_view(request, api)
+
+
+# the orders part of sales (products, price lists, quotes, orders) has its own router
+from guanxi.sales.order_api import router as sales_orders_router  # noqa: E402
+
+api.add_router("/", sales_orders_router)

@@ -222,6 +222,34 @@ def _stage_at_least(record: Account | Contact, stage: str, actor: Any) -> None:
     record_event(obj=record, action="stage_changed", actor=actor, changes={"lifecycle_stage": [before, stage]})
 
 
+@transaction.atomic
+def customer_stage_advance(*, record: Account | Contact, stage: str, actor: Any) -> bool:
+    """Move a customer forward to `stage` because of what happened (a first order, repeat orders); never back.
+
+    A churned customer who buys again comes forward too. Returns whether the stage changed."""
+    before = record.lifecycle_stage
+    _stage_at_least(record, stage, actor)
+    return record.lifecycle_stage != before
+
+
+@transaction.atomic
+def customer_churn(*, record: Account | Contact, actor: Any, reason: str = "") -> bool:
+    """Mark a customer (or loyal customer) churned because it stopped buying; returns whether it changed."""
+    if record.lifecycle_stage not in (LifecycleStage.CUSTOMER, LifecycleStage.LOYAL):
+        return False
+    before = record.lifecycle_stage
+    record.lifecycle_stage = LifecycleStage.CHURNED
+    record.save(update_fields=["lifecycle_stage", "updated_at"])
+    record_event(
+        obj=record,
+        action="stage_changed",
+        actor=actor,
+        changes={"lifecycle_stage": [before, LifecycleStage.CHURNED]},
+        data={"reason": reason} if reason else None,
+    )
+    return True
+
+
 def _archive(record: Account | Contact | Lead, actor: Any) -> None:
     if record.archived_at is None:
         record.archived_at = timezone.now()

@@ -47,3 +47,8 @@ class SalesConfig(AppConfig):
         nav_item(
             NavItem(_("Pipelines and sales"), "sales-settings", "sales.change_pipeline", section="admin", order=70)
         )
+
+        # the orders part (S2): products, price lists, tax rates, quotes, orders
+        from . import order_setup
+
+        order_setup.ready()

@@ -634,3 +634,52 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.province or '*'} → {self.user_id or self.team_id}"
+
+
+# --- orders part (S2): VAT rates in use and the purchase-lifecycle policy ------------------------------------
+
+
+class TaxRate(models.Model):
+    """A VAT rate products and quote lines may carry; China's are 13, 9, 6, 3 and 0 %."""
+
+    rate = models.DecimalField(
+        _("rate (%)"), max_digits=5, decimal_places=2, unique=True, validators=_percent_validators()
+    )
+    name = models.CharField(_("name"), max_length=60, blank=True, help_text=_("e.g. 一般纳税人 货物"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+        ordering = ["-rate"]
+        constraints = [models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=100), name="tax_rate_0_100")]
+
+    def __str__(self) -> str:
+        return f"{self.rate.normalize():f} %"
+
+
+class OrderSettings(models.Model):
+    """The lifecycle policy kept from orders (one row): when a customer is loyal, and when churned."""
+
+    loyal_orders = models.PositiveSmallIntegerField(
+        _("loyal after this many orders"), default=3, validators=[MinValueValidator(1)]
+    )
+    loyal_days = models.PositiveSmallIntegerField(
+        _("… within this many days"), default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    churn_days = models.PositiveSmallIntegerField(
+        _("churned after this many days without an order"),
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        User, verbose_name=_("updated by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("order settings")
+        verbose_name_plural = _("order settings")
+
+    def __str__(self) -> str:
+        return f"{self.loyal_orders}/{self.loyal_days}/{self.churn_days}"

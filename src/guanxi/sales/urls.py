@@ -30,3 +30,8 @@ urlpatterns = [
     path("settings/assignment-rules/new/", views.assignment_rule_save, name="assignment-rule-create"),
     path("settings/assignment-rules/<int:pk>/delete/", views.assignment_rule_delete, name="assignment-rule-delete"),
 ]
+
+# --- orders part (S2): products, price lists, tax rates, quotes, orders ---
+from .order_urls import urlpatterns as _order_urlpatterns  # noqa: E402
+
+urlpatterns += _order_urlpatterns
