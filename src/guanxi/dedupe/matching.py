@@ -69,6 +69,7 @@ class BlockingRule:
 
     name: str
     uses: tuple[str, ...] = ()
+    exact: bool = True  # equal keys are level 0 of the one comparison in `uses` (the prior is estimated from it)
 
 
 @dataclass
@@ -335,7 +336,7 @@ def estimate_m(
         )
     matches = []
     for rule, lam, count in sessions:
-        if len(rule.uses) == 1 and rule.uses[0] in estimates:
+        if rule.exact and len(rule.uses) == 1 and rule.uses[0] in estimates:
             matches.append(lam * count / max(m_all[rule.uses[0]][0], 1e-6))
     if matches and total_pairs:
         prior = float(np.median(matches)) / total_pairs
@@ -487,6 +488,7 @@ def match(
     max_block: int = 1000,
     window: int = 10,
     u_pairs: int = 100_000,
+    em_pairs: int = 300_000,
     progress: Progress | None = None,
     seed: int = 1,
 ) -> Result:
@@ -511,9 +513,18 @@ def match(
     if params is None:
         say("estimating", 0.0)
         u = estimate_u(records, comparisons, max_pairs=u_pairs, seed=seed)
-        membership = rule_membership(records, rules, pairs)
+        # EM needs no more than a large random sample of the candidate pairs
+        sample = np.arange(len(pairs))
+        if len(pairs) > em_pairs:
+            sample = np.sort(np.random.default_rng(seed).choice(len(pairs), size=em_pairs, replace=False))
+        membership = rule_membership(records, rules, pairs[sample])
         params = estimate_m(
-            levels, comparisons, u, rules=rules, membership=membership, total_pairs=_all_pairs(records.group)
+            levels[sample],
+            comparisons,
+            u,
+            rules=rules,
+            membership=membership,
+            total_pairs=_all_pairs(records.group) * len(sample) // max(len(pairs), 1),
         )
     timings["estimating_s"] = time.perf_counter() - began
     say("clustering", 0.0)
