@@ -77,18 +77,28 @@ def account_contacts(*, account: Account, user: Any) -> QuerySet[ContactAccount]
     return account.contact_links.filter(contact__in=visible).select_related("contact").order_by("contact__full_name")
 
 
+def _with_merged(record: Any, events: QuerySet[Event]) -> QuerySet[Event]:
+    """Add the history of the records merged into this one (dedupe keeps their ids as redirects)."""
+    from guanxi.dedupe.selectors import merged_into
+
+    models: dict[str, Any] = {"contact": Contact, "account": Account, "lead": Lead}
+    record_type = {Contact: "contact", Account: "account", Lead: "lead"}[type(record)]
+    for kind, old_id in merged_into(record_type=record_type, record_id=record.pk):
+        events = events | object_history(models[kind](pk=old_id))
+    return events.order_by("-id")
+
+
 def contact_history(contact: Contact) -> QuerySet[Event]:
-    """The contact's own events and, for a converted lead, the lead's events before it."""
+    """The contact's own events, for a converted lead the lead's events before it, and those of merged records."""
     events = object_history(contact)
     if contact.converted_from_id:
-        lead_events = object_history(contact.converted_from)
-        return (events | lead_events).order_by("-id")
-    return events
+        events = events | object_history(contact.converted_from)
+    return _with_merged(contact, events)
 
 
 def record_history(record: Any) -> QuerySet[Event]:
-    """The history panel of an account or lead the caller has already found in scope."""
-    return object_history(record)
+    """The history panel of an account or lead the caller has already found in scope, merged records' included."""
+    return _with_merged(record, object_history(record))
 
 
 # --- search -----------------------------------------------------------------------------------

@@ -605,6 +605,16 @@ def _lead_derive(values: dict[str, Any], errors: Errors) -> None:
             errors.setdefault(name, []).append(message)
 
 
+def customer_derived_refresh(record: Customer) -> Errors:
+    """Recompute a record's derived values (display name, pinyin keys, completeness) after its fields were set
+    from other stored records (a merge); return the errors of the derive step (e.g. no name left). No save."""
+    derive = {Account: _account_derive, Contact: _contact_derive, Lead: _lead_derive}[type(record)]
+    errors: Errors = {}
+    _derive_on(record, derive, errors)
+    record.completeness = record_completeness(record).score
+    return errors
+
+
 def lead_values(fields: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
     """A new lead's values cleaned exactly as `lead_create` cleans them, and their errors; no database access."""
     errors: Errors = {}
