@@ -205,6 +205,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "guanxi.customers.tasks.quality_recompute_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
+    # duplicate detection: checked every hour, runs at the hour the administrator set (DedupeSettings)
+    "dedupe-nightly": {"task": "guanxi.dedupe.tasks.dedupe_nightly", "schedule": crontab(minute=10)},
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))

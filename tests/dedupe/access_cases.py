@@ -12,3 +12,12 @@ PAGES = [
 ]
 
 ENDPOINTS: list[Case] = []
+
+# the engine's part: "Run now" and the runs API (kept apart from the review pages' cases)
+PAGES += [
+    Case("dedupe-run", REVIEWERS, ok=302, method="POST"),
+]
+ENDPOINTS += [
+    Case("POST /dedupe/runs", REVIEWERS, ok=202, body=lambda w, u: {"kind": "auto"}),
+    Case("GET /dedupe/runs", REVIEWERS),
+]

@@ -63,9 +63,7 @@ def match_run_begin(*, job: Job | None, kind: str) -> MatchRun:
 
 
 @transaction.atomic
-def match_run_finish(
-    *, run: MatchRun, records: int, pairs: int, params: dict[str, Any], watermark: Any
-) -> MatchRun:
+def match_run_finish(*, run: MatchRun, records: int, pairs: int, params: dict[str, Any], watermark: Any) -> MatchRun:
     MatchRun.objects.filter(pk=run.pk).update(
         finished_at=timezone.now(), records_compared=records, pairs_scored=pairs, params=params, watermark=watermark
     )

@@ -323,7 +323,7 @@ def estimate_m(
         if len(rows) < min_pairs or not active:
             continue
         chosen = [comparisons[c] for c in active]
-        lam, m, run = _em(levels[np.ix_(rows, active)], chosen, u)
+        lam, m, run = _em(levels[np.ix_(rows, np.asarray(active, dtype=np.int64))], chosen, u)
         iterations += run
         for comparison in chosen:
             estimates[comparison.name].append(m[comparison.name])

@@ -23,14 +23,35 @@ ENGLISH_SURNAMES = [
     "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Roberts", "Walker",
     "Wright", "Thompson", "White", "Hughes", "Edwards", "Green", "Hall", "Wood", "Harris", "Clarke",
 ]  # fmt: skip
-FIRMS = "华为 腾讯 阿里 百度 京东 美团 小米 联想 海尔 格力 比亚迪 中兴 网易 新浪 搜狐 携程 顺丰 万科 招商 平安".split()
-FIRM_WORDS = "科技 贸易 实业 信息 电子 物流 文化 医疗 食品 建设".split()
+FIRMS = [
+    "华为",
+    "腾讯",
+    "阿里",
+    "百度",
+    "京东",
+    "美团",
+    "小米",
+    "联想",
+    "海尔",
+    "格力",
+    "比亚迪",
+    "中兴",
+    "网易",
+    "新浪",
+    "搜狐",
+    "携程",
+    "顺丰",
+    "万科",
+    "招商",
+    "平安",
+]
+FIRM_WORDS = ["科技", "贸易", "实业", "信息", "电子", "物流", "文化", "医疗", "食品", "建设"]
 CN_FORMS = ["有限公司", "股份有限公司", "有限责任公司", "集团", ""]
-EN_FIRMS = "Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Wonka Cyberdyne".split()
-EN_WORDS = "Trading Technologies Logistics Foods Consulting Systems".split()
+EN_FIRMS = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Wonka", "Cyberdyne"]
+EN_WORDS = ["Trading", "Technologies", "Logistics", "Foods", "Consulting", "Systems"]
 EN_FORMS = ["Co., Ltd.", "Limited", "Ltd", "Inc.", "Company Limited", ""]
-CITIES = "北京 上海 广州 深圳 杭州 成都 武汉 南京 西安 苏州 天津 重庆".split()
-STREETS = "人民路 解放路 中山路 建设路 和平路 长江路 学院路 南京路 朝阳路 新华路".split()
+CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京", "西安", "苏州", "天津", "重庆"]
+STREETS = ["人民路", "解放路", "中山路", "建设路", "和平路", "长江路", "学院路", "南京路", "朝阳路", "新华路"]
 DOMAINS = ["qq.com", "163.com", "126.com", "gmail.com", "outlook.com", "sina.com", "example.com.cn"]
 DOMAIN_TYPOS = {"qq.com": "qq.con", "163.com": "163.con", "gmail.com": "gmial.com", "outlook.com": "outlok.com"}
 
