@@ -302,3 +302,11 @@ def test_run_now_page_starts_a_job_and_the_api_starts_and_lists_runs(client: Any
     listed = client.get("/api/v1/dedupe/runs")
     assert listed.status_code == 200
     assert Contact.objects.count() == 0
+
+
+def test_the_real_time_warning_reads_names_with_the_engines_comparator() -> None:
+    """The duplicate warning's name similarity (customers.duplicates) takes the engine's exact and same_sound
+    levels as the same name: traditional characters and Latin pinyin in either order."""
+    assert cmp.name_similarity("張偉", "张伟") == cmp.SAME
+    assert cmp.name_similarity("Wei Zhang", "张伟") == cmp.SAME
+    assert cmp.name_similarity("李娜", "张伟") < cmp.SIMILAR_NAME

@@ -75,6 +75,10 @@ def name_similarity(a: str, b: str) -> float:
     """0–1: how alike two names are, by their pinyin words in any order (Zhang Wei ~ 张伟) or their characters."""
     if not a or not b:
         return 0.0
+    # the batch engine's name comparator: same characters once simplified, or same pinyin with one side in
+    # Latin letters in either order (張偉 = 张伟 = Wei Zhang), is the same name
+    if name_level(name_features(a), name_features(b)) in (0, 1):
+        return SAME
     words_a, words_b = " ".join(_pinyin_words(a)), " ".join(_pinyin_words(b))
     by_sound = fuzz.token_sort_ratio(words_a, words_b) if words_a and words_b else 0.0
     by_text = fuzz.ratio(unicodedata.normalize("NFKC", a).lower(), unicodedata.normalize("NFKC", b).lower())
