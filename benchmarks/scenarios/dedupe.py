@@ -72,7 +72,8 @@ def dedupe(bench: Bench) -> dict[str, Any]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rng = random.Random(1)
     fields = ["surname", "given_name", "full_name", "name_pinyin", "name_initials", "phone", "email", "city"]
-    fields += ["street", "lifecycle_stage", "created_at", "updated_at", "completeness"]
+    fields += ["street", "lifecycle_stage", "created_at", "updated_at", "completeness", "custom"]
+    fields += ["title", "province", "district"]
 
     def contacts() -> Any:
         for p in synthetic.people(bench.size, seed=2):
@@ -83,7 +84,25 @@ def dedupe(bench: Bench) -> dict[str, Any]:
             except Exception:
                 phone = ""
             email = p.email.lower() if rng.random() < 0.99 else ""
-            yield (surname, given, p.name, full, initials, phone, email, p.city, p.street, "lead", now, now, 0)
+            yield (
+                surname,
+                given,
+                p.name,
+                full,
+                initials,
+                phone,
+                email,
+                p.city,
+                p.street,
+                "lead",
+                now,
+                now,
+                0,
+                "{}",
+                "",
+                "",
+                "",
+            )
 
     began = time.perf_counter()
     insert_rows(model=Contact, fields=fields, rows=contacts())
