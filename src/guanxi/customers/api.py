@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -432,10 +433,21 @@ def accounts_export(request: AuthedRequest, body: ListExportIn) -> Any:
     return list_endpoint_export(request, lists.ACCOUNTS, body)
 
 
+def _found_or_merged(request: AuthedRequest, rows: Any, pk: int, record_type: str) -> Any:
+    """The record, or (when it was merged into another) a 301 to the survivor's API path."""
+    try:
+        return get_object_or_404(rows, pk=pk)
+    except Http404:
+        url = selectors.merged_record_url(user=request.user, record_type=record_type, pk=pk, api=True)
+        if url is None:
+            raise
+        return HttpResponsePermanentRedirect(url)
+
+
 @router.get("/accounts/{account_id}", response=AccountOut)
 def account_detail(request: AuthedRequest, account_id: int) -> Any:
     require_perm(request, "customers.view_account")
-    return get_object_or_404(selectors.accounts_visible_to(request.user), pk=account_id)
+    return _found_or_merged(request, selectors.accounts_visible_to(request.user), account_id, "account")
 
 
 @router.post("/accounts", response={201: AccountOut, 409: DuplicateErrorOut})
@@ -497,7 +509,9 @@ def contacts_export(request: AuthedRequest, body: ListExportIn) -> Any:
 @router.get("/contacts/{contact_id}", response=ContactOut)
 def contact_detail(request: AuthedRequest, contact_id: int) -> Any:
     require_perm(request, "customers.view_contact")
-    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=contact_id)
+    contact = _found_or_merged(request, selectors.contacts_visible_to(request.user), contact_id, "contact")
+    if isinstance(contact, HttpResponsePermanentRedirect):
+        return contact
     log_contact_pii(request, [contact])
     return contact
 
@@ -557,7 +571,9 @@ def leads_export(request: AuthedRequest, body: ListExportIn) -> Any:
 @router.get("/leads/{lead_id}", response=LeadOut)
 def lead_detail(request: AuthedRequest, lead_id: int) -> Any:
     require_perm(request, "customers.view_lead")
-    lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=lead_id)
+    lead = _found_or_merged(request, selectors.leads_visible_to(request.user), lead_id, "lead")
+    if isinstance(lead, HttpResponsePermanentRedirect):
+        return lead
     log_lead_pii(request, [lead])
     return lead
 

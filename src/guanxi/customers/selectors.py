@@ -88,6 +88,19 @@ def _with_merged(record: Any, events: QuerySet[Event]) -> QuerySet[Event]:
     return events.order_by("-id")
 
 
+def merged_record_url(*, user: Any, record_type: str, pk: int, api: bool = False) -> str | None:
+    """Where a record merged into another now leads (page or API path), if the user may see the old record."""
+    from guanxi.dedupe.selectors import merge_redirect
+
+    redirect = merge_redirect(record_type=record_type, old_id=pk)
+    models: dict[str, Any] = {"contact": Contact, "account": Account, "lead": Lead}
+    if redirect is None or not models[record_type].objects.visible_to(user).filter(pk=pk).exists():
+        return None
+    if api:
+        return f"{reverse('api-v1:api-root')}{redirect.survivor_type}s/{redirect.survivor_id}"
+    return reverse(f"{redirect.survivor_type}-detail", args=[redirect.survivor_id])
+
+
 def contact_history(contact: Contact) -> QuerySet[Event]:
     """The contact's own events, for a converted lead the lead's events before it, and those of merged records."""
     events = object_history(contact)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -52,6 +52,17 @@ def _record_form_data(form: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
 
 def _tag_names(record: Any) -> str:
     return ", ".join(tag.name for tag in record.tags.all())
+
+
+def _found_or_merged(request: AuthedRequest, rows: Any, pk: int, record_type: str) -> tuple[Any, HttpResponse | None]:
+    """The record, or (when it was merged into another) a permanent redirect to the survivor."""
+    try:
+        return get_object_or_404(rows, pk=pk), None
+    except Http404:
+        url = selectors.merged_record_url(user=request.user, record_type=record_type, pk=pk)
+        if url is None:
+            raise
+        return None, HttpResponsePermanentRedirect(url)
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -183,7 +194,9 @@ def contact_vcard(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @staff_perm("customers.view_contact")
 def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
+    contact, moved = _found_or_merged(request, selectors.contacts_visible_to(request.user), pk, "contact")
+    if moved is not None:
+        return moved
     pii_log_views(user=request.user, records=[contact], fields=CONTACT_PII, channel="page")
     timeline = page_of(request, selectors.customer_timeline(record=contact, user=request.user))
     context = {
@@ -243,7 +256,9 @@ def account_list(request: AuthedRequest) -> HttpResponse:
 
 @staff_perm("customers.view_account")
 def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(selectors.accounts_visible_to(request.user), pk=pk)
+    account, moved = _found_or_merged(request, selectors.accounts_visible_to(request.user), pk, "account")
+    if moved is not None:
+        return moved
     context = {
         "account": account,
         "links": selectors.account_contacts(account=account, user=request.user),
@@ -292,7 +307,9 @@ def lead_list(request: AuthedRequest) -> HttpResponse:
 
 @staff_perm("customers.view_lead")
 def lead_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(selectors.leads_visible_to(request.user), pk=pk)
+    lead, moved = _found_or_merged(request, selectors.leads_visible_to(request.user), pk, "lead")
+    if moved is not None:
+        return moved
     pii_log_views(user=request.user, records=[lead], fields=LEAD_PII, channel="page")
     timeline = page_of(request, selectors.customer_timeline(record=lead, user=request.user))
     can_convert = lead.status not in {Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED} and request.user.has_perms(

@@ -37,3 +37,8 @@ class DedupeConfig(AppConfig):
         event_action("merge_undone", pgettext_lazy("event action", "merge undone"))
 
         nav_item(NavItem(_("Duplicates"), "dedupe-queue", "dedupe.view_duplicatecluster", order=60, icon="copy"))
+        nav_item(
+            NavItem(
+                _("Duplicate settings"), "dedupe-settings", "dedupe.change_dedupesettings", section="admin", order=55
+            )
+        )

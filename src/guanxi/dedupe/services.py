@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.core.events import record_event
 from guanxi.core.models import User
-from guanxi.customers.models import Account, Contact, Lead
+from guanxi.customers.models import Lead
 from guanxi.customers.services import customer_derived_refresh
 
 from .models import (
@@ -41,46 +41,20 @@ from .models import (
     pair_canonical,
     record_key,
 )
-
-Record = Account | Contact | Lead
-RecordRef = tuple[str, int]
-MODELS: dict[str, type[Record]] = {"contact": Contact, "account": Account, "lead": Lead}
-TYPE_OF: dict[type[models.Model], str] = {model: key for key, model in MODELS.items()}
-
-# The fields a person picks a surviving value for, per record type (derived ones follow from them).
-CHOOSABLE: dict[str, tuple[str, ...]] = {
-    "account": (
-        "name",
-        "registration_number",
-        "industry",
-        "size",
-        "province",
-        "city",
-        "district",
-        "website",
-        "tier",
-        "owner",
-        "team",
-    ),
-    "contact": (
-        "surname",
-        "given_name",
-        "phone",
-        "email",
-        "title",
-        "province",
-        "city",
-        "district",
-        "street",
-        "owner",
-        "team",
-    ),
-    "lead": ("surname", "given_name", "company_name", "phone", "email", "source", "notes", "owner", "team"),
-}
-CUSTOM_PREFIX = "custom."
-# columns a merge never compares when it checks that nothing changed since (they move by themselves)
-VOLATILE = {"updated_at", "completeness"}
-
+from .records import (
+    CHOOSABLE,
+    CUSTOM_PREFIX,
+    MODELS,
+    VOLATILE,
+    Record,
+    RecordRef,
+    custom_keys,
+    is_empty,
+    merge_defaults,
+    parse_ref,
+    ref_of,
+    value_of,
+)
 
 # --- plain values: exact round trips through the event's JSON ---------------------------------
 
@@ -124,18 +98,6 @@ def _tag_ids(record: Record) -> list[int]:
 def record_state(record: Record) -> dict[str, Any]:
     """The full state of one customer record: every column (custom values included) and its tags."""
     return {"fields": _row(record), "tags": _tag_ids(record)}
-
-
-def parse_ref(key: str, *, field: str = "record") -> RecordRef:
-    """`"contact:12"` → `("contact", 12)`; anything else is refused naming `field`."""
-    kind, _sep, raw = str(key).partition(":")
-    if kind not in MODELS or not raw.isdigit():
-        raise ValidationError({field: _("“%(value)s” does not name a record.") % {"value": str(key)[:60]}})
-    return kind, int(raw)
-
-
-def ref_of(record: Record) -> RecordRef:
-    return TYPE_OF[type(record)], record.pk
 
 
 # --- clusters ---------------------------------------------------------------------------------
@@ -380,31 +342,14 @@ def _check_types(survivor: RecordRef, others: list[RecordRef]) -> None:
         raise ValidationError({"survivor": _("An account and a person cannot be merged.")})
 
 
-def _value_of(record: Record, name: str) -> Any:
-    if name.startswith(CUSTOM_PREFIX):
-        return (record.custom or {}).get(name[len(CUSTOM_PREFIX) :])
-    field: Any = record._meta.get_field(name)
-    return getattr(record, field.attname)
-
-
-def _empty(value: Any) -> bool:
-    return value in (None, "", [], {})
-
-
-def _custom_keys(record_type: str) -> list[str]:
-    from guanxi.core.customfields import active_fields
-
-    return [cf.key for cf in active_fields(record_type)]
-
-
 def _apply_choices(
     survivor: Record, records: dict[RecordRef, Record], others: list[RecordRef], field_choices: dict[str, str]
 ) -> None:
     """Set the survivor's fields and custom values from the chosen records; unchosen empty ones are filled."""
     kind = ref_of(survivor)[0]
     plain = CHOOSABLE[kind]
-    custom_keys = _custom_keys(kind)
-    allowed = {*plain, *(CUSTOM_PREFIX + k for k in custom_keys)}
+    keys = custom_keys(kind)
+    allowed = {*plain, *(CUSTOM_PREFIX + k for k in keys)}
     errors: dict[str, list[str]] = {}
     if not isinstance(field_choices, dict):
         raise ValidationError({"field_choices": _("Send the field choices as an object {field: record}.")})
@@ -437,17 +382,17 @@ def _apply_choices(
     custom = dict(survivor.custom or {})
     for name in sorted(allowed):
         if name in choices:
-            value = _value_of(choices[name], name)
-        elif _empty(_value_of(survivor, name)):
+            value = value_of(choices[name], name)
+        elif is_empty(value_of(survivor, name)):
             donors = [records[r] for r in others if name.startswith(CUSTOM_PREFIX) or name in CHOOSABLE[r[0]]]
-            value = next((v for v in (_value_of(d, name) for d in donors) if not _empty(v)), None)
+            value = next((v for v in (value_of(d, name) for d in donors) if not is_empty(v)), None)
             if value is None:
                 continue
         else:
             continue
         if name.startswith(CUSTOM_PREFIX):
             key = name[len(CUSTOM_PREFIX) :]
-            if _empty(value):
+            if is_empty(value):
                 custom.pop(key, None)
             else:
                 custom[key] = value
@@ -931,29 +876,6 @@ def merge_undo(*, merge: Merge, actor: User) -> Merge:
         data={"merge": merge.pk, "restored": data["merged"]},
     )
     return merge
-
-
-def merge_defaults(records: list[Record]) -> tuple[Record, dict[str, str]]:
-    """The survivor and field choices a person starts from: a contact over a lead, then the most complete,
-    then the most recently updated record; per field the survivor's value, or the most complete/recent
-    record's value when the survivor's is empty."""
-    ranked = sorted(
-        records,
-        key=lambda r: (isinstance(r, Contact), r.completeness, r.updated_at, r.pk),
-        reverse=True,
-    )
-    survivor = ranked[0]
-    kind = ref_of(survivor)[0]
-    choices: dict[str, str] = {}
-    names = [*CHOOSABLE[kind], *(CUSTOM_PREFIX + k for k in _custom_keys(kind))]
-    for name in names:
-        for record in ranked:
-            if not name.startswith(CUSTOM_PREFIX) and name not in CHOOSABLE[ref_of(record)[0]]:
-                continue
-            if not _empty(_value_of(record, name)):
-                choices[name] = record_key(*ref_of(record))
-                break
-    return survivor, choices
 
 
 def cluster_auto_merge(*, cluster: DuplicateCluster) -> Merge | None:
