@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
 from guanxi.customers import comparators as cmp
 from guanxi.customers.models import Account, Contact, ContactAccount, Lead
 
@@ -51,14 +54,32 @@ RULES = [
     BlockingRule("initials_city", uses=("name", "address"), exact=False),
 ]
 
-LABELS = {  # untranslated; the review page translates them
-    "name": "name",
-    "phone": "phone",
-    "email": "email",
-    "company": "company",
-    "registration": "registration number",
-    "address": "address",
+# how the review page names a field and a level of `reasons` (stored as codes, translated when shown)
+FIELD_LABELS = {
+    "name": _("Name"),
+    "phone": _("Phone"),
+    "email": _("Email"),
+    "company": _("Company"),
+    "registration": _("Registration number"),
+    "address": _("Address"),
 }
+LEVEL_LABELS = {
+    "exact": pgettext_lazy("match level", "same"),
+    "same_sound": pgettext_lazy("match level", "same pinyin"),
+    "close": pgettext_lazy("match level", "close"),
+    "similar": pgettext_lazy("match level", "similar"),
+    "different": pgettext_lazy("match level", "different"),
+    "one_digit": pgettext_lazy("match level", "one digit off"),
+    "same_city": pgettext_lazy("match level", "same city"),
+    "one_edit": pgettext_lazy("match level", "one typo"),
+    "two_edits": pgettext_lazy("match level", "two typos"),
+    "same_year": pgettext_lazy("match level", "same year"),
+}
+
+
+def reason_label(field: str, level: str) -> str:
+    """ "Phone: one digit off" in the user's language, for a field's level in a cluster's reasons."""
+    return f"{FIELD_LABELS.get(field, field)}: {LEVEL_LABELS.get(level, level)}"
 
 
 class RecordsBuilder:

@@ -89,9 +89,6 @@ def _as_store(clusters: list[Cluster]) -> list[tuple[list[tuple[str, int]], floa
         for key in cluster.members:
             record_type, _colon, pk = key.partition(":")
             members.append((record_type, int(pk)))
-        for reason in cluster.reasons:
-            for name, field in reason["fields"].items():
-                field["label"] = features.LABELS.get(name, name)
         stored.append((members, cluster.score, cluster.reasons))
     return stored
 
