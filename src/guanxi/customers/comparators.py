@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
-from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
+from rapidfuzz.distance import DamerauLevenshtein, Hamming, JaroWinkler, Levenshtein
 
 from .emails import email_normalise
 from .names import display_name
@@ -214,10 +214,13 @@ def digits_near(a: str, b: str) -> bool:
     """The same length and one digit different, or two neighbouring digits swapped."""
     if len(a) != len(b) or a == b:
         return False
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    if len(diff) == 1:
+    differ = Hamming.distance(a, b, score_cutoff=2)
+    if differ == 1:
         return True
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if differ != 2:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 def phone_level(a: str, b: str) -> int:

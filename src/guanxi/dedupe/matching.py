@@ -28,7 +28,6 @@ code on FEBRL and on generated CRM data.
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -158,8 +157,13 @@ def block(
     for rule in rules:
         index: dict[Any, list[int]] = defaultdict(list)
         for i, value in enumerate(records.blocks[rule.name]):
-            for key in _keys_of(value):
-                index[key].append(i)
+            if not value:
+                continue
+            if isinstance(value, tuple):
+                for key in value:
+                    index[key].append(i)
+            else:
+                index[value].append(i)
         firsts: list[int] = []
         seconds: list[int] = []
         for members in index.values():
@@ -228,22 +232,23 @@ def estimate_u(
 ) -> dict[str, list[float]]:
     """u per level from random pairs of records (of one group); level 0 from value frequencies when it is
     plain equality. A small pseudo-count keeps a level never seen from weighing infinitely."""
-    n = len(records)
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
     by_group: dict[str, list[int]] = defaultdict(list)
     for i, g in enumerate(records.group):
         by_group[g].append(i)
-    groups = [members for members in by_group.values() if len(members) > 1]
-    sample: list[tuple[int, int]] = []
-    if groups and n > 1:
-        weights = [len(m) * (len(m) - 1) for m in groups]
-        possible = sum(weights) // 2
-        wanted = min(max_pairs, possible)
-        chosen_groups = rng.choices(groups, weights=weights, k=wanted)
-        for members in chosen_groups:
-            i, j = rng.sample(members, 2)
-            sample.append((i, j))
-    pairs = np.array(sample, dtype=np.int64).reshape(-1, 2)
+    groups = [np.asarray(members, dtype=np.int64) for members in by_group.values() if len(members) > 1]
+    chunks = [np.zeros((0, 2), dtype=np.int64)]
+    possible = sum(len(m) * (len(m) - 1) // 2 for m in groups)
+    wanted = min(max_pairs, possible)
+    for members in groups:  # each group's share of the sample follows its share of all pairs
+        size = len(members)
+        count = round(wanted * (size * (size - 1) // 2) / possible) if possible else 0
+        if not count:
+            continue
+        first = rng.integers(0, size, count)
+        second = (first + rng.integers(1, size, count)) % size  # never the record itself
+        chunks.append(np.stack([members[first], members[second]], axis=1))
+    pairs = np.concatenate(chunks)
     levels = compare(records, comparisons, pairs)
     u: dict[str, list[float]] = {}
     for c, comparison in enumerate(comparisons):
@@ -290,6 +295,9 @@ def rule_membership(records: Records, rules: list[BlockingRule], pairs: np.ndarr
     firsts, seconds = pairs[:, 0].tolist(), pairs[:, 1].tolist()
     for r, rule in enumerate(rules):
         column = records.blocks[rule.name]
+        if not any(isinstance(value, tuple) for value in column):  # one key per record: plain equality
+            member[:, r] = [bool(column[i]) and column[i] == column[j] for i, j in zip(firsts, seconds, strict=True)]
+            continue
         member[:, r] = [
             bool(set(_keys_of(column[i])) & set(_keys_of(column[j]))) for i, j in zip(firsts, seconds, strict=True)
         ]
