@@ -310,3 +310,25 @@ def test_the_real_time_warning_reads_names_with_the_engines_comparator() -> None
     assert cmp.name_similarity("張偉", "张伟") == cmp.SAME
     assert cmp.name_similarity("Wei Zhang", "张伟") == cmp.SAME
     assert cmp.name_similarity("李娜", "张伟") < cmp.SIMILAR_NAME
+
+
+def test_auto_merge_is_off_by_default_and_merges_above_the_administrators_threshold(make_user: Any) -> None:
+    """With no threshold nothing is merged; with one, clusters scoring at or above it are merged by the run
+    through the merge service (the merged record is archived, its cluster marked merged automatically)."""
+    from guanxi.dedupe.models import DedupeSettings
+
+    admin = make_user("administrator")
+    made = _load_people(admin, 250, seed=5)
+    assert made
+    first = jobs.dedupe_run(job=None, kind="full")
+    assert first["clusters"] > 0 and first["auto_merged"] == 0
+    assert not DuplicateCluster.objects.filter(status=DuplicateCluster.Status.AUTO_MERGED).exists()
+    DuplicateCluster.objects.all().delete()
+    settings_row = DedupeSettings.load()
+    settings_row.auto_merge_threshold = 0.999
+    settings_row.save()
+    second = jobs.dedupe_run(job=None, kind="full")
+    assert second["auto_merged"] > 0
+    merged = DuplicateCluster.objects.filter(status=DuplicateCluster.Status.AUTO_MERGED)
+    assert merged.count() == second["auto_merged"]
+    assert all(c.score >= 0.999 for c in merged)
