@@ -59,6 +59,8 @@ def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]])
         lines += [scenario.description, ""]
     if "throughput" in results[0]:
         return "\n".join(lines + _throughput(results))
+    if "quality" in results[0]:
+        return "\n".join(lines + _quality(results))
     lines += [
         "| date | machine | database | sizes | request | rows matched | requests sent | p50 ms | p95 ms | max ms |",
         "|---|---|---|---|---|--:|--:|--:|--:|--:|",
@@ -111,6 +113,43 @@ def _throughput(results: list[dict[str, Any]]) -> list[str]:
             f"- {result['database']}, {result['size']:,} rows: commit {result['commit']}; ratios: {ratios}; "
             f"load average (1, 5, 15 min) {load or 'n/a'}. {notes}"
         )
+    lines.append("")
+    return lines
+
+
+def _quality(results: list[dict[str, Any]]) -> list[str]:
+    """Record-linkage tables (dedupe): accuracy per data set and engine, then time and memory per size."""
+    # the accuracy part is the same in every run: shown from the run on the least loaded machine (its times)
+    latest = min(results, key=lambda r: (r["machine"].get("load_after") or [0.0])[0])
+    load = ", ".join(str(x) for x in latest["machine"].get("load_after") or []) or "n/a"
+    lines = [
+        f"Accuracy ({latest['date']}, {_machine(latest['machine'])}, commit {latest['commit']}, load average after "
+        f"the run {load}; match probability ≥ 0.9; both engines timed in the same process, one after the other):",
+        "",
+        "| data | engine | true pairs | pairs found | precision | recall | F1 | seconds |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in latest["quality"]:
+        lines.append(
+            f"| {row['data']} | {row['engine']} | {row['true_pairs']:,} | {row['pairs_found']:,} | {row['precision']} "
+            f"| {row['recall']} | {row['f1']} | {row['seconds']} |"
+        )
+    lines += [
+        "",
+        "Scale: the job's path end to end (read from the database, match, store clusters):",
+        "",
+        "| date | machine | database | contacts | seconds | peak memory MiB | pairs scored | clusters |",
+        "|---|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for result in results:
+        scale = result["scale"]
+        lines.append(
+            f"| {result['date']} | {_machine(result['machine'])} | {result['database']} | {scale['contacts']:,} "
+            f"| {scale['seconds']} | {scale['peak_rss_mib']} | {scale['pairs']:,} | {scale['clusters']:,} |"
+        )
+    lines.append("")
+    for result in results:
+        lines += [f"- {result['database']}, {result['size']:,}: {note}" for note in result.get("notes", [])]
     lines.append("")
     return lines
 

@@ -212,6 +212,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=10),
     },
     "quotes-expire-due": {"task": "guanxi.sales.order_tasks.quotes_expire_due", "schedule": crontab(hour=3, minute=5)},
+    # duplicate detection: checked every hour, runs at the hour the administrator set (DedupeSettings)
+    "dedupe-nightly": {"task": "guanxi.dedupe.tasks.dedupe_nightly", "schedule": crontab(minute=10)},
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))

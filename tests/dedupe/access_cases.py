@@ -110,3 +110,12 @@ ENDPOINTS = [
     Case("GET /dedupe/merges", REVIEWERS),
     Case("POST /dedupe/merges/{merge_id}/undo", ADMIN_ONLY, args=_own_merge("merge_id")),
 ]
+
+# the engine's part: "Run now" and the runs API (kept apart from the review pages' cases)
+PAGES += [
+    Case("dedupe-run", REVIEWERS, ok=302, method="POST"),
+]
+ENDPOINTS += [
+    Case("POST /dedupe/runs", REVIEWERS, ok=202, body=lambda w, u: {"kind": "auto"}),
+    Case("GET /dedupe/runs", REVIEWERS),
+]

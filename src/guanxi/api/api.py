@@ -8,6 +8,7 @@ from guanxi.core.api import router as core_router
 from guanxi.customers.api import router as customers_router
 from guanxi.dedupe.api import router as dedupe_router
 from guanxi.sales.api import router as sales_router
+from guanxi.dedupe.runs_api import router as dedupe_runs_router
 
 from .errors import install_error_handlers
 from .security import ActiveSessionAuth, BearerTokenAuth, PerTokenThrottle
@@ -25,6 +26,7 @@ api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", dedupe_router)
 api.add_router("/", sales_router)
+api.add_router("/", dedupe_runs_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:

@@ -6,12 +6,15 @@ real-time duplicate warning (`duplicates.py`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein, Hamming, JaroWinkler, Levenshtein
 
 from .emails import email_normalise
 from .names import display_name
@@ -72,6 +75,10 @@ def name_similarity(a: str, b: str) -> float:
     """0–1: how alike two names are, by their pinyin words in any order (Zhang Wei ~ 张伟) or their characters."""
     if not a or not b:
         return 0.0
+    # the batch engine's name comparator: same characters once simplified, or same pinyin with one side in
+    # Latin letters in either order (張偉 = 张伟 = Wei Zhang), is the same name
+    if name_level(name_features(a), name_features(b)) in (0, 1):
+        return SAME
     words_a, words_b = " ".join(_pinyin_words(a)), " ".join(_pinyin_words(b))
     by_sound = fuzz.token_sort_ratio(words_a, words_b) if words_a and words_b else 0.0
     by_text = fuzz.ratio(unicodedata.normalize("NFKC", a).lower(), unicodedata.normalize("NFKC", b).lower())
@@ -86,3 +93,260 @@ def company_similarity(a: str, b: str) -> float:
     if key_a == key_b:
         return SAME
     return fuzz.ratio(key_a, key_b) / 100
+
+
+# --- Field comparators with discrete levels (the batch dedupe engine, `guanxi.dedupe.matching`) -------------
+#
+# Each `*_features` function turns a raw value into what its comparator reads (computed once per record),
+# and each `*_level` function compares two such features and returns a level: 0 is the strongest agreement,
+# higher numbers weaker, MISSING when either side has nothing to compare (it then counts neither for nor
+# against, as in Splink). The level names are in `LEVELS`. The engine estimates how much each level says.
+
+MISSING = -1
+
+LEVELS: dict[str, tuple[str, ...]] = {
+    "name": ("exact", "same_sound", "close", "similar", "different"),
+    "phone": ("exact", "one_digit", "different"),
+    "email": ("exact", "close", "different"),
+    "company": ("exact", "close", "different"),
+    "registration": ("exact", "different"),
+    "address": ("exact", "close", "same_city", "different"),
+    "exact": ("exact", "different"),
+    "identifier": ("exact", "one_edit", "two_edits", "different"),
+    "date": ("exact", "one_edit", "same_year", "different"),
+    "text": ("exact", "close", "similar", "different"),
+}
+
+# mistyped domains seen in CRM data, and the ones that are one mailbox under two names
+EMAIL_DOMAIN_FIXES = {
+    "gmial.com": "gmail.com",
+    "gmai.com": "gmail.com",
+    "gamil.com": "gmail.com",
+    "gmail.co": "gmail.com",
+    "gmail.con": "gmail.com",
+    "googlemail.com": "gmail.com",
+    "hotmial.com": "hotmail.com",
+    "hotmal.com": "hotmail.com",
+    "hotmail.con": "hotmail.com",
+    "outlok.com": "outlook.com",
+    "outlook.con": "outlook.com",
+    "yahoo.con": "yahoo.com",
+    "yaho.com": "yahoo.com",
+    "qq.con": "qq.com",
+    "qq.cm": "qq.com",
+    "q.com": "qq.com",
+    "163.con": "163.com",
+    "163.cm": "163.com",
+    "126.con": "126.com",
+    "foxmail.con": "foxmail.com",
+    "sina.con": "sina.com",
+    "sina.cn.com": "sina.cn",
+}
+_DOTLESS_LOCAL = frozenset({"gmail.com"})  # Gmail ignores dots in the local part
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=262144)
+def simplified(text: str) -> str:
+    """Text in simplified characters, NFKC, lower-case, single spaces: 張偉 → 张伟; "ＷＥＩ  Zhang" → "wei zhang"."""
+    text = unicodedata.normalize("NFKC", text or "").strip().lower()
+    if not text.isascii():
+        text = _t2s().convert(text)
+    return _SPACES.sub(" ", text)
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> Any:
+    # opencc-python-reimplemented: pure Python, ships its dictionaries, needs no native library
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=262144)
+def name_features(name: str) -> tuple[str, str, str, str]:
+    """(simplified text, pinyin key in order, pinyin key with words sorted, initials) — "" when no name.
+
+    张伟, 張偉, "Zhang Wei" and "Wei Zhang" share the sorted key "weizhang"; the first three also the key
+    "zhangwei". A Latin name is split into words as written, a Chinese one into syllables.
+    """
+    text = simplified(name)
+    if not text:
+        return ("", "", "", "")
+    words = _pinyin_words(text)
+    if not words:
+        return (text, "", "", "")
+    return (text, "".join(words), "".join(sorted(words)), "".join(w[0] for w in words))
+
+
+def _similar(a: str, b: str) -> float:
+    return float(JaroWinkler.similarity(a, b))
+
+
+def name_level(a: tuple[str, str, str, str], b: tuple[str, str, str, str]) -> int:
+    """exact (same characters once simplified: 張偉 = 张伟) · same_sound (same pinyin in any order, one side
+    in Latin letters: 张伟 = Zhang Wei = Wei Zhang) · close (Jaro-Winkler ≥ 0.92 on the pinyin — a typo — or
+    two different characters of the same sound, 张伟 / 章伟) · similar (≥ 0.8) · different."""
+    if not a[0] or not b[0]:
+        return MISSING
+    if a[0] == b[0]:
+        return 0
+    if a[1] and (a[1] == b[1] or a[2] == b[2]):
+        # 张伟 / 章伟 (both in characters, same sound) are often two people: only "close"
+        return 2 if not a[0].isascii() and not b[0].isascii() else 1
+    if not a[1] or not b[1]:
+        return 4
+    best = max(_similar(a[1], b[1]), _similar(a[2], b[2]))
+    if best >= 0.92:
+        return 2
+    return 3 if best >= 0.8 else 4
+
+
+def phone_features(value: str) -> str:
+    """E.164 of a number however it was written ("" when it is no valid number; a stored one is kept)."""
+    value = (value or "").strip()
+    if value.startswith("+") and value[1:].isdigit():
+        return value
+    return phone_key(value)
+
+
+def digits_near(a: str, b: str) -> bool:
+    """The same length and one digit different, or two neighbouring digits swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    differ = Hamming.distance(a, b, score_cutoff=2)
+    if differ == 1:
+        return True
+    if differ != 2:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def phone_level(a: str, b: str) -> int:
+    """exact (same E.164) · one_digit (one digit off, or two neighbours swapped) · different."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    return 1 if digits_near(a, b) else 2
+
+
+@functools.lru_cache(maxsize=262144)
+def email_canonical(value: str) -> str:
+    """The mailbox an address reaches: lower-case, "+tag" dropped, Gmail's dots dropped, common domain typos
+    fixed: Wei.Zhang+crm@GMIAL.com → weizhang@gmail.com. "" when there is no @ with text on both sides."""
+    value = unicodedata.normalize("NFKC", value or "").strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain:
+        return ""
+    domain = EMAIL_DOMAIN_FIXES.get(domain, domain)
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_LOCAL:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local else ""
+
+
+def email_level(a: str, b: str) -> int:
+    """exact (same canonical mailbox) · close (same local part at another domain, or a typo in the local
+    part at the same domain) · different."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    local_a, _at, domain_a = a.partition("@")
+    local_b, _at, domain_b = b.partition("@")
+    if local_a == local_b and len(local_a) >= 4:
+        return 1
+    if domain_a == domain_b and Levenshtein.distance(local_a, local_b, score_cutoff=1) <= 1:
+        return 1
+    return 2
+
+
+@functools.lru_cache(maxsize=262144)
+def company_features(name: str) -> str:
+    """The company's key: legal forms removed (repeatedly: "Huawei Technologies Co., Ltd." → huaweitechnologies;
+    華為技術有限公司 → huaweijishu), simplified, in pinyin."""
+    text = simplified(name)
+    while True:
+        stripped = LEGAL_FORMS.sub("", text).strip(" ,.()（）")
+        if stripped == text or not stripped:
+            break
+        text = stripped
+    return name_key(text)
+
+
+def company_level(a: str, b: str) -> int:
+    """exact (same name without its legal form) · close (Jaro-Winkler ≥ 0.9) · different."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    return 1 if _similar(a, b) >= 0.9 else 2
+
+
+def exact_level(a: str, b: str) -> int:
+    """exact · different (registration numbers, postcodes …)."""
+    if not a or not b:
+        return MISSING
+    return 0 if a == b else 1
+
+
+def identifier_level(a: str, b: str) -> int:
+    """exact · one_edit · two_edits (Damerau-Levenshtein: a typo or a swap of neighbours) · different."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    distance = DamerauLevenshtein.distance(a, b, score_cutoff=2)
+    return 1 if distance == 1 else 2 if distance == 2 else 3
+
+
+def date_level(a: str, b: str) -> int:
+    """exact · one_edit (a mistyped or swapped digit) · same_year · different, on dates written YYYYMMDD or
+    YYYY-MM-DD."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    if DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1:
+        return 1
+    return 2 if a[:4] == b[:4] else 3
+
+
+def text_level(a: str, b: str) -> int:
+    """exact · close (Jaro-Winkler ≥ 0.92) · similar (≥ 0.8) · different."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    similarity = _similar(a, b)
+    return 1 if similarity >= 0.92 else 2 if similarity >= 0.8 else 3
+
+
+@functools.lru_cache(maxsize=262144)
+def address_features(city: str, street: str) -> tuple[str, str]:
+    """(city, street) simplified, the street's punctuation and spaces removed: 北京市 → 北京."""
+    city = simplified(city).removesuffix("市")
+    street = _NOT_WORD.sub("", simplified(street))
+    return (city, street)
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def address_level(a: tuple[str, str], b: tuple[str, str]) -> int:
+    """exact (same street, cities not different) · close (street similarity ≥ 0.85) · same_city · different."""
+    if not (a[0] or a[1]) or not (b[0] or b[1]):
+        return MISSING
+    cities_differ = bool(a[0] and b[0] and a[0] != b[0])
+    if a[1] and b[1] and not cities_differ:
+        if a[1] == b[1]:
+            return 0
+        if fuzz.ratio(a[1], b[1]) >= 85:
+            return 1
+    if a[0] and a[0] == b[0]:
+        return 2
+    if not a[0] or not b[0]:
+        return MISSING if not (a[1] and b[1]) else 3
+    return 3

@@ -17,6 +17,8 @@ class DedupeConfig(AppConfig):
         from guanxi.core.navigation import NavItem, nav_item
         from guanxi.core.roles import grant
 
+        from . import jobs  # noqa: F401 — registers the dedupe job kind
+
         review = (
             "dedupe.view_duplicatecluster",
             "dedupe.change_duplicatecluster",

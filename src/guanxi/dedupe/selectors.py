@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from guanxi.core.customfields import active_fields, custom_display
 from guanxi.core.pii import pii_value
 
+from .features import reason_label
 from .models import ClusterMember, DuplicateCluster, Merge, MergeRedirect, record_key
 from .records import CHOOSABLE, CUSTOM_PREFIX, MODELS, Record, is_empty, merge_defaults, value_of
 
@@ -147,7 +148,9 @@ def cluster_reasons(cluster: DuplicateCluster, members: list[MemberView]) -> lis
                 weight = float(info.get("weight") or 0)
             except (TypeError, ValueError):
                 weight = 0.0
-            fields.append(ReasonField(str(name), str(info.get("level", "")), weight, str(info.get("label", ""))))
+            level = str(info.get("level", ""))
+            label = str(info.get("label") or reason_label(str(name), level))  # the engine stores codes only
+            fields.append(ReasonField(str(name), level, weight, label))
         fields.sort(key=lambda f: -f.weight)
         a, b = str(raw.get("a", "")), str(raw.get("b", ""))
         try:

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import run_views, views
 
 urlpatterns = [
     path("dedupe/", views.queue, name="dedupe-queue"),
+    path("dedupe/runs/", run_views.run_now, name="dedupe-run"),
     path("dedupe/clusters/<int:pk>/", views.cluster_detail, name="dedupe-cluster"),
     path("dedupe/clusters/<int:pk>/merge/", views.cluster_merge, name="dedupe-cluster-merge"),
     path("dedupe/clusters/<int:pk>/dismiss/", views.cluster_dismiss, name="dedupe-cluster-dismiss"),
