@@ -49,6 +49,8 @@ def test_review_a_cluster_merge_with_a_field_choice_and_undo(browser, live_serve
     page.wait_for_url(f"{base}/dedupe/clusters/{cluster.pk}/")
     assert page.locator("tr.gx-differs[data-field='phone']").count() == 1, "differing values are highlighted"
     page.check(f"input[name=survivor][value='contact:{kept.pk}']")
+    assert page.is_checked(f"input[name=choice_surname][value='contact:{kept.pk}']"), "the survivor's values follow it"
+    assert page.is_checked(f"input[name=choice_email][value='contact:{other.pk}']"), "an empty value does not"
     page.check(f"input[name=choice_phone][value='contact:{other.pk}']")
     page.screenshot(path=str(SHOTS / f"dedupe-compare-{language}-desktop.png"), full_page=True)
 
@@ -64,6 +66,7 @@ def test_review_a_cluster_merge_with_a_field_choice_and_undo(browser, live_serve
     kept.refresh_from_db()
     assert kept.phone == "+8613987654321", "the chosen phone survived"
     assert kept.email == "zhang.wei@example.com", "an empty field took the other record's value"
+    assert kept.full_name == "张伟", "the survivor kept its own name"
     assert kept.interactions.count() == 1, "the other record's interaction moved to the survivor"
     assert Contact.objects.get(pk=other.pk).archived_at is not None, "the other record is archived"
     page.screenshot(path=str(SHOTS / f"dedupe-merged-{language}-desktop.png"), full_page=True)
