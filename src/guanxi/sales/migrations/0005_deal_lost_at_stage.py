@@ -26,7 +26,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0002_defaults'),
+        ('sales', '0004_orders_purchase_indexes'),
         ('core', '0006_custom_fields_tags'),
     ]
 
