@@ -104,3 +104,15 @@ def test_auto_merge_is_off_by_default_and_merges_above_the_threshold(make_user):
     assert merge is not None and merge.by is None
     cluster.refresh_from_db()
     assert cluster.status == DuplicateCluster.Status.AUTO_MERGED
+
+
+def test_two_clusters_of_one_batch_sharing_a_record_become_one(make_user):
+    """The engine may hand over overlapping groups: they are stored as one cluster, never two open ones."""
+    admin = make_user("administrator")
+    a, b, c = cf.contact(owner=admin), cf.contact(owner=admin), cf.contact(owner=admin)
+    services.clusters_store(
+        _run(), [([("contact", a.pk), ("contact", b.pk)], 0.9, []), ([("contact", b.pk), ("contact", c.pk)], 0.95, [])]
+    )
+    cluster = DuplicateCluster.objects.get()
+    assert cluster.score == pytest.approx(0.95)
+    assert sorted(cluster.members.values_list("record_id", flat=True)) == sorted([a.pk, b.pk, c.pk])

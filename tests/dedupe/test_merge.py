@@ -349,3 +349,28 @@ def test_two_people_merging_one_cluster_at_once_one_wins_the_other_is_refused(ma
     survivor_id = merged.survivor_id
     assert Interaction.objects.filter(contact_id=survivor_id).count() == 1
     assert Contact.objects.filter(archived_at__isnull=True).count() == 1
+
+
+def test_merging_accounts_moves_people_links_converted_leads_and_interactions(admin):
+    """Two accounts for one company: contacts' links (one person linked to both kept once), the leads converted
+    into the merged account and its interactions all move to the survivor; undo restores every row."""
+    kept, gone = cf.account(owner=admin, name="上海云帆科技有限公司"), cf.account(owner=admin, name="云帆科技 Yunfan")
+    both = cf.contact(owner=admin, accounts=[(kept, "采购"), (gone, "经理")])
+    only_gone = cf.contact(owner=admin, accounts=[(gone, "")])
+    lead = cf.lead(owner=admin, company_name="云帆")
+    converted, _account = customer_services.lead_convert(lead=lead, actor=admin, account=gone)
+    visit = cf.interaction(about=gone, actor=admin, kind=Interaction.Kind.VISIT)
+    before = world_state()
+
+    merge = services.records_merge(
+        survivor=kept, others=[gone], field_choices={"name": f"account:{kept.pk}"}, actor=admin
+    )
+
+    assert set(kept.contact_links.values_list("contact_id", flat=True)) == {both.pk, only_gone.pk, converted.pk}
+    assert ContactAccount.objects.filter(contact=both).count() == 1
+    assert Lead.objects.get(pk=lead.pk).converted_account_id == kept.pk
+    visit.refresh_from_db()
+    assert visit.account_id == kept.pk
+
+    services.merge_undo(merge=merge, actor=admin)
+    assert world_state() == before

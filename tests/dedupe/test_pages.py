@@ -82,7 +82,7 @@ def test_the_comparison_highlights_differences_and_preselects_the_fuller_record(
     assert 'data-field="phone"' in html
     phone_row = html[html.index('data-field="phone"') - 40 : html.index('data-field="phone"')]
     assert "gx-differs" in phone_row
-    assert f'name="choice_email" value="contact:{full.pk}" checked' in html
+    assert f'name="choice_email" value="contact:{full.pk}" data-for="contact:{full.pk}" checked' in html
     assert "Why these look like one customer" in html
 
 

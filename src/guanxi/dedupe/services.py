@@ -185,6 +185,7 @@ def clusters_store(run: MatchRun, clusters: list[tuple[list[tuple[str, int]], fl
     new_clusters: list[DuplicateCluster] = []
     new_members: list[list[RecordRef]] = []
     updated: dict[int, tuple[set[RecordRef], float, list[dict[str, Any]]]] = {}
+    pending: dict[RecordRef, int] = {}  # record → index of the new cluster of this batch holding it
     for refs, score, reasons in cleaned:
         kept_reasons, edges = [], []
         for reason in reasons:
@@ -210,10 +211,18 @@ def clusters_store(run: MatchRun, clusters: list[tuple[list[tuple[str, int]], fl
                 known, _old, old_reasons = updated.get(existing, (set(), 0.0, []))
                 updated[existing] = (known | members_set, score, old_reasons + group_reasons)
                 continue
+            batch = next((pending[m] for m in group if m in pending), None)
+            if batch is not None:  # shares a record with a cluster of this same batch: one cluster
+                new_members[batch] = list(dict.fromkeys([*new_members[batch], *group]))
+                new_clusters[batch].reasons = [*new_clusters[batch].reasons, *group_reasons]
+                new_clusters[batch].score = max(new_clusters[batch].score, score)
+                for m in group:
+                    pending[m] = batch
+                continue
             new_clusters.append(DuplicateCluster(run=run, score=score, reasons=group_reasons))
             new_members.append(group)
             for m in group:
-                in_open[m] = -1  # a later cluster in this batch with the same record is folded in below
+                pending[m] = len(new_clusters) - 1
     created = DuplicateCluster.objects.bulk_create(new_clusters, batch_size=1000)
     rows = [
         ClusterMember(cluster=cluster, record_type=t, record_id=i)
@@ -223,8 +232,6 @@ def clusters_store(run: MatchRun, clusters: list[tuple[list[tuple[str, int]], fl
     ClusterMember.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     now = timezone.now()
     for cluster_id, (refs_set, score, reasons) in updated.items():
-        if cluster_id < 0:
-            continue
         ClusterMember.objects.bulk_create(
             [ClusterMember(cluster_id=cluster_id, record_type=t, record_id=i) for t, i in sorted(refs_set)],
             ignore_conflicts=True,
@@ -235,7 +242,7 @@ def clusters_store(run: MatchRun, clusters: list[tuple[list[tuple[str, int]], fl
         DuplicateCluster.objects.filter(pk=cluster_id).update(
             score=score, reasons=list(by_pair.values()), run=run, updated_at=now
         )
-    count = len(created) + len([c for c in updated if c > 0])
+    count = len(created) + len(updated)
     MatchRun.objects.filter(pk=run.pk).update(clusters_found=models.F("clusters_found") + len(created))
     return count
 

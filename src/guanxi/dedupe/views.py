@@ -97,6 +97,7 @@ def cluster_merge(request: AuthedRequest, pk: int) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
         return redirect(cluster)
+    survivor.refresh_from_db()
     messages.success(request, _("Merged into %(record)s.") % {"record": survivor})
     return redirect("dedupe-merges")
 
