@@ -10,6 +10,8 @@ await build({
   entryPoints: [
     { in: path.join(here, "main.js"), out: "app" },
     { in: path.join(here, "main.css"), out: "app" },
+    // the feedback reports' charts (ECharts), loaded only on that page
+    { in: path.join(here, "feedback-charts.js"), out: "feedback-charts" },
   ],
   outdir: path.join(here, "..", "static", "build"),
   bundle: true,
