@@ -25,7 +25,11 @@ def issues_visible_to(user: Any, action: str = "view") -> QuerySet[FeedbackIssue
     """Recurring issues: everyone with the permission sees them all (they are organisation-wide escalations)."""
     if not user.is_authenticated or not user.has_perm(f"feedback.{action}_feedbackissue"):
         return FeedbackIssue.objects.none()
-    return FeedbackIssue.objects.select_related("topic").annotate(item_count=Count("items"))
+    return (
+        FeedbackIssue.objects.select_related("topic")
+        .annotate(item_count=Count("items"))
+        .order_by("-created_at", "-id")
+    )
 
 
 def points_ledger(contact: Contact) -> QuerySet[PointsEntry]:
