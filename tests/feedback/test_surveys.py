@@ -78,7 +78,11 @@ def test_forged_links_are_refused(world: dict[str, Any]) -> None:
     survey = factories.survey(actor=agent)
     services.survey_send(survey=survey, contacts=[factories.contact(owner=agent)], actor=agent)
     token = _token_from_mail()
-    for bad in (token[:-3] + "abc", "nonsense", services.signing.dumps({"i": 999, "n": "x"}, salt=services.SURVEY_SALT)):
+    for bad in (
+        token[:-3] + "abc",
+        "nonsense",
+        services.signing.dumps({"i": 999, "n": "x"}, salt=services.SURVEY_SALT),
+    ):
         with pytest.raises(ValidationError):
             services.survey_answer(token=bad, score=9)
 
@@ -87,7 +91,9 @@ def test_custom_questions_are_checked(world: dict[str, Any]) -> None:
     """A custom survey's scale answers must fall in their range; text answers are kept."""
     agent = world["users"]["marketing"]
     survey = factories.survey(
-        actor=agent, kind="custom", questions=[{"label": "配送速度", "type": "scale", "min": 1, "max": 5}, {"label": "建议"}]
+        actor=agent,
+        kind="custom",
+        questions=[{"label": "配送速度", "type": "scale", "min": 1, "max": 5}, {"label": "建议"}],
     )
     services.survey_send(survey=survey, contacts=[factories.contact(owner=agent)], actor=agent)
     token = _token_from_mail()

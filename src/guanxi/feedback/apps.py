@@ -54,5 +54,7 @@ class FeedbackConfig(AppConfig):
         nav_item(NavItem(_("Feedback"), "feedback-list", "feedback.view_feedbackitem", order=60, icon="message"))
         nav_item(NavItem(_("Surveys"), "survey-list", "feedback.view_survey", order=62, icon="clipboard"))
         nav_item(
-            NavItem(_("Feedback reports"), "feedback-reports", "feedback.view_surveyanswer", order=64, icon="chart-line")
+            NavItem(
+                _("Feedback reports"), "feedback-reports", "feedback.view_surveyanswer", order=64, icon="chart-line"
+            )
         )

@@ -28,7 +28,9 @@ class StaffFeedbackForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=STAFF_CHANNELS)
     text = forms.CharField(label=_("Feedback"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000)
     contact = forms.IntegerField(label=_("Contact id"), required=False, widget=forms.HiddenInput)
-    severity = forms.ChoiceField(label=_("Severity"), choices=[("", _("Suggest from the text")), *Severity.choices], required=False)
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=[("", _("Suggest from the text")), *Severity.choices], required=False
+    )
 
 
 class CorrectForm(forms.Form):
@@ -65,9 +67,7 @@ class SurveyForm(forms.Form):
 
 
 class SurveySendForm(forms.Form):
-    contact_ids = forms.CharField(
-        label=_("Contact ids"), required=False, help_text=_("Separated by commas or spaces.")
-    )
+    contact_ids = forms.CharField(label=_("Contact ids"), required=False, help_text=_("Separated by commas or spaces."))
     tag = forms.CharField(label=_("Or every contact with the tag"), required=False, max_length=60)
 
 

@@ -45,9 +45,7 @@ FEEDBACK = list_spec(
         url_name="feedback-list",
         rows=_rows,
         columns=[
-            Column(
-                "text", _("Feedback"), lambda i: i.text[:80], template="feedback/cells/text.html", default=True
-            ),
+            Column("text", _("Feedback"), lambda i: i.text[:80], template="feedback/cells/text.html", default=True),
             Column("kind", _("Kind"), lambda i: i.get_kind_display(), sort="kind", default=True),
             Column("topic", _("Topic"), lambda i: str(i.topic) if i.topic else "", sort="topic__key", default=True),
             Column("sentiment", _("Sentiment"), lambda i: i.get_sentiment_display(), sort="sentiment", default=True),
@@ -60,7 +58,9 @@ FEEDBACK = list_spec(
                 default=True,
             ),
             Column("due", _("Response due"), lambda i: i.response_due_at, sort="response_due_at", default=True),
-            Column("owner", _("Owner"), lambda i: str(i.owner) if i.owner else "", sort="owner__full_name", default=True),
+            Column(
+                "owner", _("Owner"), lambda i: str(i.owner) if i.owner else "", sort="owner__full_name", default=True
+            ),
             Column("channel", _("Channel"), lambda i: i.get_channel_display(), sort="channel"),
             Column("severity", _("Severity"), lambda i: i.get_severity_display(), sort="severity"),
             Column("customer", _("Customer"), lambda i: str(i.customer or i.submitter_name or "")),

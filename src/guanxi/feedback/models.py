@@ -91,7 +91,12 @@ class RoutingRule(models.Model):
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, blank=True)
     tier = models.CharField(_("customer tier"), max_length=12, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     team = models.ForeignKey(
         "core.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -152,10 +157,20 @@ class FeedbackItem(OwnedModel):
     text = models.TextField(_("feedback"))
     language = models.CharField(_("customer language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
     contact = models.ForeignKey(
-        "customers.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "customers.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "customers.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     lead = models.ForeignKey(
         "customers.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -169,11 +184,18 @@ class FeedbackItem(OwnedModel):
         FeedbackTopic, verbose_name=_("topic"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     topic_suggested = models.ForeignKey(
-        FeedbackTopic, verbose_name=_("suggested topic"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        FeedbackTopic,
+        verbose_name=_("suggested topic"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     topic_confidence = models.FloatField(_("topic confidence"), default=0)
     sentiment = models.CharField(_("sentiment"), max_length=10, choices=Sentiment.choices, blank=True)
-    sentiment_suggested = models.CharField(_("suggested sentiment"), max_length=10, choices=Sentiment.choices, blank=True)
+    sentiment_suggested = models.CharField(
+        _("suggested sentiment"), max_length=10, choices=Sentiment.choices, blank=True
+    )
     sentiment_confidence = models.FloatField(_("sentiment confidence"), default=0)
     corrected_at = models.DateTimeField(_("classification corrected"), null=True, blank=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.NORMAL)
@@ -191,7 +213,12 @@ class FeedbackItem(OwnedModel):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     adopted_at = models.DateTimeField(_("suggestion adopted"), null=True, blank=True)
     issue = models.ForeignKey(
-        FeedbackIssue, verbose_name=_("recurring issue"), null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        FeedbackIssue,
+        verbose_name=_("recurring issue"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
     )
     created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -270,7 +297,9 @@ class SurveyInvitation(models.Model):
     source_event_id = models.PositiveBigIntegerField(null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
     team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -306,7 +335,9 @@ class SurveyAnswer(models.Model):
     answers = models.JSONField(_("answers"), default=dict, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
     team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("answered"), db_index=True)
 
     class Meta:
@@ -335,7 +366,9 @@ class PointsEntry(models.Model):
     source_kind = models.CharField(max_length=30, blank=True)
     source_id = models.PositiveBigIntegerField(null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:

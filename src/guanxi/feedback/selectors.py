@@ -26,9 +26,7 @@ def issues_visible_to(user: Any, action: str = "view") -> QuerySet[FeedbackIssue
     if not user.is_authenticated or not user.has_perm(f"feedback.{action}_feedbackissue"):
         return FeedbackIssue.objects.none()
     return (
-        FeedbackIssue.objects.select_related("topic")
-        .annotate(item_count=Count("items"))
-        .order_by("-created_at", "-id")
+        FeedbackIssue.objects.select_related("topic").annotate(item_count=Count("items")).order_by("-created_at", "-id")
     )
 
 
@@ -69,7 +67,7 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
     (channel, team or agent) — a handful of aggregate queries on the (kind, created_at, score) index."""
     end = end or timezone.now()
     start = start or end - timedelta(days=365)
-    rows = _answers(start, end)
+    rows: Any = _answers(start, end)  # typed loosely: annotate(**counts) rows are plain dicts
     nps_counts = {
         "promoters": Count("id", filter=Q(score__gte=9)),
         "passives": Count("id", filter=Q(score__in=[7, 8])),
@@ -81,17 +79,29 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
     ces_total = rows.filter(kind="ces").aggregate(n=Count("id"), mean=Avg("score"))
     months: dict[str, dict[str, Any]] = {}
     for row in (
-        rows.filter(kind="nps").annotate(month=TruncMonth("created_at")).values("month").annotate(**nps_counts).order_by("month")
+        rows.filter(kind="nps")
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(**nps_counts)
+        .order_by("month")
     ):
         months.setdefault(row["month"].strftime("%Y-%m"), {})["nps"] = nps_figures(
             row["promoters"], row["passives"], row["detractors"]
         )["nps"]
     for row in (
-        rows.filter(kind="csat").annotate(month=TruncMonth("created_at")).values("month").annotate(**csat_counts).order_by("month")
+        rows.filter(kind="csat")
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(**csat_counts)
+        .order_by("month")
     ):
         months.setdefault(row["month"].strftime("%Y-%m"), {})["csat"] = _share(row["satisfied"], row["n"])
     for row in (
-        rows.filter(kind="ces").annotate(month=TruncMonth("created_at")).values("month").annotate(mean=Avg("score")).order_by("month")
+        rows.filter(kind="ces")
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(mean=Avg("score"))
+        .order_by("month")
     ):
         months.setdefault(row["month"].strftime("%Y-%m"), {})["ces"] = round(row["mean"], 2) if row["mean"] else None
     by: list[dict[str, Any]] = []
@@ -147,7 +157,9 @@ def feedback_report(*, user: Any, start: Any = None, end: Any = None) -> dict[st
         "first_response_hours": round(sum(first) / len(first), 1) if first else None,
         "closure_hours": round(sum(closure) / len(closure), 1) if closure else None,
         "closed_loop_share": _share(closed_loop, total),
-        "satisfied_share": _share(items.filter(customer_satisfied=True).count(), items.filter(rated_at__isnull=False).count()),
+        "satisfied_share": _share(
+            items.filter(customer_satisfied=True).count(), items.filter(rated_at__isnull=False).count()
+        ),
     }
 
 

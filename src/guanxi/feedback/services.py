@@ -101,9 +101,7 @@ def points_redeem(*, contact: Contact, points: int, note: str, actor: User) -> P
     Contact.objects.select_for_update().filter(pk=contact.pk).first()  # one redemption at a time per customer
     balance = points_balance(contact)
     if points > balance:
-        raise ValidationError(
-            {"points": _("Only %(balance)d points are available.") % {"balance": balance}}
-        )
+        raise ValidationError({"points": _("Only %(balance)d points are available.") % {"balance": balance}})
     entry = PointsEntry.objects.create(
         contact=contact, points=-points, reason=PointsEntry.Reason.REDEMPTION, note=note.strip()[:200], actor=actor
     )
@@ -134,7 +132,7 @@ def _tier_of(contact: Contact | None, account: Account | None) -> str:
     if account is not None:
         return account.tier
     if contact is not None:
-        link = contact.links.select_related("account").first()  # type: ignore[attr-defined]
+        link = contact.links.select_related("account").first()
         return link.account.tier if link else ""
     return ""
 
@@ -395,7 +393,9 @@ def feedback_notify_customer(*, item: FeedbackItem, actor: User, reason: str = "
     send_mail(subject, body, None, [address])
     item.customer_notified_at = timezone.now()
     item.save(update_fields=["customer_notified_at", "updated_at"])
-    record_event(obj=item, action="customer_notified", actor=actor, data={"channel": "email", "language": item.language})
+    record_event(
+        obj=item, action="customer_notified", actor=actor, data={"channel": "email", "language": item.language}
+    )
     return item
 
 
@@ -531,7 +531,9 @@ def _clean_questions(questions: Any) -> list[dict[str, Any]]:
         if kind == "scale":
             low, high = int(q.get("min", 1)), int(q.get("max", 5))
             if low >= high:
-                raise ValidationError({"questions": _("Question %(n)d: the scale's minimum must be below its maximum.") % {"n": n}})
+                raise ValidationError(
+                    {"questions": _("Question %(n)d: the scale's minimum must be below its maximum.") % {"n": n}}
+                )
             item.update(min=low, max=high)
         cleaned.append(item)
     return cleaned
@@ -656,7 +658,9 @@ def invitation_from_token(token: str) -> SurveyInvitation:
     except signing.BadSignature as exc:
         raise ValidationError({"token": _("This survey link is not valid.")}) from exc
     invitation = (
-        SurveyInvitation.objects.select_related("survey", "contact").filter(pk=data.get("i"), nonce=data.get("n")).first()
+        SurveyInvitation.objects.select_related("survey", "contact")
+        .filter(pk=data.get("i"), nonce=data.get("n"))
+        .first()
     )
     if invitation is None:
         raise ValidationError({"token": _("This survey link is not valid.")})
@@ -673,7 +677,9 @@ def detractor(kind: str, score: int | None) -> bool:
 
 
 @transaction.atomic
-def survey_answer(*, token: str, score: int | None, text: str = "", answers: dict[str, Any] | None = None) -> SurveyAnswer:
+def survey_answer(
+    *, token: str, score: int | None, text: str = "", answers: dict[str, Any] | None = None
+) -> SurveyAnswer:
     """Record the one answer to an invitation; award points; a detractor opens a follow-up feedback item."""
     invitation = invitation_from_token(token)
     invitation = SurveyInvitation.objects.select_for_update().select_related("survey", "contact").get(pk=invitation.pk)

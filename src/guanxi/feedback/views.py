@@ -84,7 +84,9 @@ def feedback_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     context = {
         "item": item,
         "correct_form": CorrectForm(initial={"topic": item.topic_id, "sentiment": item.sentiment}),
-        "owners": users_visible_to(request.user).filter(is_active=True) if request.user.has_perm("feedback.change_feedbackitem") else [],
+        "owners": users_visible_to(request.user).filter(is_active=True)
+        if request.user.has_perm("feedback.change_feedbackitem")
+        else [],
         "overdue": item.status in lists.OPEN and item.response_due_at and item.response_due_at < timezone.now(),
         "customer_email": services.customer_email(item),
     }
@@ -247,7 +249,10 @@ def contact_points(request: AuthedRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.points_redeem(
-                    contact=contact, points=form.cleaned_data["points"], note=form.cleaned_data["note"], actor=request.user
+                    contact=contact,
+                    points=form.cleaned_data["points"],
+                    note=form.cleaned_data["note"],
+                    actor=request.user,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -272,7 +277,7 @@ def _client_ip(request: Any) -> str:
 
 def _rate_limited(request: Any) -> bool:
     key = f"feedback:public:{_client_ip(request)}"
-    count = cache.get_or_set(key, 0, PUBLIC_WINDOW)
+    count = cache.get_or_set(key, 0, PUBLIC_WINDOW) or 0
     if count >= PUBLIC_LIMIT:
         return True
     try:
@@ -338,7 +343,9 @@ def survey_answer(request: Any, token: str) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            return render(request, "feedback/public_message.html", {"message": _("Thank you for your answer!"), "ok": True})
+            return render(
+                request, "feedback/public_message.html", {"message": _("Thank you for your answer!"), "ok": True}
+            )
     bounds = survey.score_range
     context = {
         "survey": survey,
@@ -364,7 +371,8 @@ def feedback_rate(request: Any, token: str) -> HttpResponse:
         return render(request, "feedback/public_message.html", {"message": _("Thank you for telling us!"), "ok": True})
     if item.rated_at:
         return render(
-            request, "feedback/public_message.html", {"message": _("You have already rated this resolution. Thank you!")}
+            request,
+            "feedback/public_message.html",
+            {"message": _("You have already rated this resolution. Thank you!")},
         )
     return render(request, "feedback/rate.html", {"item": item})
-
