@@ -115,4 +115,5 @@ def feedback_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[st
             )
         )
     SurveyAnswer.objects.bulk_create(answers, batch_size=1000)
+    services.score_rollup_rebuild()
     return {"feedback items": made, "survey answers": len(answers)}

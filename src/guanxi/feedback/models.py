@@ -404,3 +404,28 @@ class ClassifierVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} {self.created_at:%Y-%m-%d}"
+
+
+class ScoreDaily(models.Model):
+    """How many answers of one kind got one score on one day, per channel, team and agent: the reports read
+    this (tens of thousands of rows a year) instead of every answer. Kept by `survey_answer`; rebuilt from the
+    answers by `score_rollup_rebuild` after bulk loads."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    channel = models.CharField(max_length=10, blank=True)
+    team_id = models.PositiveBigIntegerField(default=0)  # 0: none (a plain id keeps the unique key simple)
+    agent_id = models.PositiveBigIntegerField(default=0)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "kind", "score", "channel", "team_id", "agent_id"], name="score_daily_once"
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "day"], name="score_daily_kind_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.score}: {self.count}"

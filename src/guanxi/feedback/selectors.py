@@ -4,16 +4,18 @@ interval, CES, topics, response and closure times, the closed-loop share)."""
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from guanxi.core.models import Team, User
 from guanxi.customers.models import Contact
 
-from .models import FeedbackIssue, FeedbackItem, PointsEntry, Survey, SurveyAnswer
+from .models import FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, Survey
 
 
 def feedback_visible_to(user: Any, action: str = "view") -> QuerySet[FeedbackItem]:
@@ -58,68 +60,74 @@ def nps_figures(promoters: int, passives: int, detractors: int) -> dict[str, Any
     }
 
 
-def _answers(start: Any, end: Any) -> QuerySet[SurveyAnswer]:
-    return SurveyAnswer.objects.filter(created_at__gte=start, created_at__lt=end)
-
-
 def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict[str, Any]:
     """CSAT (share of 4–5 and mean), NPS with CI and CES mean: overall, per month, and per `group`
-    (channel, team or agent) — a handful of aggregate queries on the (kind, created_at, score) index."""
-    end = end or timezone.now()
-    start = start or end - timedelta(days=365)
-    rows: Any = _answers(start, end)  # typed loosely: annotate(**counts) rows are plain dicts
-    nps_counts = {
-        "promoters": Count("id", filter=Q(score__gte=9)),
-        "passives": Count("id", filter=Q(score__in=[7, 8])),
-        "detractors": Count("id", filter=Q(score__lte=6)),
-    }
-    csat_counts = {"n": Count("id"), "satisfied": Count("id", filter=Q(score__gte=4)), "mean": Avg("score")}
-    nps_total = rows.filter(kind="nps").aggregate(**nps_counts)
-    csat_total = rows.filter(kind="csat").aggregate(**csat_counts)
-    ces_total = rows.filter(kind="ces").aggregate(n=Count("id"), mean=Avg("score"))
-    months: dict[str, dict[str, Any]] = {}
-    for row in (
-        rows.filter(kind="nps")
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(**nps_counts)
-        .order_by("month")
-    ):
-        months.setdefault(row["month"].strftime("%Y-%m"), {})["nps"] = nps_figures(
-            row["promoters"], row["passives"], row["detractors"]
-        )["nps"]
-    for row in (
-        rows.filter(kind="csat")
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(**csat_counts)
-        .order_by("month")
-    ):
-        months.setdefault(row["month"].strftime("%Y-%m"), {})["csat"] = _share(row["satisfied"], row["n"])
-    for row in (
-        rows.filter(kind="ces")
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(mean=Avg("score"))
-        .order_by("month")
-    ):
-        months.setdefault(row["month"].strftime("%Y-%m"), {})["ces"] = round(row["mean"], 2) if row["mean"] else None
-    by: list[dict[str, Any]] = []
-    field = {"channel": "channel", "team": "team__name", "agent": "agent__full_name"}.get(group)
-    if field:
-        for row in rows.filter(kind="nps").values(field).annotate(**nps_counts).order_by(field):
-            by.append({"key": row[field] or "—", **nps_figures(row["promoters"], row["passives"], row["detractors"])})
+    (channel, team or agent). Reads the daily rollup (`ScoreDaily`), one grouped query, not every answer."""
+    end_day = timezone.localdate(end) if end else timezone.localdate()
+    start_day = timezone.localdate(start) if start else end_day - timedelta(days=365)
+    field = {"channel": "channel", "team": "team_id", "agent": "agent_id"}.get(group, "")
+    keys = ["kind", "score", "month", *([field] if field else [])]
+    rows = (
+        ScoreDaily.objects.filter(day__gt=start_day, day__lte=end_day)
+        .annotate(month=TruncMonth("day"))
+        .values(*keys)
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    totals: dict[str, Counter[int]] = defaultdict(Counter)
+    by_month: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+    by_group: dict[Any, Counter[int]] = defaultdict(Counter)
+    for row in rows:
+        kind, score, n = row["kind"], row["score"], row["n"]
+        totals[kind][score] += n
+        by_month[row["month"].strftime("%Y-%m")][kind][score] += n
+        if field and kind == "nps":
+            by_group[row[field]][score] += n
+    months = []
+    for month, kinds in sorted(by_month.items()):
+        entry: dict[str, Any] = {"month": month}
+        if kinds.get("nps"):
+            entry["nps"] = _nps(kinds["nps"])["nps"]
+        if kinds.get("csat"):
+            entry["csat"] = _csat(kinds["csat"])["score"]
+        if kinds.get("ces"):
+            entry["ces"] = _mean(kinds["ces"])
+        months.append(entry)
+    names = _group_names(group, list(by_group))
+    by = [{"key": names.get(key, key) or "—", **_nps(counts)} for key, counts in by_group.items()]
+    by.sort(key=lambda r: str(r["key"]))
     return {
-        "nps": nps_figures(nps_total["promoters"], nps_total["passives"], nps_total["detractors"]),
-        "csat": {
-            "n": csat_total["n"],
-            "score": _share(csat_total["satisfied"], csat_total["n"]),
-            "mean": round(csat_total["mean"], 2) if csat_total["mean"] else None,
-        },
-        "ces": {"n": ces_total["n"], "mean": round(ces_total["mean"], 2) if ces_total["mean"] else None},
-        "months": [{"month": m, **v} for m, v in sorted(months.items())],
+        "nps": _nps(totals["nps"]),
+        "csat": _csat(totals["csat"]),
+        "ces": {"n": sum(totals["ces"].values()), "mean": _mean(totals["ces"])},
+        "months": months,
         "by": by,
     }
+
+
+def _nps(counts: Counter[int]) -> dict[str, Any]:
+    promoters = sum(n for s, n in counts.items() if s >= 9)
+    passives = sum(n for s, n in counts.items() if s in (7, 8))
+    detractors = sum(n for s, n in counts.items() if s <= 6)
+    return nps_figures(promoters, passives, detractors)
+
+
+def _csat(counts: Counter[int]) -> dict[str, Any]:
+    n = sum(counts.values())
+    return {"n": n, "score": _share(sum(c for s, c in counts.items() if s >= 4), n), "mean": _mean(counts)}
+
+
+def _mean(counts: Counter[int]) -> float | None:
+    n = sum(counts.values())
+    return round(sum(s * c for s, c in counts.items()) / n, 2) if n else None
+
+
+def _group_names(group: str, keys: list[Any]) -> dict[Any, str]:
+    if group == "team":
+        return {t.pk: t.name for t in Team.objects.filter(pk__in=keys)}
+    if group == "agent":
+        return {u.pk: str(u) for u in User.objects.filter(pk__in=keys)}
+    return {}
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -12,7 +12,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, F, Sum
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from .models import (
     Kind,
     PointsEntry,
     RoutingRule,
+    ScoreDaily,
     Sentiment,
     Severity,
     Survey,
@@ -735,6 +737,7 @@ def survey_answer(
     )
     invitation.answered_at = now
     invitation.save(update_fields=["answered_at"])
+    score_rollup_add(answer)
     record_event(obj=survey, action="answered", actor=None, data={"invitation": invitation.pk, "score": score})
     _points_award(
         contact=invitation.contact,
@@ -767,3 +770,46 @@ def survey_answer(
             award_points=False,
         )
     return answer
+
+
+def score_rollup_add(answer: SurveyAnswer) -> None:
+    """Count one scored answer in its day's rollup row (inside the answer's transaction)."""
+    if answer.score is None:
+        return
+    key = {
+        "day": timezone.localdate(answer.created_at),
+        "kind": answer.kind,
+        "score": answer.score,
+        "channel": answer.channel,
+        "team_id": answer.team_id or 0,
+        "agent_id": answer.agent_id or 0,
+    }
+    row, _created = ScoreDaily.objects.get_or_create(**key)
+    ScoreDaily.objects.filter(pk=row.pk).update(count=F("count") + 1)
+
+
+@transaction.atomic
+def score_rollup_rebuild() -> int:
+    """Recount the daily rollup from every answer (after a bulk load); returns how many rollup rows."""
+    ScoreDaily.objects.all().delete()
+    groups = (
+        SurveyAnswer.objects.filter(score__isnull=False)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "kind", "score", "channel", "team_id", "agent_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    rows = [
+        ScoreDaily(
+            day=g["day"],
+            kind=g["kind"],
+            score=g["score"],
+            channel=g["channel"],
+            team_id=g["team_id"] or 0,
+            agent_id=g["agent_id"] or 0,
+            count=g["n"],
+        )
+        for g in groups.iterator(chunk_size=5000)
+    ]
+    ScoreDaily.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
