@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ def feedback_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[st
             actor=None,
         )
         created = now - timedelta(days=rng.randint(0, 364), minutes=rng.randint(0, 1440))
-        fields = {"created_at": created, "response_due_at": created + timedelta(hours=24)}
+        fields: dict[str, Any] = {"created_at": created, "response_due_at": created + timedelta(hours=24)}
         if rng.random() < 0.8:
             responded = created + timedelta(hours=rng.uniform(0.5, 30))
             resolved = responded + timedelta(hours=rng.uniform(1, 72))

@@ -776,7 +776,7 @@ def score_rollup_add(answer: SurveyAnswer) -> None:
     """Count one scored answer in its day's rollup row (inside the answer's transaction)."""
     if answer.score is None:
         return
-    key = {
+    key: dict[str, Any] = {
         "day": timezone.localdate(answer.created_at),
         "kind": answer.kind,
         "score": answer.score,
@@ -792,7 +792,7 @@ def score_rollup_add(answer: SurveyAnswer) -> None:
 def score_rollup_rebuild() -> int:
     """Recount the daily rollup from every answer (after a bulk load); returns how many rollup rows."""
     ScoreDaily.objects.all().delete()
-    groups = (
+    groups: Any = (
         SurveyAnswer.objects.filter(score__isnull=False)
         .annotate(day=TruncDate("created_at"))
         .values("day", "kind", "score", "channel", "team_id", "agent_id")
