@@ -121,7 +121,7 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     boss = browser.new_page(viewport={"width": 1280, "height": 900})
     _sign_in(boss, base, manager.email)
     boss.goto(f"{base}/feedback/?channel=survey")
-    assert f"#{follow_up.pk}" in boss.inner_text("main")
+    assert f"#{follow_up.pk}" in boss.inner_text("body")
     boss.goto(f"{base}/feedback/reports/")
     boss.wait_for_selector("#chart-scores canvas")
     boss.screenshot(path=str(SHOTS / f"feedback-reports-{language}-desktop.png"), full_page=True)
