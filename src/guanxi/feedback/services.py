@@ -479,7 +479,7 @@ def feedback_deadlines_check(*, now: Any = None) -> int:
     )
     for item_id in soon.values_list("pk", flat=True):
         with transaction.atomic():
-            item = FeedbackItem.objects.select_for_update().select_related("owner").get(pk=item_id)
+            item = FeedbackItem.objects.select_for_update(of=("self",)).select_related("owner").get(pk=item_id)
             if item.reminded_at is not None:
                 continue
             item.reminded_at = now
@@ -497,7 +497,7 @@ def feedback_deadlines_check(*, now: Any = None) -> int:
     late = FeedbackItem.objects.filter(status__in=OPEN, escalated_at__isnull=True, response_due_at__lte=now)
     for item_id in late.values_list("pk", flat=True):
         with transaction.atomic():
-            item = FeedbackItem.objects.select_for_update().select_related("team__manager").get(pk=item_id)
+            item = FeedbackItem.objects.select_for_update(of=("self",)).select_related("team__manager").get(pk=item_id)
             if item.escalated_at is not None:
                 continue
             item.escalated_at = now
@@ -684,7 +684,11 @@ def survey_answer(
 ) -> SurveyAnswer:
     """Record the one answer to an invitation; award points; a detractor opens a follow-up feedback item."""
     invitation = invitation_from_token(token)
-    invitation = SurveyInvitation.objects.select_for_update().select_related("survey", "contact").get(pk=invitation.pk)
+    invitation = (
+        SurveyInvitation.objects.select_for_update(of=("self",))
+        .select_related("survey", "contact")
+        .get(pk=invitation.pk)
+    )
     if invitation.answered_at is not None:
         raise ValidationError({"token": _("This survey has already been answered. Thank you!")})
     survey = invitation.survey
