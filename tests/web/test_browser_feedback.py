@@ -17,7 +17,7 @@ from guanxi.feedback import services
 from guanxi.feedback.models import FeedbackItem, RoutingRule, Survey
 
 from ..customers import factories as customer_factories
-from ..factories import PASSWORD, UserFactory
+from ..factories import PASSWORD, TeamFactory, UserFactory
 from .conftest import SHOTS
 from .test_browser import fits_the_width
 
@@ -52,6 +52,8 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     base = live_server.url
     agent = UserFactory(email="agent@example.com", full_name="周静", roles=["service"], language=language)
     manager = UserFactory(email="boss@example.com", full_name="Li Boss", roles=["manager"], language=language)
+    service_team = TeamFactory(name="客服 Service", manager=manager)
+    agent.teams.set([service_team])  # the manager sees the team's feedback and hears of its late items
     RoutingRule.objects.create(name="投诉", kind="complaint", owner=agent, response_hours=4)
     customer = customer_factories.contact(owner=agent, surname="林", given_name="晓", email="lin.xiao@example.cn")
     Survey.objects.create(name="NPS 回访", kind="nps", question=services.default_question("nps"), trigger="resolved")
