@@ -115,7 +115,17 @@ def points_redeem(*, contact: Contact, points: int, note: str, actor: User) -> P
 
 
 def _topic(key: str) -> FeedbackTopic | None:
-    return FeedbackTopic.objects.filter(key=key).first()
+    """The topic the classifier named; a starting topic missing from the table is put back."""
+    topic = FeedbackTopic.objects.filter(key=key).first()
+    if topic is None:
+        from .seed_topics import TOPICS
+
+        names = {k: (name, name_zh) for k, name, name_zh in TOPICS}
+        if key in names:
+            topic, _created = FeedbackTopic.objects.get_or_create(
+                key=key, defaults={"name": names[key][0], "name_zh": names[key][1]}
+            )
+    return topic
 
 
 def routing_rule_for(*, kind: str, severity: str, tier: str) -> RoutingRule | None:
