@@ -13,7 +13,7 @@ from django.core import mail
 from django.utils import timezone
 
 from guanxi.core.events import events_dispatch_batch
-from guanxi.feedback import services
+from guanxi.feedback import classifier, services
 from guanxi.feedback.models import FeedbackItem, RoutingRule, Survey
 
 from ..customers import factories as customer_factories
@@ -49,6 +49,7 @@ def _link(prefix: str) -> str:
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    classifier.model_for("topic"), classifier.model_for("sentiment")  # loaded once, before the page waits on it
     base = live_server.url
     agent = UserFactory(email="agent@example.com", full_name="周静", roles=["service"], language=language)
     manager = UserFactory(email="boss@example.com", full_name="Li Boss", roles=["manager"], language=language)
