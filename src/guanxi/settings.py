@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.dedupe",
     "guanxi.sales",
+    "guanxi.feedback",
     "guanxi.web",
     "guanxi.api",
 ]
@@ -201,6 +202,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-dispatch": {"task": "guanxi.core.tasks.events_dispatch", "schedule": 5.0},
     "jobs-reap-stale": {"task": "guanxi.core.tasks.jobs_reap_stale", "schedule": 300.0},
     "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
+    "feedback-deadlines": {"task": "guanxi.feedback.tasks.feedback_deadlines", "schedule": 300.0},
     # the nightly data-quality recompute, at 02:30 in TIME_ZONE (CELERY_TIMEZONE below)
     "quality-recompute-nightly": {
         "task": "guanxi.customers.tasks.quality_recompute_nightly",

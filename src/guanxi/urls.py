@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("guanxi.customers.urls")),
     path("", include("guanxi.dedupe.urls")),
     path("", include("guanxi.sales.urls")),
+    path("", include("guanxi.feedback.urls")),
     path("", include("guanxi.web.urls")),
 ]

@@ -9,6 +9,7 @@ from guanxi.customers.api import router as customers_router
 from guanxi.dedupe.api import router as dedupe_router
 from guanxi.sales.api import router as sales_router
 from guanxi.dedupe.runs_api import router as dedupe_runs_router
+from guanxi.feedback.api import router as feedback_router
 
 from .errors import install_error_handlers
 from .security import ActiveSessionAuth, BearerTokenAuth, PerTokenThrottle
@@ -27,6 +28,7 @@ api.add_router("/", customers_router)
 api.add_router("/", dedupe_router)
 api.add_router("/", sales_router)
 api.add_router("/", dedupe_runs_router)
+api.add_router("/", feedback_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:

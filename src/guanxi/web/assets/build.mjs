@@ -13,6 +13,8 @@ await build({
     // page scripts loaded only where used: the sales kanban (SortableJS) and the sales charts (ECharts)
     { in: path.join(here, "kanban.js"), out: "kanban" },
     { in: path.join(here, "charts.js"), out: "charts" },
+    // the feedback reports' charts (ECharts), loaded only on that page
+    { in: path.join(here, "feedback-charts.js"), out: "feedback-charts" },
   ],
   outdir: path.join(here, "..", "static", "build"),
   bundle: true,

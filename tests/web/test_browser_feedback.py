@@ -1,0 +1,130 @@
+"""In headless Chromium, the feedback issue's "done when": a customer leaves feedback on the public form, it is
+classified and routed with a deadline, escalated when late, resolved, the customer is told and rates the
+resolution and earns points; an NPS survey goes out by trigger and a detractor answer becomes a follow-up —
+in Chinese and in English, at desktop and phone width."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from guanxi.core.events import events_dispatch_batch
+from guanxi.feedback import classifier, services
+from guanxi.feedback.models import FeedbackItem, RoutingRule, Survey
+
+from ..customers import factories as customer_factories
+from ..factories import PASSWORD, TeamFactory, UserFactory
+from .conftest import SHOTS
+from .test_browser import fits_the_width
+
+TEXT = {
+    "zh-hans": "快递太慢了，等了一个星期才到，包裹还压坏了",
+    "en": "The delivery took two weeks and the box was damaged",
+}
+LOCALE = {"zh-hans": "zh-CN", "en": "en-US"}
+
+
+def _sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form [type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _link(prefix: str) -> str:
+    for message in reversed(mail.outbox):
+        found = re.search(rf"http://[^\s]+{prefix}[^\s]+/", message.body)
+        if found:
+            return found.group(0).split("://", 1)[1].split("/", 1)[1]
+    raise AssertionError(f"no {prefix} link was emailed")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    classifier.model_for("topic"), classifier.model_for("sentiment")  # loaded once, before the page waits on it
+    base = live_server.url
+    agent = UserFactory(email="agent@example.com", full_name="周静", roles=["service"], language=language)
+    manager = UserFactory(email="boss@example.com", full_name="Li Boss", roles=["manager"], language=language)
+    service_team = TeamFactory(name="客服 Service", manager=manager)
+    agent.teams.set([service_team])  # the manager sees the team's feedback and hears of its late items
+    RoutingRule.objects.create(name="投诉", kind="complaint", owner=agent, response_hours=4)
+    customer = customer_factories.contact(owner=agent, surname="林", given_name="晓", email="lin.xiao@example.cn")
+    Survey.objects.create(name="NPS 回访", kind="nps", question=services.default_question("nps"), trigger="resolved")
+
+    # 1. the customer leaves feedback on the public form (phone width), no sign-in
+    visitor = browser.new_page(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale=LOCALE[language]
+    )
+    visitor.set_default_timeout(120_000)  # the first classification loads the models in the live server
+    visitor.goto(f"{base}/f/feedback/")
+    assert fits_the_width(visitor)
+    visitor.select_option("select[name=kind]", "complaint")
+    visitor.fill("textarea[name=text]", TEXT[language])
+    visitor.fill("input[name=email]", customer.email)
+    visitor.screenshot(path=str(SHOTS / f"feedback-public-form-{language}-phone.png"), full_page=True)
+    visitor.click("main form[method=post] button.btn-primary, .card form[method=post] button.btn-primary")
+    visitor.wait_for_selector("[data-testid=thanks]")
+    item = FeedbackItem.objects.get()
+    assert item.contact == customer and item.topic is not None and item.topic.key == "delivery"
+    assert item.owner == agent and item.response_due_at is not None
+
+    # 2. the agent sees it classified and routed with a deadline; it is escalated when late
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    _sign_in(page, base, agent.email)
+    page.goto(f"{base}/feedback/")
+    page.click(f"a[href='/feedback/{item.pk}/']")
+    assert agent.full_name in page.inner_text("[data-testid=owner]")
+    assert page.inner_text("[data-testid=deadline]").strip()
+    services.feedback_deadlines_check(now=timezone.now() + timedelta(hours=5))  # what the beat task runs
+    page.reload()
+    assert FeedbackItem.objects.get().escalated_at is not None
+    page.screenshot(path=str(SHOTS / f"feedback-item-escalated-{language}-desktop.png"), full_page=True)
+
+    # 3. resolve, tell the customer, close
+    page.fill("#resolution", "已补发新包裹 / We re-sent a new parcel")
+    page.click("form[action$='/resolve/'] button")
+    page.click("form[action$='/notify/'] button[name=send]")
+    page.wait_for_selector("form[action$='/close/']")
+    page.click("form[action$='/close/'] button")
+    page.wait_for_selector("[data-testid=resolution]")
+    assert FeedbackItem.objects.get().status == "closed"
+
+    # 4. the customer rates the resolution from the emailed link and has earned points
+    visitor.goto(f"{base}/{_link('/f/rate/')}")
+    visitor.click("button[value=yes]")
+    visitor.wait_for_selector("[data-testid=public-message]")
+    assert FeedbackItem.objects.get().customer_satisfied is True
+    page.goto(f"{base}/contacts/{customer.pk}/")
+    assert page.inner_text("[data-testid=points-balance]").strip() != "0"
+    phone_staff = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    _sign_in(phone_staff, base, agent.email)
+    phone_staff.goto(f"{base}/feedback/{item.pk}/")
+    assert fits_the_width(phone_staff)
+    phone_staff.screenshot(path=str(SHOTS / f"feedback-item-closed-{language}-phone.png"), full_page=True)
+
+    # 5. the resolution triggered the NPS survey; a detractor answer opens a follow-up
+    events_dispatch_batch()
+    visitor.goto(f"{base}/{_link('/f/survey/')}")
+    visitor.screenshot(path=str(SHOTS / f"feedback-nps-{language}-phone.png"), full_page=True)
+    visitor.click("label:has(#score-3) span")
+    visitor.fill("textarea[name=text]", "还是不满意" if language == "zh-hans" else "Still not happy")
+    visitor.click("main form[method=post] button.btn-primary, .card form[method=post] button.btn-primary")
+    visitor.wait_for_selector("[data-testid=public-message]")
+    follow_up = FeedbackItem.objects.get(channel="survey")
+    assert follow_up.contact == customer and follow_up.kind == "complaint"
+    boss = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(boss, base, manager.email)
+    boss.goto(f"{base}/feedback/?channel=survey")
+    assert f"#{follow_up.pk}" in boss.inner_text("body")
+    boss.goto(f"{base}/feedback/reports/")
+    boss.wait_for_selector("#chart-scores canvas")
+    boss.screenshot(path=str(SHOTS / f"feedback-reports-{language}-desktop.png"), full_page=True)
