@@ -71,7 +71,7 @@ def _custom_pii_kinds(model_label: str) -> dict[str, str]:
     keys = [rt.key for rt in record_types() if rt.model == model_label]
     if not keys:
         return {}
-    kinds = {CustomField.Kind.EMAIL: "email", CustomField.Kind.PHONE: "phone"}
+    kinds: dict[str, str] = {CustomField.Kind.EMAIL.value: "email", CustomField.Kind.PHONE.value: "phone"}
     rows = CustomField.objects.filter(record_type__in=keys, kind__in=list(kinds)).values_list("key", "kind")
     return {f"{FORM_PREFIX}{key}": kinds[kind] for key, kind in rows}
 

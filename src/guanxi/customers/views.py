@@ -104,7 +104,8 @@ def _edit_page(request: AuthedRequest, form: forms.Form, record_type: str, recor
     else:
         values = {name: form.initial.get(name) or "" for name in DUPLICATE_FIELDS[record_type]}
     if record_type == "contact":
-        accounts = form.data.getlist("accounts") if form.is_bound else [a.pk for a in form.initial["accounts"]]
+        data: Any = form.data  # a QueryDict when bound
+        accounts = data.getlist("accounts") if form.is_bound else [a.pk for a in form.initial["accounts"]]
         values["accounts"] = accounts
     matches = likely_duplicates(record_type=record_type, values=values, user=request.user, exclude=record)
     context = {"form": form, "title": record, "back": back, "matches": matches, "editing": record.pk}
