@@ -6,6 +6,7 @@ from ninja.openapi.views import openapi_view
 
 from guanxi.core.api import router as core_router
 from guanxi.customers.api import router as customers_router
+from guanxi.service.api import router as service_router
 
 from .errors import install_error_handlers
 from .security import ActiveSessionAuth, BearerTokenAuth, PerTokenThrottle
@@ -21,6 +22,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/", customers_router)
+api.add_router("/", service_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:

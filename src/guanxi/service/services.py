@@ -166,6 +166,7 @@ def _sla_recompute_open(calendar: BusinessCalendar) -> None:
 
 def _setup_save(obj: Any, actor: Any, fields: dict[str, Any], tracked: tuple[str, ...]) -> Any:
     created = obj.pk is None
+    tracked = tuple(obj._meta.get_field(name).attname for name in tracked)  # FKs as ids in the event
     before = snapshot(obj, tracked)
     for name, value in fields.items():
         setattr(obj, name, value)
@@ -886,3 +887,12 @@ def sla_sweep(
             if progress:
                 progress(min(start + batch_size, len(ids)), len(ids))
     return counts
+
+
+@transaction.atomic
+def ticket_delete(*, ticket: Ticket, actor: Any) -> None:
+    """Delete a ticket with its conversation (administrators only: normally tickets are closed, not deleted)."""
+    record_event(obj=ticket, action="deleted", actor=actor, data={"number": ticket.number})
+    for attachment in TicketAttachment.objects.filter(message__ticket=ticket):
+        attachment.file.delete(save=False)
+    ticket.delete()
