@@ -104,12 +104,33 @@ PAGES = [
     Case("ticket-create", AGENTS),
     Case("service-measures", READERS),
     Case("ticket-detail", READERS, args=_page(_own), in_scope_only=_page(_theirs)),
-    Case("ticket-reply", AGENTS, method="POST", ok=302, args=_page(_own), in_scope_only=_page(_theirs),
-         body=lambda w, u: {"body": "您好，已处理。", "kind": "note", "time_spent_minutes": 1}),  # fmt: skip
-    Case("ticket-status", AGENTS, method="POST", ok=302, args=_page(_own), in_scope_only=_page(_theirs),
-         body=lambda w, u: {"status": "open"}),  # fmt: skip
-    Case("ticket-assign", AGENTS, method="POST", ok=302, args=_page(_own), in_scope_only=_page(_theirs),
-         body=lambda w, u: {"priority": "high"}),  # fmt: skip
+    Case(
+        "ticket-reply",
+        AGENTS,
+        method="POST",
+        ok=302,
+        args=_page(_own),
+        in_scope_only=_page(_theirs),
+        body=lambda w, u: {"body": "您好，已处理。", "kind": "note", "time_spent_minutes": 1},
+    ),
+    Case(
+        "ticket-status",
+        AGENTS,
+        method="POST",
+        ok=302,
+        args=_page(_own),
+        in_scope_only=_page(_theirs),
+        body=lambda w, u: {"status": "open"},
+    ),
+    Case(
+        "ticket-assign",
+        AGENTS,
+        method="POST",
+        ok=302,
+        args=_page(_own),
+        in_scope_only=_page(_theirs),
+        body=lambda w, u: {"priority": "high"},
+    ),
     Case("ticket-attachment", READERS, args=_attachment, in_scope_only=_their_attachment),
     Case("service-settings", ADMIN_ONLY),
     Case("service-setting-create", ADMIN_ONLY, args=lambda w, u: {"kind": "queue"}),
@@ -124,16 +145,37 @@ ENDPOINTS = [
     Case("GET /service/tickets", READERS),
     Case("POST /service/tickets", AGENTS, ok=201, body=_new_ticket),
     Case("GET /service/tickets/{ticket_id}", READERS, args=_own, in_scope_only=_theirs),
-    Case("PATCH /service/tickets/{ticket_id}", AGENTS, args=_own, in_scope_only=_theirs,
-         body=lambda w, u: {"priority": "urgent"}),  # fmt: skip
+    Case(
+        "PATCH /service/tickets/{ticket_id}",
+        AGENTS,
+        args=_own,
+        in_scope_only=_theirs,
+        body=lambda w, u: {"priority": "urgent"},
+    ),
     Case("DELETE /service/tickets/{ticket_id}", ADMIN_ONLY, ok=204, args=_own),
     Case("GET /service/tickets/{ticket_id}/messages", READERS, args=_own, in_scope_only=_theirs),
-    Case("POST /service/tickets/{ticket_id}/reply", AGENTS, ok=201, args=_own, in_scope_only=_theirs,
-         body=lambda w, u: {"body": "内部备注 internal", "kind": "note"}),  # fmt: skip
-    Case("POST /service/tickets/{ticket_id}/status", AGENTS, args=_own, in_scope_only=_theirs,
-         body=lambda w, u: {"status": "resolved"}),  # fmt: skip
-    Case("POST /service/tickets/{ticket_id}/assign", AGENTS, args=_own, in_scope_only=_theirs,
-         body=lambda w, u: {"assignee_id": None}),  # fmt: skip
+    Case(
+        "POST /service/tickets/{ticket_id}/reply",
+        AGENTS,
+        ok=201,
+        args=_own,
+        in_scope_only=_theirs,
+        body=lambda w, u: {"body": "内部备注 internal", "kind": "note"},
+    ),
+    Case(
+        "POST /service/tickets/{ticket_id}/status",
+        AGENTS,
+        args=_own,
+        in_scope_only=_theirs,
+        body=lambda w, u: {"status": "resolved"},
+    ),
+    Case(
+        "POST /service/tickets/{ticket_id}/assign",
+        AGENTS,
+        args=_own,
+        in_scope_only=_theirs,
+        body=lambda w, u: {"assignee_id": None},
+    ),
     Case("GET /service/stats", READERS),
     Case("POST /service/inbound-email", AGENTS, ok=422, body=_eml),
     Case("GET /service/queues", SETUP_READERS),
@@ -141,6 +183,8 @@ ENDPOINTS = [
     Case("PATCH /service/queues/{queue_id}", ADMIN_ONLY, args=_queue_id, body=lambda w, u: {"categories": ["账单"]}),
     Case("GET /service/policies", SETUP_READERS),
     Case("POST /service/policies", ADMIN_ONLY, ok=201, body=_policy_body),
-    Case("PATCH /service/policies/{policy_id}", ADMIN_ONLY, args=_policy_id, body=lambda w, u: {"warn_before_minutes": 5}),
+    Case(
+        "PATCH /service/policies/{policy_id}", ADMIN_ONLY, args=_policy_id, body=lambda w, u: {"warn_before_minutes": 5}
+    ),
     Case("GET /service/canned-responses", AGENTS),
 ]

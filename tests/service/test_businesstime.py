@@ -59,7 +59,9 @@ def test_adding_business_minutes_matches_the_hand_checked_table(start, minutes, 
     assert add_business_minutes(CAL, start, minutes) == expected
 
 
-@pytest.mark.parametrize(("start", "end", "expected"), [c[1:] for c in BETWEEN_CASES], ids=[c[0] for c in BETWEEN_CASES])
+@pytest.mark.parametrize(
+    ("start", "end", "expected"), [c[1:] for c in BETWEEN_CASES], ids=[c[0] for c in BETWEEN_CASES]
+)
 def test_business_minutes_between_matches_the_hand_checked_table(start, end, expected) -> None:
     """The business minutes between two instants are the ones counted by hand."""
     assert business_minutes_between(CAL, start, end) == expected

@@ -17,9 +17,9 @@ from aiosmtpd.controller import Controller
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from guanxi.service import services
 from guanxi.service.mail import inbound_email
 from guanxi.service.models import Ticket, TicketMessage
-from guanxi.service import services
 
 from . import factories
 
@@ -75,7 +75,9 @@ def customer_email(*, subject: str, body: str, sender: str = "李娜 <li.na@kehu
 def gbk_email_with_attachment() -> bytes:
     """A message as a Chinese mail client writes it: GBK-encoded subject and body, a screenshot attached."""
     message = EmailMessage()
-    message["From"] = "=?gbk?b?" + __import__("base64").b64encode("李娜".encode("gbk")).decode() + "?= <li.na@kehu.example.cn>"
+    message["From"] = (
+        "=?gbk?b?" + __import__("base64").b64encode("李娜".encode("gbk")).decode() + "?= <li.na@kehu.example.cn>"
+    )
     message["To"] = "service@guanxi.example.cn"
     message["Subject"] = Header("发票无法下载", "gbk").encode()
     message["Message-ID"] = "<first-123@kehu.example.cn>"
@@ -103,7 +105,9 @@ def test_the_same_message_delivered_twice_is_stored_once(desk) -> None:
     assert again == first and not created and Ticket.objects.count() == 1
 
 
-def test_email_in_reply_out_and_the_answer_back_on_the_same_ticket(desk, smtp_sink, django_capture_on_commit_callbacks) -> None:
+def test_email_in_reply_out_and_the_answer_back_on_the_same_ticket(
+    desk, smtp_sink, django_capture_on_commit_callbacks
+) -> None:
     """Customer email → ticket → agent reply emailed over SMTP with threading headers → the customer's reply
     (In-Reply-To that email) lands on the same ticket and resumes it."""
     ticket, _message, _created = inbound_email(raw=gbk_email_with_attachment())
@@ -143,9 +147,13 @@ def test_the_reply_goes_out_in_the_customers_language(desk, smtp_sink, django_ca
 def test_a_subject_tag_threads_only_mail_from_the_tickets_requester(desk) -> None:
     """[#T-n] alone threads the requester's mail; someone else quoting the tag gets a ticket of their own."""
     ticket, _m, _c = inbound_email(raw=customer_email(subject="打印机坏了", body="坏了", sender="a@kehu.example.cn"))
-    same, _m, created = inbound_email(raw=customer_email(subject=f"[#{ticket.number}] 补充", body="型号 X1", sender="a@kehu.example.cn"))
+    same, _m, created = inbound_email(
+        raw=customer_email(subject=f"[#{ticket.number}] 补充", body="型号 X1", sender="a@kehu.example.cn")
+    )
     assert same == ticket and not created
-    other, _m, created = inbound_email(raw=customer_email(subject=f"[#{ticket.number}] hi", body="probe", sender="evil@else.example"))
+    other, _m, created = inbound_email(
+        raw=customer_email(subject=f"[#{ticket.number}] hi", body="probe", sender="evil@else.example")
+    )
     assert created and other != ticket
 
 

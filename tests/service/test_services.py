@@ -171,7 +171,9 @@ def test_priority_change_rematches_the_policy_and_recomputes_due_times(desk) -> 
 def test_resolve_records_measures_and_first_contact_resolution(desk) -> None:
     """One reply then resolved: resolution times are measured and it counts as first-contact resolution."""
     ticket = factories.ticket(email="r@kehu.cn", opened_at=at(9, 22, 9))
-    services.ticket_reply(ticket=ticket, actor=desk["a"], body="已重置密码", time_spent_seconds=300, at=at(9, 22, 9, 30))
+    services.ticket_reply(
+        ticket=ticket, actor=desk["a"], body="已重置密码", time_spent_seconds=300, at=at(9, 22, 9, 30)
+    )
     services.ticket_set_status(ticket=ticket, status="resolved", actor=desk["a"], at=at(9, 22, 14))
     ticket.refresh_from_db()
     assert ticket.resolution_minutes == 300 and ticket.resolution_business_minutes == 240
@@ -208,15 +210,24 @@ def test_every_change_is_an_event(desk) -> None:
     services.ticket_reply(ticket=ticket, actor=desk["a"], body="note", kind="note")
     services.ticket_reply(ticket=ticket, actor=desk["a"], body="reply")
     services.ticket_set_status(ticket=ticket, status="resolved", actor=desk["a"])
-    actions = list(Event.objects.filter(object_id=ticket.pk, content_type__model="ticket").order_by("id").values_list("action", flat=True))
+    actions = list(
+        Event.objects.filter(object_id=ticket.pk, content_type__model="ticket")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
     assert actions == ["created", "assigned", "noted", "replied", "status_changed"]
 
 
 def test_canned_responses_fill_placeholders_and_refuse_unknown_ones(desk) -> None:
     """{customer_name} and {ticket_number} are filled; a typo in a placeholder is refused when saved."""
-    canned = services.canned_response_save(actor=None, title="问候", body="{customer_name}您好，工单 {ticket_number} 已收到。")
+    canned = services.canned_response_save(
+        actor=None, title="问候", body="{customer_name}您好，工单 {ticket_number} 已收到。"
+    )
     ticket = factories.ticket(email="g@kehu.cn", name="刘洋")
-    assert services.canned_render(canned=canned, ticket=ticket, agent=desk["a"]) == f"刘洋您好，工单 {ticket.number} 已收到。"
+    assert (
+        services.canned_render(canned=canned, ticket=ticket, agent=desk["a"])
+        == f"刘洋您好，工单 {ticket.number} 已收到。"
+    )
     with pytest.raises(ValidationError) as caught:
         services.canned_response_save(actor=None, title="x", body="{custmer_name}")
     assert "body" in caught.value.message_dict

@@ -1,5 +1,4 @@
-"""Service desk endpoints: tickets (CRUD, reply, status, assign), queues, SLA policies, canned replies, inbound email."""
-
+"""Service desk endpoints: tickets (CRUD, reply, status, assign), queues, SLA policies, canned replies, email in."""
 
 import base64
 from datetime import datetime
@@ -293,9 +292,9 @@ def tickets_list(request: AuthedRequest, filters: Query[TicketFilters]) -> Any:
 def ticket_create(request: AuthedRequest, body: TicketIn) -> Any:
     require_perm(request, "service.add_ticket")
     data = body.dict()
-    contact = None
-    if data.pop("contact_id") is not None:
-        contact = contacts_visible_to(request.user).filter(pk=body.contact_id).first()
+    contact, contact_id = None, data.pop("contact_id")
+    if contact_id is not None:
+        contact = contacts_visible_to(request.user).filter(pk=contact_id).first()
         if contact is None:
             raise ValidationError({"contact_id": _("No such contact.")})
     ticket = services.ticket_create(
@@ -354,7 +353,9 @@ def ticket_reply(request: AuthedRequest, ticket_id: int, body: ReplyIn) -> Any:
         try:
             content = base64.b64decode(item.content_base64, validate=True)
         except ValueError:
-            raise ValidationError({"attachments": _("“%(name)s” is not valid base64.") % {"name": item.filename}}) from None
+            raise ValidationError(
+                {"attachments": _("“%(name)s” is not valid base64.") % {"name": item.filename}}
+            ) from None
         uploads.append(services.Upload(filename=item.filename, content=content, content_type=item.content_type))
     message = services.ticket_reply(
         ticket=ticket,
@@ -371,7 +372,9 @@ def ticket_reply(request: AuthedRequest, ticket_id: int, body: ReplyIn) -> Any:
 @router.post("/service/tickets/{ticket_id}/status", response=TicketOut)
 def ticket_status(request: AuthedRequest, ticket_id: int, body: StatusIn) -> Any:
     require_perm(request, "service.change_ticket")
-    return services.ticket_set_status(ticket=_ticket(request, ticket_id, "change"), status=body.status, actor=request.user)
+    return services.ticket_set_status(
+        ticket=_ticket(request, ticket_id, "change"), status=body.status, actor=request.user
+    )
 
 
 @router.post("/service/tickets/{ticket_id}/assign", response=TicketOut)

@@ -7,6 +7,7 @@ a few hundred cheap steps.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -43,7 +44,7 @@ def hours_parse(hours: dict[str, Any]) -> dict[int, list[Interval]]:
                 raise ValidationError({"hours": _("A working period must end after it starts.")})
             spans.append((start, end))
         spans.sort()
-        for (_s1, e1), (s2, _e2) in zip(spans, spans[1:], strict=False):
+        for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
             if s2 < e1:
                 raise ValidationError({"hours": _("Working periods of one day must not overlap.")})
         if spans:

@@ -78,9 +78,7 @@ def _referenced_ids(message: EmailMessage) -> list[str]:
 def _thread(message: EmailMessage, sender: str, subject: str) -> Ticket | None:
     ids = _referenced_ids(message)
     if ids:
-        found = (
-            Ticket.objects.filter(Q(message_id__in=ids) | Q(messages__message_id__in=ids)).order_by("-id").first()
-        )
+        found = Ticket.objects.filter(Q(message_id__in=ids) | Q(messages__message_id__in=ids)).order_by("-id").first()
         if found is not None:
             return found
     tag = SUBJECT_TAG.search(subject)

@@ -209,9 +209,7 @@ class Ticket(OwnedModel):
         _("first response (business minutes)"), null=True, blank=True
     )
     resolution_minutes = models.PositiveIntegerField(_("resolution (minutes)"), null=True, blank=True)
-    resolution_business_minutes = models.PositiveIntegerField(
-        _("resolution (business minutes)"), null=True, blank=True
-    )
+    resolution_business_minutes = models.PositiveIntegerField(_("resolution (business minutes)"), null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
     handoff_count = models.PositiveSmallIntegerField(_("hand-offs"), default=0)
     agent_reply_count = models.PositiveSmallIntegerField(_("agent replies"), default=0)

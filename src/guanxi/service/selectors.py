@@ -61,13 +61,23 @@ def ticket_counts(*, user: Any, by: str, now: datetime | None = None) -> list[di
         .order_by(key)
     )
     return [
-        {"id": r[f"{by}_id"], "name": r[key] or "", "open": r["open"], "overdue": r["overdue"], "breached": r["breached"]}
+        {
+            "id": r[f"{by}_id"],
+            "name": r[key] or "",
+            "open": r["open"],
+            "overdue": r["overdue"],
+            "breached": r["breached"],
+        }
         for r in rows
     ]
 
 
 def queues_for(user: Any) -> QuerySet[Queue]:
-    return Queue.objects.select_related("team").prefetch_related("agents") if user.has_perm("service.view_queue") else Queue.objects.none()
+    return (
+        Queue.objects.select_related("team").prefetch_related("agents")
+        if user.has_perm("service.view_queue")
+        else Queue.objects.none()
+    )
 
 
 def policies_for(user: Any) -> QuerySet[SlaPolicy]:

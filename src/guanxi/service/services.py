@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,9 +47,9 @@ from .models import (
 log = logging.getLogger(__name__)
 
 ACTIVE = [Status.NEW, Status.OPEN, Status.REOPENED]  # the SLA clock runs; WAITING pauses it
-DANGEROUS_EXTENSIONS = frozenset(
-    "exe com bat cmd scr pif msi msp js jse vbs vbe wsf wsh hta cpl jar ps1 psm1 lnk reg dll sys apk".split()
-)
+# refused in attachments: executables and scripts a customer's email or upload could carry
+_DANGEROUS = "exe com bat cmd scr pif msi msp js jse vbs vbe wsf wsh hta cpl jar ps1 psm1 lnk reg dll sys apk"
+DANGEROUS_EXTENSIONS = frozenset(_DANGEROUS.split())
 PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|subject)\}")
 
 
@@ -86,7 +86,10 @@ def calendar_save(
         raise ValidationError({"name": _("Enter a name.")})
     _zone_check(time_zone)
     hours_parse(hours)
-    if BusinessCalendar.objects.filter(name=name).exclude(pk=getattr(calendar, "pk", None)).exists():
+    others = BusinessCalendar.objects.filter(name=name)
+    if calendar is not None:
+        others = others.exclude(pk=calendar.pk)
+    if others.exists():
         raise ValidationError({"name": _("Another calendar has this name.")})
     created = calendar is None
     calendar = calendar or BusinessCalendar()
@@ -511,7 +514,9 @@ def ticket_create(
     message = TicketMessage.objects.create(
         ticket=ticket,
         kind=TicketMessage.Kind.REPLY,
-        author=actor if getattr(actor, "is_authenticated", False) and channel in (Channel.PHONE, Channel.VISIT) else None,
+        author=actor
+        if getattr(actor, "is_authenticated", False) and channel in (Channel.PHONE, Channel.VISIT)
+        else None,
         from_customer=True,
         from_email=ticket.requester_email,
         body=body,

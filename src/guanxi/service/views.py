@@ -273,14 +273,14 @@ def service_setting_edit(request: AuthedRequest, kind: str, pk: int | None = Non
     instance = get_object_or_404(model, pk=pk) if pk is not None else None
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        data = {name: form.cleaned_data[name] for name in form._meta.fields or []}
         extra = {}
         if kind == "queue":
             extra["agents"] = list(data.pop("agents"))
         try:
             save(actor=request.user, **{SETTING_OBJECT_ARG[kind]: instance}, **extra, **data)
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_service_errors(form, exc)  # type: ignore[arg-type]
         else:
             messages.success(request, _("Saved."))
             return redirect("service-settings")
@@ -306,7 +306,9 @@ def calendar_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
         else:
             messages.success(request, _("Saved."))
             return redirect("calendar-detail", pk=calendar.pk)
-    return render(request, "core/form.html", {"form": form, "title": _("Business calendar"), "back": "service-settings"})
+    return render(
+        request, "core/form.html", {"form": form, "title": _("Business calendar"), "back": "service-settings"}
+    )
 
 
 @staff_perm("service.change_businesscalendar")
@@ -315,8 +317,10 @@ def calendar_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     day_form = CalendarDayForm(request.POST or None)
     if request.method == "POST" and day_form.is_valid():
         try:
-            services.calendar_day_set(actor=request.user, calendar=calendar, day=day_form.cleaned_data["date"],
-                                      kind=day_form.cleaned_data["kind"], name=day_form.cleaned_data["name"])  # fmt: skip
+            data = day_form.cleaned_data
+            services.calendar_day_set(
+                actor=request.user, calendar=calendar, day=data["date"], kind=data["kind"], name=data["name"]
+            )
         except ValidationError as exc:
             apply_service_errors(day_form, exc)
         else:
@@ -338,7 +342,7 @@ def calendar_load_china(request: AuthedRequest, pk: int) -> HttpResponse:
     calendar = get_object_or_404(BusinessCalendar, pk=pk)
     form = CalendarLoadForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, " ".join(str(m) for errors in form.errors.values() for m in errors))
         return redirect("calendar-detail", pk=calendar.pk)
     year = form.cleaned_data["year"]
     try:
