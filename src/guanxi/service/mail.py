@@ -13,7 +13,7 @@ import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import getaddresses, make_msgid, parseaddr, parsedate_to_datetime
+from email.utils import make_msgid, parseaddr, parsedate_to_datetime
 from typing import Any
 
 from django.conf import settings
@@ -199,7 +199,3 @@ def ticket_message_send(message: TicketMessage) -> bool:
     email.send(fail_silently=False)
     TicketMessage.objects.filter(pk=message.pk).update(emailed_at=timezone.now())
     return True
-
-
-def addresses(value: str) -> list[str]:
-    return [address for _name, address in getaddresses([value]) if address]

@@ -32,12 +32,11 @@ def tickets_queue(*, user: Any, tab: str = "mine", q: str = "", now: datetime | 
     elif tab == "breached":
         rows = rows.filter(breached_at__isnull=False)
     q = q.strip()
-    if q:
-        number = q.upper().removeprefix("T-").removeprefix("#T-")
-        match = Q(subject__icontains=q) | Q(requester_email__iexact=q)
-        if number.isdigit():
-            match |= Q(pk=int(number))
-        rows = rows.filter(match)
+    number = q.upper().removeprefix("#").removeprefix("T-")
+    if number.isdigit():  # a ticket number: one primary-key lookup, no text scan
+        rows = rows.filter(pk=int(number))
+    elif q:
+        rows = rows.filter(Q(subject__icontains=q) | Q(requester_email__iexact=q))
     return rows.select_related("owner", "queue", "sla_policy").order_by(F("sla_due").asc(nulls_last=True), "id")
 
 
