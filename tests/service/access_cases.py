@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..access import ADMIN_ONLY, Case
+from ..access import ADMIN_ONLY, SIGNED_IN, Case
 from ..factories import TeamFactory
 from . import factories
 
@@ -100,6 +100,7 @@ def _eml(world: World, user: Any) -> dict[str, Any]:
 
 
 PAGES = [
+    Case("service-web-request", SIGNED_IN, public=True),
     Case("ticket-queue", READERS),
     Case("ticket-create", AGENTS),
     Case("service-measures", READERS),

@@ -126,3 +126,26 @@ def test_measures_count_open_overdue_and_breached_per_agent_and_queue(agent_desk
     ]
     assert data["queues"][0]["breached"] == 1
     assert client.get(reverse("service-measures")).status_code == 200
+
+
+def test_anyone_can_ask_for_help_on_the_public_web_form(agent_desk, client) -> None:
+    """Without signing in, a visitor's request becomes a web-form ticket for a new lead, and its number is shown."""
+    response = client.post(
+        reverse("service-web-request"),
+        {"name": "赵敏", "email": "zhao.min@kehu.example.cn", "subject": "如何导出发票", "body": "找不到导出按钮"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    ticket = Ticket.objects.get()
+    assert ticket.channel == "web_form" and ticket.lead is not None and ticket.owner == agent_desk["agent"]
+    assert f'data-ticket-number="{ticket.number}"' in response.content.decode()
+
+
+def test_the_web_form_refuses_bots_and_bad_input(agent_desk, client) -> None:
+    """A filled trap field or a broken email is refused on the form; no ticket is filed."""
+    bot = client.post(
+        reverse("service-web-request"),
+        {"name": "x", "email": "x@kehu.example.cn", "subject": "s", "body": "b", "website": "http://spam"},
+    )
+    bad = client.post(reverse("service-web-request"), {"name": "x", "email": "nope", "subject": "s", "body": "b"})
+    assert bot.status_code == bad.status_code == 200
+    assert not Ticket.objects.exists()

@@ -147,3 +147,19 @@ class CalendarDayForm(forms.Form):
 
 class CalendarLoadForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), min_value=2004, max_value=2100)
+
+
+class WebRequestForm(forms.Form):
+    """The public support form: anyone may ask; `website` is a trap field people never see (bots fill it)."""
+
+    name = forms.CharField(label=_("Your name"), max_length=130)
+    email = forms.EmailField(label=_("Your email"), help_text=_("We answer here; reply to our email to add more."))
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    body = forms.CharField(label=_("How can we help?"), widget=forms.Textarea(attrs={"rows": 6}))
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+    def clean_website(self) -> str:
+        if self.cleaned_data.get("website"):
+            raise forms.ValidationError(_("Leave this field empty."))
+        return ""

@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("support/", views.web_request, name="service-web-request"),
     path("tickets/", views.ticket_queue, name="ticket-queue"),
     path("tickets/new/", views.ticket_create, name="ticket-create"),
     path("tickets/measures/", views.service_measures, name="service-measures"),

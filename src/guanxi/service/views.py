@@ -7,10 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -32,11 +32,13 @@ from .forms import (
     ReplyForm,
     RuleForm,
     TicketForm,
+    WebRequestForm,
 )
 from .models import (
     AssignmentRule,
     BusinessCalendar,
     CannedResponse,
+    Channel,
     Queue,
     SlaPolicy,
     Status,
@@ -353,3 +355,29 @@ def calendar_load_china(request: AuthedRequest, pk: int) -> HttpResponse:
         text = _("Loaded %(holidays)s holidays and %(workdays)s adjusted workdays of %(year)s.")
         messages.success(request, text % {**counts, "year": year})
     return redirect(f"{reverse('calendar-detail', args=[calendar.pk])}?year={year}")
+
+
+# --- the public web form --------------------------------------------------------------------
+
+
+def web_request(request: HttpRequest) -> HttpResponse:
+    """Anyone (no sign-in) asks for help; the ticket is filed as from the web form and its number shown."""
+    form = WebRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = services.ticket_create(
+                actor=None,
+                subject=data["subject"],
+                body=data["body"],
+                channel=Channel.WEB_FORM,
+                email=data["email"],
+                phone=data["phone"],
+                name=data["name"],
+                language=translation.get_language() or "",
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return render(request, "service/web_request.html", {"ticket": ticket})
+    return render(request, "service/web_request.html", {"form": form})
