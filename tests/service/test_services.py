@@ -257,7 +257,7 @@ def test_the_sweep_warns_then_escalates_once(desk, make_user) -> None:
     assert ticket.breached_at == at(9, 22, 10, 1) and ticket.priority == "high" and ticket.queue == tier2
     assert ticket.handoff_count == 1
     assert services.sla_sweep(now=at(9, 22, 11)) == {"warned": 0, "breached": 0}
-    assert Event.objects.filter(object_id=ticket.pk, action="escalated").count() == 1
+    assert Event.objects.filter(object_id=ticket.pk, action="sla_breached").count() == 1
 
 
 def test_a_waiting_ticket_does_not_breach(desk) -> None:

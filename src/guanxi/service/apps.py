@@ -38,7 +38,6 @@ class ServiceConfig(AppConfig):
         event_action("priority_changed", pgettext_lazy("event action", "priority changed"))
         event_action("sla_warned", pgettext_lazy("event action", "SLA warning"))
         event_action("sla_breached", pgettext_lazy("event action", "SLA breached"))
-        event_action("escalated", pgettext_lazy("event action", "escalated"))
         event_action("calendar_loaded", pgettext_lazy("event action", "official calendar loaded"))
 
         nav_item(NavItem(_("Tickets"), "ticket-queue", "service.view_ticket", order=60, icon="lifebuoy"))

@@ -203,7 +203,7 @@ def service_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str
             if reply_at >= now:
                 continue  # still waiting for its first answer
             if late and ticket.sla_due and ticket.sla_due < reply_at:
-                services._breach(ticket, ticket.sla_due)
+                services._breach_one(ticket, ticket.sla_due)
                 counts["breached"] += 1
             wait = rng.random() < 0.3
             services.ticket_reply(

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from guanxi.core.events import field_changes, record_event, snapshot
-from guanxi.core.models import User
+from guanxi.core.models import Event, Notification, User
 from guanxi.core.services import notification_send
 from guanxi.customers import services as customer_services
 from guanxi.customers.comparators import email_key, phone_key
@@ -807,6 +808,8 @@ def ticket_update(*, ticket: Ticket, actor: Any, subject: str | None = None, cat
 
 # --- the SLA sweep ---------------------------------------------------------------------------
 
+SWEEP_FIELDS = ["warned_at", "breached_at", "escalated_at", "priority", "queue", "team", "owner", "handoff_count"]
+
 
 def _escalation_targets(ticket: Ticket) -> list[User]:
     people = [ticket.owner] if ticket.owner_id and ticket.owner else []
@@ -815,21 +818,34 @@ def _escalation_targets(ticket: Ticket) -> list[User]:
     return list({p.pk: p for p in people if p.is_active}.values())
 
 
-def _warn(ticket: Ticket, now: datetime) -> None:
+def _event(ticket: Ticket, action: str, changes: dict[str, Any], data: dict[str, Any]) -> Event:
+    return Event(
+        actor=None,
+        actor_label="system",
+        content_type=_ticket_type(),
+        object_id=ticket.pk,
+        object_repr=str(ticket)[:200],
+        action=action,
+        changes=changes,
+        data=data,
+    )
+
+
+def _ticket_type() -> ContentType:
+    return ContentType.objects.get_for_model(Ticket)
+
+
+def _warn(ticket: Ticket, now: datetime) -> tuple[Event, list[tuple[User, str]]]:
+    """Mark the warning; the assignee (else the queue team's manager) is told the deadline is near."""
     ticket.warned_at = now
-    ticket.save(update_fields=["warned_at"])
-    event = record_event(obj=ticket, action="sla_warned", actor=None, data={"due": ticket.sla_due})
-    for person in _escalation_targets(ticket)[:1]:
-        notification_send(
-            recipient=person,
-            title=gettext_noop("Ticket %(number)s is about to breach its SLA"),
-            params={"number": ticket.number},
-            url=ticket.get_absolute_url(),
-            event=event,
-        )
+    event = _event(ticket, "sla_warned", {}, {"due": ticket.sla_due})
+    return event, [
+        (person, gettext_noop("Ticket %(number)s is about to breach its SLA"))
+        for person in _escalation_targets(ticket)[:1]
+    ]
 
 
-def _breach(ticket: Ticket, now: datetime) -> None:
+def _breach(ticket: Ticket, now: datetime) -> tuple[Event, list[tuple[User, str]]]:
     """Mark the breach and run the policy's escalation: notify, move to a queue or person, raise priority."""
     policy = ticket.sla_policy
     ticket.breached_at = ticket.escalated_at = now
@@ -845,29 +861,38 @@ def _breach(ticket: Ticket, now: datetime) -> None:
         if ticket.owner_id is not None:
             ticket.handoff_count += 1
         ticket.owner = policy.escalate_user
-    ticket.save()
-    record_event(obj=ticket, action="sla_breached", actor=None, data={"due": ticket.sla_due})
-    event = record_event(
-        obj=ticket,
-        action="escalated",
-        actor=None,
-        changes=field_changes(ticket, before, ("priority", "queue_id", "owner_id")),
-    )
-    if policy is None or policy.notify or policy.escalate_user_id:
-        for person in _escalation_targets(ticket):
-            notification_send(
-                recipient=person,
-                title=gettext_noop("Ticket %(number)s breached its SLA and was escalated"),
-                params={"number": ticket.number},
-                url=ticket.get_absolute_url(),
-                event=event,
-            )
+    changes = field_changes(ticket, before, ("priority", "queue_id", "owner_id"))
+    event = _event(ticket, "sla_breached", changes, {"due": ticket.sla_due, "escalated": bool(changes)})
+    notify = policy is None or policy.notify or bool(policy.escalate_user_id)
+    title = gettext_noop("Ticket %(number)s breached its SLA and was escalated")
+    return event, [(person, title) for person in _escalation_targets(ticket)] if notify else []
+
+
+def _breach_one(ticket: Ticket, now: datetime) -> None:
+    """Breach and escalate one ticket now (the demo loader's past breaches use it)."""
+    event, notices = _breach(ticket, now)
+    ticket.save(update_fields=SWEEP_FIELDS)
+    event.save()
+    _notify(event, ticket, notices)
+
+
+def _notify(event: Event, ticket: Ticket, notices: list[tuple[User, str]]) -> list[Notification]:
+    return [
+        Notification(
+            recipient=person, event=event, title=title, params={"number": ticket.number}, url=ticket.get_absolute_url()
+        )
+        for person, title in notices
+    ]
 
 
 def sla_sweep(
-    *, now: datetime | None = None, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+    *, now: datetime | None = None, batch_size: int = 1000, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, int]:
-    """Warn before breaches and escalate breaches of running tickets; safe to run again (each happens once)."""
+    """Warn before breaches and escalate breaches of running tickets; safe to run again (each happens once).
+
+    Works in batches: one transaction per batch, rows locked (skipping rows another sweep holds), then
+    one bulk update of the tickets and one bulk insert each of their events and notifications.
+    """
     now = _now(now)
     counts = {"warned": 0, "breached": 0}
     running = Ticket.objects.filter(status__in=ACTIVE)
@@ -879,16 +904,29 @@ def sla_sweep(
         ids = list(rows.order_by("id").values_list("id", flat=True))
         for start in range(0, len(ids), batch_size):
             with transaction.atomic():
-                batch = (
+                batch = list(
                     rows.filter(pk__in=ids[start : start + batch_size])
-                    .select_for_update(of=("self",))
-                    .select_related("sla_policy", "owner", "queue__team__manager", "sla_policy__escalate_queue")
+                    .select_for_update(of=("self",), skip_locked=True)
+                    .select_related("sla_policy__escalate_queue", "owner", "queue__team__manager")
                 )
+                changed, events, notices = [], [], []
                 for ticket in batch:
                     if key == "warned" and ticket.sla_due is not None and ticket.sla_due <= now:
-                        continue
-                    action(ticket, now)
-                    counts[key] += 1
+                        continue  # past due already: the breach pass of the next sweep takes it
+                    event, people = action(ticket, now)
+                    changed.append(ticket)
+                    events.append(event)
+                    notices.append(people)
+                Ticket.objects.bulk_update(changed, SWEEP_FIELDS)
+                Event.objects.bulk_create(events)
+                Notification.objects.bulk_create(
+                    [
+                        n
+                        for event, ticket, people in zip(events, changed, notices, strict=True)
+                        for n in _notify(event, ticket, people)
+                    ]
+                )
+                counts[key] += len(changed)
             if progress:
                 progress(min(start + batch_size, len(ids)), len(ids))
     return counts
