@@ -98,4 +98,3 @@ def test_seconds_are_kept() -> None:
     start = at(9, 22, 10) + timedelta(seconds=30)
     assert business_minutes_between(CAL, start, at(9, 22, 10, 1)) == 0.5
     assert add_business_minutes(CAL, start, 1) == at(9, 22, 10, 1) + timedelta(seconds=30)
-
