@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "guanxi.dedupe",
     "guanxi.sales",
     "guanxi.feedback",
+    "guanxi.service",
     "guanxi.web",
     "guanxi.api",
 ]
@@ -203,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-reap-stale": {"task": "guanxi.core.tasks.jobs_reap_stale", "schedule": 300.0},
     "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
     "feedback-deadlines": {"task": "guanxi.feedback.tasks.feedback_deadlines", "schedule": 300.0},
+    "service-sla-sweep": {"task": "guanxi.service.tasks.sla_sweep", "schedule": 60.0},
     # the nightly data-quality recompute, at 02:30 in TIME_ZONE (CELERY_TIMEZONE below)
     "quality-recompute-nightly": {
         "task": "guanxi.customers.tasks.quality_recompute_nightly",
@@ -226,6 +228,13 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBacken
 EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "guanxi@localhost")
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# the service desk's address: customers write to it, and replies to its mail come back to it
+SERVICE_INBOUND_ADDRESS = env("SERVICE_INBOUND_ADDRESS", DEFAULT_FROM_EMAIL)
+SERVICE_EMAIL_MAX_BYTES = int(env("SERVICE_EMAIL_MAX_BYTES", str(15 * 1024 * 1024)))
+SERVICE_ATTACHMENT_MAX_BYTES = int(env("SERVICE_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
 # --- logging --------------------------------------------------------------------------------------
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("guanxi.dedupe.urls")),
     path("", include("guanxi.sales.urls")),
     path("", include("guanxi.feedback.urls")),
+    path("", include("guanxi.service.urls")),
     path("", include("guanxi.web.urls")),
 ]

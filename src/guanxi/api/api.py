@@ -10,6 +10,7 @@ from guanxi.dedupe.api import router as dedupe_router
 from guanxi.sales.api import router as sales_router
 from guanxi.dedupe.runs_api import router as dedupe_runs_router
 from guanxi.feedback.api import router as feedback_router
+from guanxi.service.api import router as service_router
 
 from .errors import install_error_handlers
 from .security import ActiveSessionAuth, BearerTokenAuth, PerTokenThrottle
@@ -29,6 +30,7 @@ api.add_router("/", dedupe_router)
 api.add_router("/", sales_router)
 api.add_router("/", dedupe_runs_router)
 api.add_router("/", feedback_router)
+api.add_router("/", service_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:
