@@ -638,7 +638,9 @@ def quote_accept(*, quote: Quote, actor: Any) -> Order:
     """The customer said yes: the quote becomes accepted and its order is created, both or neither.
 
     Accepting a second time is refused (the quote row is locked while it is checked)."""
-    quote = Quote.objects.select_for_update().select_related("currency", "account", "contact").get(pk=quote.pk)
+    quote = (
+        Quote.objects.select_for_update(of=("self",)).select_related("currency", "account", "contact").get(pk=quote.pk)
+    )
     if quote.status == Quote.Status.DRAFT:
         _quote_move(quote, Quote.Status.SENT, actor)  # a quote accepted on the spot was sent in person
     _quote_move(quote, Quote.Status.ACCEPTED, actor)
