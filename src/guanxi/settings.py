@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "guanxi.core",
     "guanxi.customers",
     "guanxi.sales",
+    "guanxi.analytics",
     "guanxi.web",
     "guanxi.api",
 ]
@@ -204,6 +205,15 @@ CELERY_BEAT_SCHEDULE = {
     "quality-recompute-nightly": {
         "task": "guanxi.customers.tasks.quality_recompute_nightly",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # analytics: re-score customers (RFM, CLV, churn retrained, recommendations) and rebuild KPIs nightly
+    "analytics-scores-nightly": {
+        "task": "guanxi.analytics.tasks.scores_refresh_nightly",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "analytics-kpis-nightly": {
+        "task": "guanxi.analytics.tasks.kpis_refresh_nightly",
+        "schedule": crontab(hour=3, minute=40),
     },
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time

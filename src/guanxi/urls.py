@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("guanxi.core.urls")),
     path("", include("guanxi.customers.urls")),
     path("", include("guanxi.sales.urls")),
+    path("", include("guanxi.analytics.urls")),
     path("", include("guanxi.web.urls")),
 ]

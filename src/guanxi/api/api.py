@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.openapi.views import openapi_view
 
+from guanxi.analytics.api import router as analytics_router
 from guanxi.core.api import router as core_router
 from guanxi.customers.api import router as customers_router
 from guanxi.sales.api import router as sales_router
@@ -23,6 +24,7 @@ install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", sales_router)
+api.add_router("/", analytics_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:

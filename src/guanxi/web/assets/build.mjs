@@ -13,6 +13,8 @@ await build({
     // page scripts loaded only where used: the sales kanban (SortableJS) and the sales charts (ECharts)
     { in: path.join(here, "kanban.js"), out: "kanban" },
     { in: path.join(here, "charts.js"), out: "charts" },
+    // the analytics dashboard (ECharts too)
+    { in: path.join(here, "analytics.js"), out: "analytics" },
   ],
   outdir: path.join(here, "..", "static", "build"),
   bundle: true,
