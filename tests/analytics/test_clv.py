@@ -49,11 +49,18 @@ def test_predictions_agree_with_lifetimes(cdnow: dict[str, np.ndarray], cdnow_mo
 
     ours = clv.bgnbd_fit(cdnow["x"], cdnow["tx"], cdnow["T"])
     theirs = BetaGeoFitter().fit(cdnow["x"], cdnow["tx"], cdnow["T"])
-    expected_theirs = theirs.conditional_expected_number_of_purchases_up_to_time(39, cdnow["x"], cdnow["tx"], cdnow["T"])
+    expected_theirs = theirs.conditional_expected_number_of_purchases_up_to_time(
+        39, cdnow["x"], cdnow["tx"], cdnow["T"]
+    )
     expected_ours = clv.bgnbd_expected_purchases(ours, 39, cdnow["x"], cdnow["tx"], cdnow["T"])
     assert np.max(np.abs(np.asarray(expected_theirs) - expected_ours)) < 1e-3
     alive_theirs = theirs.conditional_probability_alive(cdnow["x"], cdnow["tx"], cdnow["T"])
-    assert np.max(np.abs(np.asarray(alive_theirs) - clv.bgnbd_probability_alive(ours, cdnow["x"], cdnow["tx"], cdnow["T"]))) < 1e-4
+    assert (
+        np.max(
+            np.abs(np.asarray(alive_theirs) - clv.bgnbd_probability_alive(ours, cdnow["x"], cdnow["tx"], cdnow["T"]))
+        )
+        < 1e-4
+    )
 
     gg_ours = clv.gamma_gamma_fit(cdnow_monetary["x"], cdnow_monetary["m"])
     gg_theirs = GammaGammaFitter().fit(cdnow_monetary["x"], cdnow_monetary["m"])

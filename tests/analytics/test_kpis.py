@@ -119,8 +119,14 @@ def test_bad_spend_names_the_fields_and_saves_nothing(teams: dict) -> None:
 
 def test_other_apps_register_their_kpis() -> None:
     """A KPI registered later (a service app's first-contact resolution) is computed like the built-in ones."""
-    item = kpis.kpi(code="test_constant", label="Constant", unit="count", kind="sum",
-                    formula=lambda start, end: [("", 7.0, 0.0)], sources=["service.ticket"])
+    item = kpis.kpi(
+        code="test_constant",
+        label="Constant",
+        unit="count",
+        kind="sum",
+        formula=lambda start, end: [("", 7.0, 0.0)],
+        sources=["service.ticket"],
+    )
     try:
         kpis.kpis_refresh(months=[timezone.localdate().replace(day=1)], codes=[item.code])
         assert KpiValue.objects.get(kpi="test_constant").numerator == 7

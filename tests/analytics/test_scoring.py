@@ -89,9 +89,7 @@ def test_recommendations_are_from_the_customers_product_family_and_new_to_them(s
     family_of = {p.pk: i for i, fam in enumerate(shop["families"]) for p in fam}
     checked = 0
     for score in CustomerScore.objects.filter(period=asof).exclude(recommended=[]):
-        owned = set(
-            Order.objects.filter(contact_id=score.contact_id).values_list("lines__product_id", flat=True)
-        )
+        owned = set(Order.objects.filter(contact_id=score.contact_id).values_list("lines__product_id", flat=True))
         assert not owned & set(score.recommended)
         assert {family_of[p] for p in score.recommended} <= {family_of[p] for p in owned}
         checked += 1
@@ -107,9 +105,10 @@ def test_rescoring_a_period_replaces_it_and_segment_moves_are_counted(shop: dict
     services.scores_refresh(asof=later, actor=shop["manager"])
     assert CustomerScore.objects.filter(period=later).count() == Order.objects.values("contact_id").distinct().count()
     moves = selectors.segment_migration(shop["manager"], later, earlier)
-    assert sum(n for targets in moves.values() for n in targets.values()) == CustomerScore.objects.filter(
-        period=later
-    ).count()
+    assert (
+        sum(n for targets in moves.values() for n in targets.values())
+        == CustomerScore.objects.filter(period=later).count()
+    )
 
 
 def test_scores_are_scoped_to_the_customers_a_user_may_see(shop: dict) -> None:

@@ -32,12 +32,11 @@ class AnalyticsConfig(AppConfig):
         event_handler(kpis_on_event)
         event_action("scored", pgettext_lazy("event action", "scored"))
 
+        # one main-menu entry (the menu is full): the value lists are a button on the dashboard, and
+        # acquisition spend sits with the settings pages
         nav_item(NavItem(_("Dashboard"), "analytics-dashboard", "analytics.view_kpivalue", order=3, icon="dashboard"))
         nav_item(
             NavItem(
-                _("Customer value"), "analytics-customers", "analytics.view_customerscore", order=64, icon="chart-dots"
+                _("Acquisition spend"), "analytics-spend", "analytics.view_acquisitionspend", section="admin", order=80
             )
-        )
-        nav_item(
-            NavItem(_("Acquisition spend"), "analytics-spend", "analytics.view_acquisitionspend", order=65, icon="coin")
         )

@@ -21,7 +21,7 @@ function start() {
   const data = JSON.parse(source.textContent);
   draw("chart-trend", {
     tooltip: { trigger: "axis" },
-    legend: { data: data.trend.map((s) => s.name) },
+    legend: { top: 0, data: data.trend.map((s) => s.name) },
     grid: { left: 60, right: 50, top: 40, bottom: 30 },
     xAxis: { type: "category", data: data.months },
     yAxis: data.trend.map((_s, i) => ({ type: "value", position: i ? "right" : "left" })),
