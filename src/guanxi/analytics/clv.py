@@ -41,10 +41,19 @@ def _as_arrays(*values: ArrayLike) -> list[Array]:
 
 
 def _compress(*columns: Array) -> tuple[list[Array], Array]:
-    """Unique rows of the given columns and how often each occurs (the likelihood's weights)."""
-    stacked = np.column_stack(columns)
-    unique, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(np.float64)
+    """Unique rows of the given columns and how often each occurs (the likelihood's weights).
+
+    A lexicographic sort and a boundary scan: `np.unique(axis=0)` takes ~40 s on a million rows.
+    """
+    n = columns[0].size
+    order = np.lexsort(columns[::-1])
+    ordered = [c[order] for c in columns]
+    changed = np.zeros(max(n - 1, 0), dtype=bool)
+    for c in ordered:
+        changed |= c[1:] != c[:-1]
+    starts = np.concatenate([[0], np.flatnonzero(changed) + 1]) if n else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.concatenate([starts, [n]])).astype(np.float64)
+    return [c[starts] for c in ordered], counts
 
 
 def bgnbd_loglik(params: BetaGeoParams, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Array:
