@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "guanxi.analytics.tasks.kpis_refresh_nightly",
         "schedule": crontab(hour=3, minute=40),
     },
+    "analytics-dashboard-emails": {
+        "task": "guanxi.analytics.tasks.dashboard_emails_weekly",
+        "schedule": crontab(hour=7, minute=30, day_of_week=1),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))

@@ -50,6 +50,7 @@ PAGES = [
     Case("analytics-drill", READERS, args=lambda w, u: {"code": "revenue"}),
     Case("analytics-export", READERS, args=lambda w, u: {"code": "aov"}),
     Case("analytics-refresh", RUNNERS, ok=302, method="POST"),
+    Case("analytics-subscribe", READERS, ok=302, method="POST", body=lambda w, u: {"role": "executive"}),
     Case("analytics-customers", READERS),
     Case(
         "analytics-task",

@@ -88,3 +88,27 @@ def test_the_profile_api_returns_the_same_scores(manager, bearer, scored) -> Non
     assert [r["feature"] for r in body["churn_reasons"]] == [f["feature"] for f in score.churn_factors]
     segments = bearer(manager).get("/api/v1/analytics/segments").json()
     assert sum(s["customers"] for s in segments) == CustomerScore.objects.count()
+
+
+def test_weekly_dashboard_email_carries_the_users_numbers(manager, login, mailoutbox) -> None:
+    """A subscriber gets last month's figures of their dashboard by email, once a week."""
+    from datetime import datetime
+
+    from guanxi.analytics.models import DashboardSubscription
+    from guanxi.core.events import events_dispatch_batch
+
+    from ..customers import factories as customer_factories
+
+    contact = customer_factories.contact(owner=manager, team=manager.teams.first())
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=10)
+    factories.order(
+        customer=contact, at=timezone.make_aware(datetime.combine(last_month, datetime.min.time())), total=321
+    )
+    events_dispatch_batch()
+    login(manager).post(reverse("analytics-subscribe"), {"role": "executive"})
+    assert DashboardSubscription.objects.filter(user=manager, role="executive").exists()
+    assert services.dashboard_emails_send() == 1
+    assert services.dashboard_emails_send() == 0, "not twice in one week"
+    message = mailoutbox[0]
+    assert message.to == [manager.email] and "Revenue: 321.00 CNY" in message.body

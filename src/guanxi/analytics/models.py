@@ -156,3 +156,25 @@ class AcquisitionSpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.month:%Y-%m}"
+
+
+class DashboardSubscription(models.Model):
+    """A user's request to get a dashboard's numbers by email, every week (Monday morning)."""
+
+    class Role(models.TextChoices):
+        EXECUTIVE = "executive", pgettext_lazy("dashboard", "Executive")
+        SALES = "sales", pgettext_lazy("dashboard", "Sales team")
+        MINE = "mine", pgettext_lazy("dashboard", "My own")
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("dashboard"), max_length=10, choices=Role.choices)
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dashboard email")
+        verbose_name_plural = _("dashboard emails")
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="dashboard_subscription_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role}"

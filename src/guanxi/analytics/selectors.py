@@ -16,6 +16,13 @@ from .kpis import Kpi, kpis, month_bounds, month_start, next_month
 from .models import CustomerScore, KpiValue, ModelRun, Segment
 from .orderdata import COUNTED
 
+# the KPIs of each role's default dashboard
+ROLE_KPIS = {
+    "executive": ["revenue", "orders", "aov", "repurchase_rate", "retention_rate", "cac", "ltv", "deals_won_rate"],
+    "sales": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency", "repurchase_rate"],
+    "mine": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency"],
+}
+
 
 def dimensions_for(user: Any, scope: str = "") -> list[str] | None:
     """The KpiValue dimensions a user's figures add up from; None = the company-wide row.

@@ -20,7 +20,7 @@ from guanxi.customers.services import interaction_log
 
 from . import clv, recommend
 from .churn import churn_feature, churn_fit_and_score
-from .models import AcquisitionSpend, CustomerScore, ModelRun
+from .models import AcquisitionSpend, CustomerScore, DashboardSubscription, ModelRun
 from .orderdata import DAY, interactions_until, key_parts, order_products, orders_until, period_end, summarise
 from .rfm import rfm_scores
 
@@ -201,3 +201,48 @@ def followup_task_create(*, score: CustomerScore, actor: Any, subject: str) -> I
         assignee=actor,
         due_at=timezone.now() + timedelta(days=3),
     )
+
+
+@transaction.atomic
+def dashboard_subscription_toggle(*, user: Any, role: str) -> DashboardSubscription | None:
+    """Start (or stop) the weekly email of a dashboard for this user; returns the subscription or None."""
+    if role not in DashboardSubscription.Role.values:
+        raise ValidationError({"role": _("Choose a dashboard from the list.")})
+    existing = DashboardSubscription.objects.select_for_update().filter(user=user, role=role).first()
+    if existing is not None:
+        record_event(obj=existing, action="deleted", actor=user, data={"role": role})
+        existing.delete()
+        return None
+    sub = DashboardSubscription.objects.create(user=user, role=role)
+    record_event(obj=sub, action="created", actor=user, data={"role": role})
+    return sub
+
+
+def dashboard_emails_send(*, now: datetime | None = None) -> int:
+    """Email each subscriber their dashboard's numbers for last month, once a week; returns emails sent.
+
+    The numbers are the user's own view (`kpi_series` scoped to them), in their language.
+    """
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from . import selectors
+    from .kpis import month_start
+
+    now = now or timezone.now()
+    due = DashboardSubscription.objects.select_related("user").filter(user__is_active=True)
+    sent = 0
+    for sub in due.exclude(last_sent_at__gt=now - timedelta(days=6)):
+        user = sub.user
+        month = month_start(month_start(timezone.localdate(now)) - timedelta(days=1))
+        with translation.override(user.language or None):
+            codes = [c for c in selectors.ROLE_KPIS[sub.role] if c in selectors.kpi_codes_for(user)]
+            scope = "mine" if sub.role == DashboardSubscription.Role.MINE else ""
+            figures = [selectors.kpi_series(user=user, code=c, months=[month], scope=scope)[0] for c in codes]
+            body = render_to_string("analytics/dashboard_email.txt", {"figures": figures, "month": month, "sub": sub})
+            subject = _("Guanxi dashboard for %(month)s") % {"month": month.strftime("%Y-%m")}
+        send_mail(subject, body, None, [user.email])
+        DashboardSubscription.objects.filter(pk=sub.pk).update(last_sent_at=now)
+        sent += 1
+    return sent

@@ -15,3 +15,11 @@ def scores_refresh_nightly() -> int:
 def kpis_refresh_nightly() -> int:
     """Rebuild the last 13 months of KPI values: a safety net under the event-driven updates."""
     return job_start(kind="analytics.kpis_refresh", actor=None).pk
+
+
+@shared_task(name="guanxi.analytics.tasks.dashboard_emails_weekly")
+def dashboard_emails_weekly() -> int:
+    """Send the weekly dashboard emails people asked for."""
+    from . import services
+
+    return services.dashboard_emails_send()

@@ -6,6 +6,7 @@ urlpatterns = [
     path("analytics/", views.dashboard, name="analytics-dashboard"),
     path("analytics/kpis/<slug:code>/", views.kpi_drill, name="analytics-drill"),
     path("analytics/kpis/<slug:code>/export/", views.kpi_export, name="analytics-export"),
+    path("analytics/subscribe/", views.subscribe, name="analytics-subscribe"),
     path("analytics/refresh/", views.refresh, name="analytics-refresh"),
     path("analytics/customers/", views.customer_lists, name="analytics-customers"),
     path("analytics/customers/<int:pk>/task/", views.followup_task, name="analytics-task"),

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -22,7 +23,8 @@ from guanxi.customers.models import Lead
 
 from . import selectors, services
 from .kpis import kpis, month_start
-from .models import AcquisitionSpend, Segment
+from .models import AcquisitionSpend, DashboardSubscription, Segment
+from .selectors import ROLE_KPIS
 
 ROLES = ("executive", "sales", "mine")
 
@@ -41,13 +43,6 @@ def _role(request: AuthedRequest) -> str:
     if role in ROLES:
         return role
     return "sales" if "sales" in request.user.role_names and not request.user.sees_everything else "executive"
-
-
-ROLE_KPIS = {
-    "executive": ["revenue", "orders", "aov", "repurchase_rate", "retention_rate", "cac", "ltv", "deals_won_rate"],
-    "sales": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency", "repurchase_rate"],
-    "mine": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency"],
-}
 
 
 @staff_perm("analytics.view_kpivalue")
@@ -94,6 +89,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "chart": json.dumps(chart, ensure_ascii=False),
         "has_data": any(f.numerator or f.denominator for f in numbers) or bool(period),
         "can_refresh": user.has_perm("analytics.add_modelrun"),
+        "subscribed": DashboardSubscription.objects.filter(user=user, role=role).exists(),
     }
     return render(request, "analytics/dashboard.html", context)
 
@@ -307,3 +303,20 @@ def spend(request: AuthedRequest) -> HttpResponse:
         "can_edit": request.user.has_perm("analytics.add_acquisitionspend"),
     }
     return render(request, "analytics/spend.html", context, status=400 if errors else 200)
+
+
+@staff_perm("analytics.view_kpivalue")
+@require_POST
+def subscribe(request: AuthedRequest) -> HttpResponse:
+    """Start or stop the weekly email of the dashboard shown."""
+    role = request.POST.get("role", "")
+    try:
+        sub = services.dashboard_subscription_toggle(user=request.user, role=role)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("analytics-dashboard")
+    if sub is None:
+        messages.success(request, _("You will no longer get this dashboard by email."))
+    else:
+        messages.success(request, _("You will get this dashboard by email every Monday morning."))
+    return redirect(f"{reverse('analytics-dashboard')}?role={role}")
