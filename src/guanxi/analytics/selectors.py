@@ -75,9 +75,9 @@ def kpi_series(*, user: Any, code: str, months: list[date], scope: str = "") -> 
     """One KPI month by month as this user may see it (company-wide, their teams', or their own)."""
     item = kpis()[code]
     dims = dimensions_for(user, scope)
-    if dims is not None and not item.dimensions:
-        dims = None if user.sees_everything else []
-    sums = _sum(code, [*months, _previous(months[0])], dims) if dims != [] else {}
+    if not item.dimensions:
+        dims = None  # a company-wide figure with no records in it (CAC, mean predicted value): shown as is
+    sums = _sum(code, [*months, _previous(months[0])], dims)
     figures = []
     for month in months:
         n, d = sums.get(month, (0.0, 0.0))
