@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_INSTALLED := $(BENCH_VENV)/.installed
-BENCH_ANCHORS := django-import-export==4.4.3 tablib==3.10.0 diff-match-patch==20241021 splink==5.0.0 recordlinkage==0.16
+BENCH_ANCHORS := django-import-export==4.4.3 tablib==3.10.0 diff-match-patch==20241021 splink==5.0.0 recordlinkage==0.16 lifetimes==0.11.3
 
 .PHONY: setup demo serve test test-sqlite test-postgres lint bench bench-venv catalogs models clean
 

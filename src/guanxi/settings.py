@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "guanxi.sales",
     "guanxi.feedback",
     "guanxi.service",
+    "guanxi.analytics",
     "guanxi.web",
     "guanxi.api",
 ]
@@ -218,6 +219,19 @@ CELERY_BEAT_SCHEDULE = {
     "quotes-expire-due": {"task": "guanxi.sales.order_tasks.quotes_expire_due", "schedule": crontab(hour=3, minute=5)},
     # duplicate detection: checked every hour, runs at the hour the administrator set (DedupeSettings)
     "dedupe-nightly": {"task": "guanxi.dedupe.tasks.dedupe_nightly", "schedule": crontab(minute=10)},
+    # analytics: re-score customers (RFM, CLV, churn retrained, recommendations) and rebuild KPIs nightly
+    "analytics-scores-nightly": {
+        "task": "guanxi.analytics.tasks.scores_refresh_nightly",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "analytics-kpis-nightly": {
+        "task": "guanxi.analytics.tasks.kpis_refresh_nightly",
+        "schedule": crontab(hour=3, minute=40),
+    },
+    "analytics-dashboard-emails": {
+        "task": "guanxi.analytics.tasks.dashboard_emails_weekly",
+        "schedule": crontab(hour=7, minute=30, day_of_week=1),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))

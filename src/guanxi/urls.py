@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("guanxi.sales.urls")),
     path("", include("guanxi.feedback.urls")),
     path("", include("guanxi.service.urls")),
+    path("", include("guanxi.analytics.urls")),
     path("", include("guanxi.web.urls")),
 ]

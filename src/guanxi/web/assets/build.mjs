@@ -15,6 +15,8 @@ await build({
     { in: path.join(here, "charts.js"), out: "charts" },
     // the feedback reports' charts (ECharts), loaded only on that page
     { in: path.join(here, "feedback-charts.js"), out: "feedback-charts" },
+    // the analytics dashboard (ECharts too)
+    { in: path.join(here, "analytics.js"), out: "analytics" },
   ],
   outdir: path.join(here, "..", "static", "build"),
   bundle: true,

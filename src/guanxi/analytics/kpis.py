@@ -1,0 +1,337 @@
+"""The KPI engine: a registry of KPIs and the KpiValue table kept fresh per month from the event spine.
+
+A KPI is a formula over one month that returns (dimension, numerator, denominator) rows: "" for
+everyone, "team:<id>" and "owner:<id>" for the records' team and owner. The value is numerator ÷
+denominator (or the numerator alone for a `sum`), so several dimensions add up correctly. Other apps
+register theirs (CSAT, NPS, first-contact resolution …) with `kpi(...)` from their `ready()` and name
+the models whose events make a month stale.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.models import Event
+from guanxi.customers.models import Interaction
+from guanxi.sales.models import Deal, DealStatus, Order
+
+from .models import AcquisitionSpend, CustomerScore, KpiValue
+from .orderdata import COUNTED
+
+Row = tuple[str, float, float]  # dimension, numerator, denominator
+Formula = Callable[[datetime, datetime], Iterable[Row]]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    code: str
+    label: Any
+    unit: str  # "CNY", "%", "count", "per customer"
+    formula: Formula
+    sources: frozenset[str]  # "app_label.model" whose events make a month stale
+    kind: str = "ratio"  # or "sum"
+    dimensions: tuple[str, ...] = ("team", "owner")
+    help: Any = ""
+    drill: str = ""  # what the records behind the number are: "orders", "deals", "interactions", "customers"
+    higher_is_better: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, numerator: float, denominator: float) -> float | None:
+        if self.kind == "sum":
+            return numerator
+        if not denominator:
+            return None
+        return numerator / denominator * (100 if self.unit == "%" else 1)
+
+
+_registry: dict[str, Kpi] = {}
+
+
+def kpi(**kwargs: Any) -> Kpi:
+    """Register a KPI (see `Kpi`); re-registering a code replaces it."""
+    kwargs["sources"] = frozenset(kwargs.get("sources", ()))
+    item = Kpi(**kwargs)
+    _registry[item.code] = item
+    return item
+
+
+def kpis() -> dict[str, Kpi]:
+    return dict(_registry)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(month, datetime.min.time()))
+    return start, timezone.make_aware(datetime.combine(next_month(month), datetime.min.time()))
+
+
+def _grouped(qs: QuerySet[Any], numerator: Any, denominator: Any) -> list[Row]:
+    """The same aggregate for everyone, per team and per owner."""
+    rows: list[Row] = []
+    total = qs.aggregate(n=numerator, d=denominator)
+    rows.append(("", float(total["n"] or 0), float(total["d"] or 0)))
+    for dim in ("team", "owner"):
+        for r in qs.exclude(**{f"{dim}__isnull": True}).values(dim).annotate(n=numerator, d=denominator).order_by():
+            rows.append((f"{dim}:{r[dim]}", float(r["n"] or 0), float(r["d"] or 0)))
+    return rows
+
+
+def _orders(start: datetime, end: datetime) -> QuerySet[Order]:
+    return Order.objects.filter(COUNTED, ordered_at__gte=start, ordered_at__lt=end)
+
+
+REVENUE = Sum(F("gross_total") * F("rate_to_cny"))
+
+
+def revenue_formula(start: datetime, end: datetime) -> list[Row]:
+    return _grouped(_orders(start, end), REVENUE, Count("id"))
+
+
+def aov_formula(start: datetime, end: datetime) -> list[Row]:
+    return _grouped(_orders(start, end), REVENUE, Count("id"))
+
+
+def _customers_of(qs: QuerySet[Order]) -> dict[str, set[tuple[int | None, int | None]]]:
+    """Customers (account, contact) per dimension of the given orders."""
+    out: dict[str, set[tuple[int | None, int | None]]] = defaultdict(set)
+    for account, contact, team, owner in qs.values_list("account_id", "contact_id", "team_id", "owner_id"):
+        key = (account, None) if account else (None, contact)
+        out[""].add(key)
+        if team:
+            out[f"team:{team}"].add(key)
+        if owner:
+            out[f"owner:{owner}"].add(key)
+    return out
+
+
+def repurchase_formula(start: datetime, end: datetime) -> list[Row]:
+    """Of the customers buying this month, the share who had bought before."""
+    buyers = _customers_of(_orders(start, end))
+    earlier = Order.objects.filter(COUNTED, ordered_at__lt=start)
+    before = {(a, None) if a else (None, c) for a, c in earlier.values_list("account_id", "contact_id").distinct()}
+    return [(dim, float(len(keys & before)), float(len(keys))) for dim, keys in buyers.items()]
+
+
+def retention_formula(start: datetime, end: datetime) -> list[Row]:
+    """Of last month's buyers, the share who bought again this month."""
+    prev_start = month_bounds(month_start((start - timedelta(days=1)).date()))[0]
+    previous = _customers_of(_orders(prev_start, start))
+    now = _customers_of(_orders(start, end))[""]
+    return [(dim, float(len(keys & now)), float(len(keys))) for dim, keys in previous.items()]
+
+
+def interaction_formula(start: datetime, end: datetime) -> list[Row]:
+    """Interactions per customer touched in the month (calls, emails, visits …; tasks excluded)."""
+    qs = Interaction.objects.filter(occurred_at__gte=start, occurred_at__lt=end).exclude(kind=Interaction.Kind.TASK)
+    touched = Count("contact", distinct=True) + Count("account", distinct=True) + Count("lead", distinct=True)
+    return _grouped(qs, Count("id"), touched)
+
+
+def deals_won_formula(start: datetime, end: datetime) -> list[Row]:
+    qs = Deal.objects.filter(closed_at__gte=start, closed_at__lt=end, status__in=[DealStatus.WON, DealStatus.LOST])
+    return _grouped(qs, Count("id", filter=Q(status=DealStatus.WON)), Count("id"))
+
+
+def _new_customers(start: datetime, end: datetime) -> int:
+    firsts = (
+        Order.objects.filter(COUNTED)
+        .values("account_id", "contact_id")
+        .annotate(first=Min("ordered_at"))
+        .filter(first__gte=start, first__lt=end)
+    )
+    return firsts.count()
+
+
+def cac_formula(start: datetime, end: datetime) -> list[Row]:
+    """Acquisition spend of the month ÷ customers whose first order fell in it (company-wide only)."""
+    spend = AcquisitionSpend.objects.filter(month=start.date()).aggregate(s=Sum("amount"))["s"] or 0
+    return [("", float(spend), float(_new_customers(start, end)))]
+
+
+def ltv_formula(start: datetime, end: datetime) -> list[Row]:
+    """Mean predicted 12-month value of the customers scored in the month's latest run."""
+    latest = CustomerScore.objects.filter(period__gte=start.date(), period__lt=end.date(), clv__isnull=False)
+    period = latest.order_by("-period").values_list("period", flat=True).first()
+    if period is None:
+        return [("", 0.0, 0.0)]
+    agg = latest.filter(period=period).aggregate(n=Sum("clv"), d=Count("id"))
+    return [("", float(agg["n"] or 0), float(agg["d"] or 0))]
+
+
+def register_builtin() -> None:
+    orders, deals = "sales.order", "sales.deal"
+    kpi(
+        code="revenue",
+        label=_("Revenue"),
+        unit="CNY",
+        formula=revenue_formula,
+        sources=[orders],
+        kind="sum",
+        drill="orders",
+        help=_("Orders placed in the month, cancelled and refunded ones excluded, in CNY."),
+    )
+    kpi(
+        code="orders",
+        label=_("Orders"),
+        unit="count",
+        kind="sum",
+        sources=[orders],
+        drill="orders",
+        formula=lambda s, e: [(d, den, 0.0) for d, _n, den in revenue_formula(s, e)],
+        help=_("Orders placed in the month."),
+    )
+    kpi(
+        code="aov",
+        label=_("Average order value"),
+        unit="CNY",
+        formula=aov_formula,
+        sources=[orders],
+        drill="orders",
+        help=_("Revenue ÷ orders."),
+    )
+    kpi(
+        code="repurchase_rate",
+        label=_("Repurchase rate"),
+        unit="%",
+        formula=repurchase_formula,
+        sources=[orders],
+        drill="orders",
+        help=_("Customers buying in the month who had bought before ÷ all customers buying in it."),
+    )
+    kpi(
+        code="retention_rate",
+        label=_("Retention rate"),
+        unit="%",
+        formula=retention_formula,
+        sources=[orders],
+        drill="orders",
+        help=_("Last month's customers who bought again this month ÷ last month's customers."),
+    )
+    kpi(
+        code="interaction_frequency",
+        label=_("Interactions per customer"),
+        unit="per customer",
+        formula=interaction_formula,
+        sources=["customers.interaction"],
+        drill="interactions",
+        help=_("Calls, emails, visits … in the month ÷ customers they were with."),
+    )
+    kpi(
+        code="deals_won_rate",
+        label=_("Deals won rate"),
+        unit="%",
+        formula=deals_won_formula,
+        sources=[deals],
+        drill="deals",
+        help=_("Deals won ÷ deals closed (won or lost) in the month."),
+    )
+    kpi(
+        code="cac",
+        label=_("Customer acquisition cost"),
+        unit="CNY",
+        formula=cac_formula,
+        dimensions=(),
+        sources=[orders, "analytics.acquisitionspend"],
+        higher_is_better=False,
+        help=_("Acquisition spend entered for the month ÷ new customers (first order in the month)."),
+    )
+    kpi(
+        code="ltv",
+        label=_("Predicted customer value"),
+        unit="CNY",
+        formula=ltv_formula,
+        dimensions=(),
+        sources=["analytics.modelrun"],
+        drill="customers",
+        help=_("Mean predicted value over the next 12 months (BG/NBD × Gamma–Gamma) from the latest scoring."),
+    )
+
+
+@transaction.atomic
+def kpi_month_refresh(*, code: str, month: date) -> int:
+    """Recompute one KPI for one month, every dimension; returns how many values were written."""
+    item = _registry[code]
+    start, end = month_bounds(month_start(month))
+    rows = list(item.formula(start, end))
+    KpiValue.objects.filter(kpi=code, period=start.date()).delete()
+    KpiValue.objects.bulk_create(
+        [KpiValue(kpi=code, period=start.date(), dimension=d, numerator=n, denominator=den) for d, n, den in rows]
+    )
+    return len(rows)
+
+
+def kpis_refresh(*, months: Iterable[date], codes: Iterable[str] | None = None) -> int:
+    """Recompute the given KPIs (all by default) for the given months."""
+    written = 0
+    for code in codes or list(_registry):
+        for month in months:
+            written += kpi_month_refresh(code=code, month=month)
+    return written
+
+
+def months_touched(event: Event) -> set[date]:
+    """The months whose figures an event can change: its own, the record's dates before and after."""
+    months = {month_start(timezone.localtime(event.occurred_at).date())}
+    for name in ("ordered_at", "closed_at", "occurred_at", "month"):
+        for value in (event.changes or {}).get(name, []) or []:
+            if value:
+                try:
+                    parsed = value if isinstance(value, date) else datetime.fromisoformat(str(value))
+                except ValueError:
+                    continue
+                day = parsed.date() if isinstance(parsed, datetime) else parsed
+                months.add(month_start(day))
+    return months
+
+
+def kpis_on_event(event: Event) -> None:
+    """Event-spine handler: recompute the KPIs fed by this record's model, for the months it touches.
+
+    Idempotent (a recomputation), so at-least-once delivery is fine. An order recomputes the month
+    after it too, because retention compares consecutive months.
+    """
+    label = f"{event.content_type.app_label}.{event.content_type.model}"
+    codes = [code for code, item in _registry.items() if label in item.sources]
+    if not codes:
+        return
+    months = months_touched(event)
+    obj_month = _object_month(label, event.object_id)
+    if obj_month:
+        months.add(obj_month)
+    months |= {next_month(m) for m in months}
+    kpis_refresh(months=sorted(months), codes=codes)
+
+
+def _object_month(label: str, pk: int) -> date | None:
+    from .models import ModelRun
+
+    field_by_model: dict[str, tuple[Any, str]] = {
+        "sales.order": (Order, "ordered_at"),
+        "sales.deal": (Deal, "closed_at"),
+        "customers.interaction": (Interaction, "occurred_at"),
+        "analytics.acquisitionspend": (AcquisitionSpend, "month"),
+        "analytics.modelrun": (ModelRun, "period"),
+    }
+    if label not in field_by_model:
+        return None
+    model, name = field_by_model[label]
+    value = model.objects.filter(pk=pk).values_list(name, flat=True).first()
+    if isinstance(value, datetime):
+        return month_start(timezone.localtime(value).date())
+    return month_start(value) if isinstance(value, date) else None

@@ -1,0 +1,322 @@
+"""Analytics pages: the dashboard, drill-downs, widget exports, customer profile, value lists, spend, runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.core.http import AuthedRequest
+from guanxi.core.jobs import job_start
+from guanxi.core.views import page_of, staff_perm
+from guanxi.customers.models import Lead
+
+from . import selectors, services
+from .kpis import kpis, month_start
+from .models import AcquisitionSpend, DashboardSubscription, Segment
+from .selectors import ROLE_KPIS
+
+ROLES = ("executive", "sales", "mine")
+
+
+def _month(request: AuthedRequest) -> date:
+    raw = request.GET.get("month", "")
+    try:
+        return date.fromisoformat(f"{raw[:7]}-01") if raw else month_start(timezone.localdate())
+    except ValueError:
+        return month_start(timezone.localdate())
+
+
+def _role(request: AuthedRequest) -> str:
+    """The dashboard asked for, else the user's default: sales reps see their own, others the executive one."""
+    role = request.GET.get("role", "")
+    if role in ROLES:
+        return role
+    return "sales" if "sales" in request.user.role_names and not request.user.sees_everything else "executive"
+
+
+@staff_perm("analytics.view_kpivalue")
+def dashboard(request: AuthedRequest) -> HttpResponse:
+    user, month, role = request.user, _month(request), _role(request)
+    scope = "mine" if role == "mine" else ""
+    allowed = set(selectors.kpi_codes_for(user))
+    codes = [c for c in ROLE_KPIS[role] if c in allowed]
+    months = selectors.months_ending(month, 12)
+    numbers = [selectors.kpi_series(user=user, code=c, months=[month], scope=scope)[0] for c in codes]
+    trend_codes = [c for c in ("revenue", "orders") if c in allowed]
+    trend = {c: selectors.kpi_series(user=user, code=c, months=months, scope=scope) for c in trend_codes}
+    period = selectors.latest_period()
+    segments = selectors.segment_counts(user, period) if period else []
+    risky = list(selectors.at_risk(user, period)[:8]) if period else []
+    funnel = []
+    if period:
+        scores = selectors.scores_visible_to(user).filter(period=period)
+        funnel = [
+            {"name": _("Customers who bought"), "value": scores.count()},
+            {"name": _("Bought more than once"), "value": scores.filter(orders__gte=2).count()},
+            {
+                "name": _("Loyal or champions"),
+                "value": scores.filter(segment__in=[Segment.LOYAL, Segment.CHAMPIONS]).count(),
+            },
+        ]
+    chart = {
+        "months": [m.strftime("%Y-%m") for m in months],
+        "trend": [
+            {"name": str(kpis()[c].label), "values": [round(f.value or 0, 2) for f in series]}
+            for c, series in trend.items()
+        ],
+        "segments": [{"name": s["label"], "value": s["customers"]} for s in segments],
+        "funnel": funnel,
+    }
+    context = {
+        "role": role,
+        "roles": [("executive", _("Executive")), ("sales", _("Sales team")), ("mine", _("My own"))],
+        "month": month,
+        "numbers": numbers,
+        "period": period,
+        "risky": risky,
+        "segments": segments,
+        "chart": json.dumps(chart, ensure_ascii=False),
+        "has_data": any(f.numerator or f.denominator for f in numbers) or bool(period),
+        "can_refresh": user.has_perm("analytics.add_modelrun"),
+        "subscribed": DashboardSubscription.objects.filter(user=user, role=role).exists(),
+    }
+    return render(request, "analytics/dashboard.html", context)
+
+
+def _kpi_or_404(request: AuthedRequest, code: str) -> Any:
+    if code not in kpis() or code not in selectors.kpi_codes_for(request.user):
+        raise Http404
+    return kpis()[code]
+
+
+@staff_perm("analytics.view_kpivalue")
+def kpi_drill(request: AuthedRequest, code: str) -> HttpResponse:
+    """The records behind one number (scoped: a rep sees only the orders they may see)."""
+    item = _kpi_or_404(request, code)
+    month, scope = _month(request), request.GET.get("scope", "")
+    rows = selectors.drill_records(user=request.user, code=code, month=month, scope=scope)
+    if request.GET.get("format") == "csv":
+        return _drill_csv(item, rows, month)
+    figure = selectors.kpi_series(user=request.user, code=code, months=[month], scope=scope)[0]
+    context = {"kpi": item, "figure": figure, "month": month, "scope": scope, "page": page_of(request, rows)}
+    return render(request, "analytics/drill.html", context)
+
+
+def _csv_response(name: str) -> tuple[HttpResponse, Any]:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly with a byte-order mark
+    return response, csv.writer(response)
+
+
+def _drill_csv(item: Any, rows: Any, month: date) -> HttpResponse:
+    response, writer = _csv_response(f"{item.code}-{month:%Y-%m}-records.csv")
+    if item.drill == "orders":
+        writer.writerow([_("Number"), _("Customer"), _("Ordered"), _("Status"), _("Total (CNY)"), _("Owner")])
+        for o in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    o.number,
+                    o.account or o.contact,
+                    o.ordered_at.isoformat(),
+                    o.get_status_display(),
+                    f"{o.gross_total * o.rate_to_cny:.2f}",
+                    o.owner or "",
+                ]
+            )
+    elif item.drill == "deals":
+        writer.writerow([_("Deal"), _("Account"), _("Status"), _("Closed"), _("Amount (CNY)"), _("Owner")])
+        for d in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    d.name,
+                    d.account or "",
+                    d.get_status_display(),
+                    d.closed_at.isoformat(),
+                    d.amount_cny or "",
+                    d.owner or "",
+                ]
+            )
+    elif item.drill == "interactions":
+        writer.writerow([_("When"), _("Kind"), _("Subject"), _("Customer"), _("Owner")])
+        for i in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    i.occurred_at.isoformat(),
+                    i.get_kind_display(),
+                    i.subject,
+                    i.contact or i.account or i.lead or "",
+                    i.owner or "",
+                ]
+            )
+    else:
+        writer.writerow([_("Customer"), _("Segment"), _("Orders"), _("Revenue"), _("Predicted value (12 months)")])
+        for s in rows.iterator(chunk_size=2000):
+            writer.writerow([s.customer, s.get_segment_display(), s.orders, s.revenue, s.clv])
+    return response
+
+
+@staff_perm("analytics.view_kpivalue")
+def kpi_export(request: AuthedRequest, code: str) -> HttpResponse:
+    """A widget's numbers as CSV: the same figures the dashboard and the API show."""
+    item = _kpi_or_404(request, code)
+    month, scope = _month(request), request.GET.get("scope", "")
+    series = selectors.kpi_series(user=request.user, code=code, months=selectors.months_ending(month, 12), scope=scope)
+    response, writer = _csv_response(f"{code}-{month:%Y-%m}.csv")
+    writer.writerow([_("Month"), str(item.label), _("Numerator"), _("Denominator"), _("Unit")])
+    for f in series:
+        writer.writerow(
+            [
+                f.month.strftime("%Y-%m"),
+                "" if f.value is None else round(f.value, 4),
+                round(f.numerator, 4),
+                round(f.denominator, 4),
+                item.unit,
+            ]
+        )
+    return response
+
+
+@staff_perm("analytics.add_modelrun")
+@require_POST
+def refresh(request: AuthedRequest) -> HttpResponse:
+    """Queue the scoring and the KPI rebuild now (they also run every night)."""
+    try:
+        job = job_start(kind="analytics.scores_refresh", actor=request.user)
+        job_start(kind="analytics.kpis_refresh", actor=request.user)
+    except PermissionDenied:
+        raise
+    messages.success(request, _("Customer scores and KPIs are being recomputed."))
+    return redirect(job.get_absolute_url())
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+@staff_perm("analytics.view_customerscore")
+def customer_lists(request: AuthedRequest) -> HttpResponse:
+    """High-value and at-risk customers, and the RFM segments with their movement since the previous run."""
+    user = request.user
+    periods = selectors.score_periods()
+    period = periods[0] if periods else None
+    chosen = request.GET.get("list", "high")
+    segment = request.GET.get("segment", "")
+    rows: Any = []
+    if period:
+        if chosen == "risk":
+            rows = selectors.at_risk(user, period)
+        elif chosen == "segment" and segment in Segment.values:
+            rows = selectors.scores_visible_to(user).filter(period=period, segment=segment).order_by("-revenue", "id")
+        else:
+            chosen = "high"
+            rows = selectors.high_value(user, period)
+    migration = selectors.segment_migration(user, period, periods[1]) if len(periods) > 1 and period else {}
+    labels = dict(Segment.choices)
+    context = {
+        "period": period,
+        "list": chosen,
+        "segment": segment,
+        "page": page_of(request, rows),
+        "segments": selectors.segment_counts(user, period) if period else [],
+        "migration": [
+            {"from": labels.get(origin, _("New")), "to": labels[to], "customers": n}
+            for origin, targets in migration.items()
+            for to, n in sorted(targets.items(), key=lambda kv: -kv[1])
+            if origin != to
+        ][:20],
+        "previous": periods[1] if len(periods) > 1 else None,
+        "run": selectors.latest_run(),
+    }
+    return render(request, "analytics/customers.html", context)
+
+
+@staff_perm("customers.add_interaction")
+@require_POST
+def followup_task(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Create a follow-up task on a listed customer (from the high-value or at-risk list)."""
+    score = get_object_or_404(selectors.scores_visible_to(request.user), pk=pk)
+    subject = request.POST.get("subject", "").strip() or _("Follow up: %(customer)s") % {"customer": score.customer}
+    try:
+        services.followup_task_create(score=score, actor=request.user, subject=subject)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Task created; it is on your task list."))
+    return redirect(request.POST.get("next") or "analytics-customers")
+
+
+@staff_perm("analytics.view_customerscore")
+def profile(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
+    """客户画像: value, RFM segment, predicted value, churn risk and its reasons, stage, suggested products."""
+    if kind not in ("account", "contact"):
+        raise Http404
+    customer = selectors.customer_visible(user=request.user, kind=kind, pk=pk)
+    if customer is None:
+        raise Http404
+    score = selectors.score_for(user=request.user, kind=kind, pk=pk)
+    context: dict[str, Any] = {"customer": customer, "kind": kind, "score": score}
+    if score is not None:
+        context |= {
+            "aov": score.revenue / score.orders if score.orders else None,
+            "reasons": selectors.churn_reasons(score),
+            "suggested": selectors.products_by_id(score.recommended[:5]),
+            "risk_percent": round(score.churn_risk * 100) if score.churn_risk is not None else None,
+        }
+    return render(request, "analytics/profile.html", context)
+
+
+# --- acquisition spend ---------------------------------------------------------------------------
+
+
+@staff_perm("analytics.view_acquisitionspend")
+def spend(request: AuthedRequest) -> HttpResponse:
+    """Acquisition spend per channel and month (CAC's numerator); marketing enters it here."""
+    errors: dict[str, list[str]] = {}
+    values = {"channel": "", "month": timezone.localdate().strftime("%Y-%m"), "amount": "", "note": ""}
+    if request.method == "POST":
+        if not request.user.has_perm("analytics.add_acquisitionspend"):
+            raise PermissionDenied
+        values = {k: request.POST.get(k, "").strip() for k in values}
+        try:
+            services.acquisition_spend_set(actor=request.user, **values)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(request, _("Spend saved; CAC for that month is updated."))
+            return redirect("analytics-spend")
+    context = {
+        "page": page_of(request, AcquisitionSpend.objects.select_related("updated_by")),
+        "channels": Lead.Source.choices,
+        "values": values,
+        "errors": errors,
+        "can_edit": request.user.has_perm("analytics.add_acquisitionspend"),
+    }
+    return render(request, "analytics/spend.html", context, status=400 if errors else 200)
+
+
+@staff_perm("analytics.view_kpivalue")
+@require_POST
+def subscribe(request: AuthedRequest) -> HttpResponse:
+    """Start or stop the weekly email of the dashboard shown."""
+    role = request.POST.get("role", "")
+    try:
+        sub = services.dashboard_subscription_toggle(user=request.user, role=role)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("analytics-dashboard")
+    if sub is None:
+        messages.success(request, _("You will no longer get this dashboard by email."))
+    else:
+        messages.success(request, _("You will get this dashboard by email every Monday morning."))
+    return redirect(f"{reverse('analytics-dashboard')}?role={role}")

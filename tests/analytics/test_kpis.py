@@ -1,0 +1,136 @@
+"""The KPI engine: event-driven values per month and dimension, the same numbers on the dashboard,
+its CSV export and the API, scoped drill-down, CAC from acquisition spend, the registry."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from guanxi.analytics import kpis, selectors, services
+from guanxi.analytics.models import KpiValue
+from guanxi.core.events import events_dispatch_batch
+
+from ..customers import factories as customer_factories
+from ..factories import TeamFactory, UserFactory
+from . import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _month_ago(months: int) -> datetime:
+    first = timezone.localdate().replace(day=1)
+    for _i in range(months):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return timezone.make_aware(datetime.combine(first, datetime.min.time())) + timedelta(days=9, hours=10)
+
+
+@pytest.fixture
+def teams() -> dict:
+    north, south = TeamFactory(name="华北 North"), TeamFactory(name="华南 South")
+    rep_n = UserFactory(roles=["sales"], teams=[north], language="en")
+    rep_s = UserFactory(roles=["sales"], teams=[south], language="en")
+    boss = UserFactory(roles=["administrator"], language="en")
+    return {"north": north, "south": south, "rep_n": rep_n, "rep_s": rep_s, "boss": boss}
+
+
+def _orders(teams: dict) -> None:
+    """Last month: North sells 100 + 300 to two customers; South 200. This month the first North customer rebuys."""
+    a = customer_factories.contact(owner=teams["rep_n"], team=teams["north"])
+    b = customer_factories.contact(owner=teams["rep_n"], team=teams["north"])
+    c = customer_factories.contact(owner=teams["rep_s"], team=teams["south"])
+    factories.order(customer=a, at=_month_ago(1), total=100)
+    factories.order(customer=b, at=_month_ago(1), total=300)
+    factories.order(customer=c, at=_month_ago(1), total=200)
+    factories.order(customer=a, at=_month_ago(0), total=50)
+    factories.order(customer=c, at=_month_ago(0), total=80, status="cancelled")
+    events_dispatch_batch()
+
+
+def test_new_orders_update_kpi_values_through_the_event_spine(teams: dict) -> None:
+    """Dispatching the orders' events fills revenue, AOV, repurchase and retention per month and team."""
+    _orders(teams)
+    last = _month_ago(1).date().replace(day=1)
+    row = KpiValue.objects.get(kpi="revenue", period=last, dimension="")
+    assert row.numerator == 600
+    north = KpiValue.objects.get(kpi="aov", period=last, dimension=f"team:{teams['north'].pk}")
+    assert north.numerator / north.denominator == 200
+    this = _month_ago(0).date().replace(day=1)
+    repurchase = KpiValue.objects.get(kpi="repurchase_rate", period=this, dimension="")
+    assert (repurchase.numerator, repurchase.denominator) == (1, 1)  # the cancelled order does not count
+    retention = KpiValue.objects.get(kpi="retention_rate", period=this, dimension="")
+    assert (retention.numerator, retention.denominator) == (1, 3)
+
+
+def test_each_user_sees_the_figures_of_their_scope(teams: dict) -> None:
+    """The administrator sees the company; a North rep sees North's revenue only."""
+    _orders(teams)
+    last = _month_ago(1).date().replace(day=1)
+    company = selectors.kpi_series(user=teams["boss"], code="revenue", months=[last])[0]
+    north = selectors.kpi_series(user=teams["rep_n"], code="revenue", months=[last])[0]
+    assert (company.value, north.value) == (600, 400)
+
+
+def test_dashboard_export_and_api_show_the_same_number(teams: dict, login, bearer) -> None:
+    """The AOV on the dashboard, in the widget CSV and from the API is one figure."""
+    _orders(teams)
+    month = _month_ago(1).strftime("%Y-%m")
+    page = login(teams["boss"]).get(reverse("analytics-dashboard"), {"month": month}).content.decode()
+    assert "¥200" in page
+    export = login(teams["boss"]).get(reverse("analytics-export", args=["aov"]), {"month": month})
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[-1][0] == month and float(rows[-1][1]) == 200
+    api = bearer(teams["boss"]).get("/api/v1/analytics/kpis/aov", {"month": f"{month}-01"}).json()
+    assert api["values"][-1]["value"] == 200
+
+
+def test_drill_down_lists_only_the_records_the_user_may_see(teams: dict, login) -> None:
+    """A South rep drilling into revenue sees South's order, not North's."""
+    _orders(teams)
+    month = _month_ago(1).strftime("%Y-%m")
+    rows = selectors.drill_records(user=teams["rep_s"], code="revenue", month=_month_ago(1).date().replace(day=1))
+    assert rows.count() == 1
+    page = login(teams["rep_s"]).get(reverse("analytics-drill", args=["revenue"]), {"month": month})
+    assert page.status_code == 200 and page.content.decode().count("SO-") == 1
+
+
+def test_cac_is_spend_over_new_customers(teams: dict) -> None:
+    """Spend entered for a month divided by the customers whose first order fell in it, for everyone."""
+    _orders(teams)
+    last = _month_ago(1).date().replace(day=1)
+    services.acquisition_spend_set(actor=teams["boss"], channel="web", month=last.strftime("%Y-%m"), amount="900")
+    events_dispatch_batch()
+    figure = selectors.kpi_series(user=teams["boss"], code="cac", months=[last])[0]
+    assert figure.value == 300
+    # CAC is a company-wide figure without records in it: a rep sees the same number
+    assert selectors.kpi_series(user=teams["rep_n"], code="cac", months=[last])[0].value == 300
+
+
+def test_bad_spend_names_the_fields_and_saves_nothing(teams: dict) -> None:
+    """An unknown channel, a bad month and a negative amount are each reported on their field."""
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
+        services.acquisition_spend_set(actor=teams["boss"], channel="fax", month="2025-13", amount="-5")
+    assert set(exc.value.message_dict) == {"channel", "month", "amount"}
+    assert "Enter an amount of zero or more." in exc.value.message_dict["amount"]
+
+
+def test_other_apps_register_their_kpis() -> None:
+    """A KPI registered later (a service app's first-contact resolution) is computed like the built-in ones."""
+    item = kpis.kpi(
+        code="test_constant",
+        label="Constant",
+        unit="count",
+        kind="sum",
+        formula=lambda start, end: [("", 7.0, 0.0)],
+        sources=["service.ticket"],
+    )
+    try:
+        kpis.kpis_refresh(months=[timezone.localdate().replace(day=1)], codes=[item.code])
+        assert KpiValue.objects.get(kpi="test_constant").numerator == 7
+    finally:
+        kpis._registry.pop("test_constant")
