@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("guanxi.core.urls")),
     path("", include("guanxi.customers.urls")),
+    path("", include("guanxi.automation.urls")),
     path("", include("guanxi.web.urls")),
 ]

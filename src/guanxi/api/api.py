@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.openapi.views import openapi_view
 
+from guanxi.automation.api import router as automation_router
 from guanxi.core.api import router as core_router
 from guanxi.customers.api import router as customers_router
 
@@ -21,6 +22,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/", customers_router)
+api.add_router("/", automation_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:
