@@ -106,13 +106,18 @@ def rule_set_active(*, rule: Rule, active: bool, actor: Any) -> Rule:
         raise ValidationError(
             {"active": _("This rule needs the “%(app)s” app, which is not installed.") % {"app": rule.needs or "?"}}
         )
+    fields = ["active", "updated_by", "updated_at"]
     if active:
-        _clean(rule.definition(), exclude=rule.pk)  # a field or user deleted since the save is caught here
+        # a field or user deleted since the save is caught here; loaded definitions get their defaults
+        cleaned = _clean(rule.definition(), exclude=rule.pk)
+        for key in ("trigger_config", "conditions", "actions"):
+            setattr(rule, key, cleaned[key])
+        fields += ["trigger_config", "conditions", "actions"]
     if rule.active == active:
         return rule
     rule.active = active
     rule.updated_by = actor
-    rule.save(update_fields=["active", "updated_by", "updated_at"])
+    rule.save(update_fields=fields)
     record_event(obj=rule, action="status_changed", actor=actor, changes={"active": [not active, active]})
     transaction.on_commit(index_invalidate)
     return rule
