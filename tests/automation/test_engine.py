@@ -166,7 +166,7 @@ def test_round_robin_assignment_takes_turns_through_the_lead_service(admin, rep)
     dispatch()
     owners = [Lead.objects.get(pk=lead.pk).owner for lead in leads]
     assert owners == [a, b, a]
-    reassigned = [e for e in Event.objects.filter(content_type__model="lead") if "owner" in e.changes and e.data]
+    reassigned = [e for e in Event.objects.filter(content_type__model="lead") if "owner_id" in e.changes and e.data]
     assert len(reassigned) == 3 and all(e.data["automation"]["chain"] for e in reassigned)
 
 

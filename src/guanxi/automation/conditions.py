@@ -238,6 +238,7 @@ def _row_holds(row: dict[str, Any], record: models.Model | None, changes: dict[s
     path, op, value = row["field"], row["op"], row.get("value")
     if op in {"changed_to", "changed_from"}:
         key = "custom_" + path.removeprefix("custom.") if path.startswith("custom.") else path
+        key = key if key in changes else f"{key}_id"  # a relation's change is recorded under its column
         if key not in changes:
             return False
         before, after = changes[key]

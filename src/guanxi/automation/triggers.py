@@ -78,7 +78,9 @@ def _change_key(field: str) -> str:
 
 
 def _changed(config: Config, event: Event) -> bool:
-    change = (event.changes or {}).get(_change_key(config["field"]))
+    changes = event.changes or {}
+    key = _change_key(config["field"])
+    change = changes.get(key) or changes.get(f"{key}_id")  # a relation's change is recorded under its column
     if not change or _label(event) != config["model"]:
         return False
     before, after = change
