@@ -210,8 +210,10 @@ def webhook_retries_due(now: datetime | None = None) -> int:
     """Queue the next attempt of every failed delivery whose back-off has passed; returns how many."""
     now = now or timezone.now()
     made = 0
-    due = WebhookDelivery.objects.filter(state=WebhookDelivery.State.FAILED, next_retry_at__lte=now).order_by("id")
-    for failed in due[:500]:
+    due = WebhookDelivery.objects.filter(state=WebhookDelivery.State.FAILED, next_retry_at__lte=now)
+    # a subscription switched off (by hand or after failures) gets no more attempts
+    due.filter(subscription__active=False).update(state=WebhookDelivery.State.GAVE_UP, next_retry_at=None)
+    for failed in due.select_related("subscription").order_by("id")[:500]:
         with transaction.atomic():
             claimed = WebhookDelivery.objects.filter(pk=failed.pk, state=WebhookDelivery.State.FAILED).update(
                 state=WebhookDelivery.State.RETRIED, next_retry_at=None
