@@ -139,6 +139,24 @@ def rule_restore_version(*, rule: Rule, version: RuleVersion, actor: Any) -> Rul
     return rule_update(rule=rule, actor=actor, **version.definition)
 
 
+def missing_app(item: dict[str, Any]) -> str:
+    """The app a rule definition waits for ("service" for "service.sla_breached"), or "" when all is here."""
+    from django.apps import apps
+
+    from .engine import actions
+
+    names = [str(item.get("trigger") or "")]
+    model = str((item.get("trigger_config") or {}).get("model") or "")
+    if model and not apps.is_installed(f"guanxi.{model.split('.')[0]}"):
+        return model.split(".")[0]
+    names += [str((a or {}).get("kind") or "") for a in item.get("actions") or [] if isinstance(a, dict)]
+    for n, name in enumerate(names):
+        known = trigger_get(name) is not None if n == 0 else name in actions()
+        if not known and "." in name and not apps.is_installed(f"guanxi.{name.split('.')[0]}"):
+            return name.split(".")[0]
+    return ""
+
+
 def rules_export(rules: Any) -> dict[str, Any]:
     """The rules as portable JSON (no ids, no run history); `rules_import` reads it back."""
     return {"format": EXPORT_FORMAT, "rules": [{**r.definition(), "active": r.active} for r in rules]}
@@ -172,9 +190,20 @@ def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
                     rule = rule_update(rule=existing, actor=actor, **item)
                 elif existing is not None:
                     raise ValidationError({"name": _("A rule with this name exists; choose “replace”.")})
+                elif needs := missing_app(item):
+                    # kept as it is, switched off, until the app it needs is installed
+                    rule = Rule.objects.create(
+                        **{k: item.get(k) or Rule._meta.get_field(k).get_default() for k in RULE_FIELDS},
+                        needs=needs,
+                        created_by=actor,
+                        updated_by=actor,
+                    )
+                    record_event(obj=rule, action="created", actor=actor, changes={"name": [None, rule.name]})
+                    made.append(rule)
+                    continue
                 else:
                     rule = rule_create(actor=actor, **{k: item.get(k) for k in RULE_FIELDS})
-                if item.get("active"):
+                if item.get("active") and not rule.needs:
                     rule = rule_set_active(rule=rule, active=True, actor=actor)
                 made.append(rule)
         except ValidationError as exc:
