@@ -114,7 +114,12 @@ ENDPOINTS = [
         ok=201,
         body=lambda w, u: {"name": "ERP", "url": "http://127.0.0.1:9/erp", "event_types": ["customers.lead.created"]},
     ),
-    Case("PATCH /automation/webhooks/{webhook_id}", ADMIN_ONLY, args=subscription_api, body=lambda w, u: {"active": False}),
+    Case(
+        "PATCH /automation/webhooks/{webhook_id}",
+        ADMIN_ONLY,
+        args=subscription_api,
+        body=lambda w, u: {"active": False},
+    ),
     Case("DELETE /automation/webhooks/{webhook_id}", ADMIN_ONLY, ok=204, args=subscription_api),
     Case("GET /automation/deliveries", ADMIN_ONLY),
     Case("GET /automation/inbound", ADMIN_ONLY),

@@ -22,7 +22,7 @@ def receiver(status: int = 200) -> Iterator[Receiver]:
     state = Receiver(url="", status=status)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.received.append({"headers": dict(self.headers), "body": body})
             self.send_response(state.status)

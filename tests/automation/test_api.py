@@ -16,7 +16,10 @@ RULE = {
     "name": "新线索通知 New lead alert",
     "trigger": "record.created",
     "trigger_config": {"model": "customers.lead"},
-    "conditions": {"match": "all", "groups": [{"match": "all", "rules": [{"field": "source", "op": "eq", "value": "web"}]}]},
+    "conditions": {
+        "match": "all",
+        "groups": [{"match": "all", "rules": [{"field": "source", "op": "eq", "value": "web"}]}],
+    },
     "actions": [{"kind": "notify", "config": {"to": "owner", "message": "新线索 {{ record }}"}}],
 }
 
@@ -35,7 +38,9 @@ def test_create_enable_dry_run_and_list_runs(admin, bearer):
     enabled = client.post(f"/api/v1/automation/rules/{rule_id}/enable")
     assert enabled.json()["active"] is True
     lead = factories.lead(owner=admin, source="web")
-    dry = client.post(f"/api/v1/automation/rules/{rule_id}/dry-run", {"record_id": lead.pk}, content_type="application/json")
+    dry = client.post(
+        f"/api/v1/automation/rules/{rule_id}/dry-run", {"record_id": lead.pk}, content_type="application/json"
+    )
     assert dry.status_code == 200, dry.content
     assert dry.json()["conditions_hold"] is True and "新线索" in dry.json()["actions"][0]["plan"]
     runs = client.get(f"/api/v1/automation/runs?rule={rule_id}").json()
@@ -81,7 +86,9 @@ def test_import_errors_name_the_rule_and_field_and_import_nothing(admin, bearer)
         ],
     }
     with translation.override("en"):
-        response = bearer(admin).post("/api/v1/automation/rules/import", {"data": data}, content_type="application/json")
+        response = bearer(admin).post(
+            "/api/v1/automation/rules/import", {"data": data}, content_type="application/json"
+        )
     assert response.status_code == 422
     fields = response.json()["error"]["fields"]
     key = next(iter(fields))
@@ -92,6 +99,8 @@ def test_import_errors_name_the_rule_and_field_and_import_nothing(admin, bearer)
 def test_dry_run_on_a_record_the_user_cannot_see_is_refused(admin, bearer):
     client = bearer(admin)
     rule_id = client.post("/api/v1/automation/rules", RULE, content_type="application/json").json()["id"]
-    response = client.post(f"/api/v1/automation/rules/{rule_id}/dry-run", {"record_id": 999999}, content_type="application/json")
+    response = client.post(
+        f"/api/v1/automation/rules/{rule_id}/dry-run", {"record_id": 999999}, content_type="application/json"
+    )
     assert response.status_code == 422 and "record_id" in response.json()["error"]["fields"]
     assert not RuleRun.objects.exists()

@@ -144,7 +144,9 @@ def test_a_rules_own_change_does_not_retrigger_it_and_chains_stop_at_the_depth_l
 def test_one_failing_rule_does_not_stop_the_others_and_its_error_is_logged(admin, rep):
     """Assigning to a team without members fails (logged, rolled back); the other rule still notifies."""
     empty = TeamFactory()
-    make_rule(admin, name="assign", actions=[{"kind": "assign", "config": {"strategy": "round_robin", "team": empty.pk}}])
+    make_rule(
+        admin, name="assign", actions=[{"kind": "assign", "config": {"strategy": "round_robin", "team": empty.pk}}]
+    )
     make_rule(admin, name="notify", actions=[{"kind": "notify", "config": {"to": "owner", "message": "hi"}}])
     with translation.override("en"):
         factories.lead(owner=rep)
@@ -236,7 +238,9 @@ def test_a_custom_field_deleted_after_save_is_caught_when_switching_on(admin):
     """Deactivating a custom field the rule uses: switching the rule on names the field."""
     field = custom_field_create(actor=admin, record_type="lead", key="region", label="区域", kind=CustomField.Kind.TEXT)
     rule = make_rule(
-        admin, active=False, conditions=where(group({"field": "custom.region", "op": "eq", "value": "华东"})),
+        admin,
+        active=False,
+        conditions=where(group({"field": "custom.region", "op": "eq", "value": "华东"})),
         actions=[{"kind": "notify", "config": {"to": "owner", "message": "x"}}],
     )
     field.active = False
@@ -248,7 +252,9 @@ def test_a_custom_field_deleted_after_save_is_caught_when_switching_on(admin):
 
 def test_every_save_keeps_the_previous_definition(admin):
     rule = make_rule(admin, actions=[{"kind": "notify", "config": {"to": "owner", "message": "v1"}}])
-    services.rule_update(rule=rule, actor=admin, actions=[{"kind": "notify", "config": {"to": "owner", "message": "v2"}}])
+    services.rule_update(
+        rule=rule, actor=admin, actions=[{"kind": "notify", "config": {"to": "owner", "message": "v2"}}]
+    )
     rule.refresh_from_db()
     assert rule.version == 2
     old = rule.versions.get()

@@ -107,8 +107,12 @@ def test_a_failing_receiver_is_retried_with_back_off_then_the_subscription_is_sw
         assert "flaky" in notice.text and "switched off" in notice.text
 
 
-def test_an_unreachable_receiver_is_logged_as_a_failure_without_breaking_dispatch(admin, django_capture_on_commit_callbacks):
-    services.subscription_create(actor=admin, name="down", url="http://127.0.0.1:9/nothing", event_types=["customers.lead.created"])
+def test_an_unreachable_receiver_is_logged_as_a_failure_without_breaking_dispatch(
+    admin, django_capture_on_commit_callbacks
+):
+    services.subscription_create(
+        actor=admin, name="down", url="http://127.0.0.1:9/nothing", event_types=["customers.lead.created"]
+    )
     with django_capture_on_commit_callbacks(execute=True):
         factories.lead(owner=admin)
         dispatch()

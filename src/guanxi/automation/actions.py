@@ -106,7 +106,8 @@ def _assign_validate(config: Config, model_label: str) -> Config:
     strategy = config.get("strategy") or "round_robin"
     if strategy not in {"round_robin", "least_loaded"}:
         raise ValidationError(_("Choose round robin or least loaded."))
-    team = Team.objects.filter(pk=config.get("team")).first() if str(config.get("team") or "").isdigit() else None
+    team_id = str(config.get("team") or "")
+    team = Team.objects.filter(pk=int(team_id)).first() if team_id.isdigit() else None
     if team is None:
         raise ValidationError(_("“team”: the team %(team)s does not exist.") % {"team": config.get("team")})
     return {"strategy": strategy, "team": team.pk}
@@ -187,10 +188,10 @@ def _task_plan(ctx: RunContext, config: Config) -> str:
 def _task(ctx: RunContext, config: Config) -> str:
     from guanxi.customers.services import interaction_log
 
-    assert ctx.record is not None
+    about: Any = ctx.record
     interaction_log(
         actor=ctx.actor,
-        about=ctx.record,
+        about=about,
         kind="task",
         subject=placeholders_fill(config["subject"], ctx)[:200],
         due_at=timezone.now() + timedelta(days=config["due_in_days"]),
@@ -216,7 +217,9 @@ def _recipients(ctx: RunContext, to: Any) -> list[User]:
         owner = getattr(ctx.record, "owner", None)
         return [owner] if owner is not None and owner.is_active else []
     if to == "administrators":
-        return list(User.objects.filter(Q(groups__name=ADMINISTRATOR) | Q(is_superuser=True), is_active=True).distinct())
+        return list(
+            User.objects.filter(Q(groups__name=ADMINISTRATOR) | Q(is_superuser=True), is_active=True).distinct()
+        )
     return [_user(to, setting="to")]
 
 
@@ -228,12 +231,16 @@ def _notify_validate(config: Config, model_label: str) -> Config:
 
 def _notify_plan(ctx: RunContext, config: Config) -> str:
     people = ", ".join(str(u) for u in _recipients(ctx, config["to"])) or "-"
-    return _("Notify %(people)s: “%(message)s”.") % {"people": people, "message": placeholders_fill(config["message"], ctx)}
+    return _("Notify %(people)s: “%(message)s”.") % {
+        "people": people,
+        "message": placeholders_fill(config["message"], ctx),
+    }
 
 
 def _notify(ctx: RunContext, config: Config) -> str:
     text = placeholders_fill(config["message"], ctx).replace("%", "%%")
-    url = ctx.record.get_absolute_url() if hasattr(ctx.record, "get_absolute_url") else ""
+    record: Any = ctx.record
+    url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else ""
     for user in _recipients(ctx, config["to"]):
         notification_send(recipient=user, title=text, url=url, event=ctx.event)
     return _notify_plan(ctx, config)
@@ -326,9 +333,7 @@ def _webhook(ctx: RunContext, config: Config) -> str:
 
 
 def register() -> None:
-    action_register(
-        Action("set_field", gettext_lazy("Set a field"), _set_field_validate, _set_field_plan, _set_field)
-    )
+    action_register(Action("set_field", gettext_lazy("Set a field"), _set_field_validate, _set_field_plan, _set_field))
     action_register(Action("assign", gettext_lazy("Assign to a team member"), _assign_validate, _assign_plan, _assign))
     action_register(Action("create_task", gettext_lazy("Create a follow-up task"), _task_validate, _task_plan, _task))
     action_register(

@@ -266,7 +266,8 @@ def disable_rule(request: AuthedRequest, rule_id: int) -> Any:
 def dry_run_rule(request: AuthedRequest, rule_id: int, body: DryRunIn) -> Any:
     """What the rule would do for the chosen record; nothing is written but the dry-run log row."""
     rule = _rule(request, rule_id, "change")
-    model = engine.trigger_get(rule.trigger).model(rule.trigger_config) if engine.trigger_get(rule.trigger) else ""
+    spec = engine.trigger_get(rule.trigger)
+    model = spec.model(rule.trigger_config) if spec is not None else ""
     record = None
     if model:
         record = selectors.record_for_dry_run(request.user, model, body.record_id)

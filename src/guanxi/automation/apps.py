@@ -53,5 +53,9 @@ class AutomationConfig(AppConfig):
         event_action("received", pgettext_lazy("event action", "received"))
         nav_item(NavItem(_("Automation rules"), "automation-rule-list", "automation.change_rule", "admin", 70))
         nav_item(NavItem(_("Rule runs"), "automation-run-list", "automation.view_rulerun", "admin", 71))
-        nav_item(NavItem(_("Webhooks"), "automation-webhook-list", "automation.change_webhooksubscription", "admin", 72))
-        nav_item(NavItem(_("Inbound webhooks"), "automation-inbound-list", "automation.change_inboundwebhook", "admin", 73))
+        nav_item(
+            NavItem(_("Webhooks"), "automation-webhook-list", "automation.change_webhooksubscription", "admin", 72)
+        )
+        nav_item(
+            NavItem(_("Inbound webhooks"), "automation-inbound-list", "automation.change_inboundwebhook", "admin", 73)
+        )

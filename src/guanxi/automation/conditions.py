@@ -46,7 +46,7 @@ def _kind_of(field: models.Field) -> str:
     return TEXT
 
 
-_CUSTOM_KINDS = {
+_CUSTOM_KINDS: dict[str, str] = {
     CustomField.Kind.NUMBER: NUMBER,
     CustomField.Kind.MONEY: NUMBER,
     CustomField.Kind.DATE: DATE,
@@ -87,11 +87,12 @@ def field_info(model: type[models.Model], path: str) -> FieldInfo | None:
     if rest:
         if not isinstance(field, models.ForeignKey) or "." in rest:
             return None
-        return field_info(field.related_model, rest)  # type: ignore[arg-type]
+        return field_info(field.related_model, rest)
     if not getattr(field, "concrete", False) or isinstance(field, models.ManyToManyField | models.JSONField):
         return None
-    choices = tuple(str(value) for value, _label in (field.choices or []))  # type: ignore[misc]
-    return FieldInfo(path, _kind_of(field), choices)  # type: ignore[arg-type]
+    concrete: Any = field
+    choices = tuple(str(value) for value, _label in (concrete.choices or []))
+    return FieldInfo(path, _kind_of(concrete), choices)
 
 
 def _typed(kind: str, value: Any) -> Any:
@@ -203,7 +204,7 @@ def field_value(record: models.Model, path: str) -> Any:
     if rest:
         related = getattr(record, head, None)
         return None if related is None else field_value(related, rest)
-    field = record._meta.get_field(head)
+    field: Any = record._meta.get_field(head)
     return getattr(record, field.attname)
 
 

@@ -238,13 +238,24 @@ class _Index:
         self.stale = True
         self.by_key: dict[tuple[str, str], list[Rule]] = {}
         self.timed: list[Rule] = []
+        self.stamp: tuple[Any, ...] = ()
 
     def get(self) -> _Index:
         ttl = getattr(settings, "AUTOMATION_INDEX_TTL", 1.0)
         if self.stale or time.monotonic() - self.built > ttl:
             with self.lock:
-                self._build()
+                stamp = self._stamp()
+                if self.stale or stamp != self.stamp:  # one cheap query per TTL; a rebuild only on change
+                    self._build()
+                    self.stamp = stamp
+                self.built = time.monotonic()
         return self
+
+    def _stamp(self) -> tuple[Any, ...]:
+        from django.db.models import Count, Max
+
+        found = Rule.objects.filter(active=True).aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+        return (found["n"], found["last"], found["top"])
 
     def _build(self) -> None:
         by_key: dict[tuple[str, str], list[Rule]] = {}
@@ -383,14 +394,21 @@ def rule_dry_run(*, rule: Rule, record: models.Model | None, actor: Any) -> dict
     for n, item in enumerate(rule.actions, start=1):
         action = _actions.get(item.get("kind", ""))
         if action is None:
-            plans.append({"kind": item.get("kind"), "plan": "", "error": _("This action is not available.")})
+            plans.append(
+                {"kind": item.get("kind"), "plan": "", "result": "", "error": _("This action is not available.")}
+            )
             continue
         try:
-            plans.append({"kind": action.kind, "label": str(action.label), "plan": action.plan(ctx, item["config"])})
+            plan = action.plan(ctx, item["config"])
+            plans.append({"kind": action.kind, "label": str(action.label), "plan": plan, "result": plan})
         except ValidationError as exc:
-            plans.append({"kind": action.kind, "label": str(action.label), "plan": "", "error": _error_text(exc)})
+            plans.append(
+                {"kind": action.kind, "label": str(action.label), "plan": "", "result": "", "error": _error_text(exc)}
+            )
         except Exception as exc:
-            plans.append({"kind": action.kind, "label": str(action.label), "plan": "", "error": _error_text(exc)})
+            plans.append(
+                {"kind": action.kind, "label": str(action.label), "plan": "", "result": "", "error": _error_text(exc)}
+            )
             log.info("dry run of rule %s action %s: %s", rule.pk, n, exc)
     failed = [p for p in plans if p.get("error")]
     outcome = RuleRun.Outcome.SKIPPED if not held else (RuleRun.Outcome.FAILED if failed else RuleRun.Outcome.OK)

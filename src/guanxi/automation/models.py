@@ -46,7 +46,6 @@ class Rule(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-
     objects = SettingsQuerySet.as_manager()
 
     class Meta:
@@ -85,7 +84,6 @@ class RuleVersion(models.Model):
     changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
     summary = models.CharField(_("what changed"), max_length=300, blank=True)
 
-
     objects = SettingsQuerySet.as_manager()
 
     class Meta:
@@ -120,7 +118,6 @@ class RuleRun(models.Model):
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
-
     objects = SettingsQuerySet.as_manager()
 
     class Meta:
@@ -130,7 +127,9 @@ class RuleRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rule", "key"], name="rule_run_once"),
             models.UniqueConstraint(
-                fields=["rule", "event"], condition=Q(event__isnull=False, dry_run=False), name="rule_run_once_per_event"
+                fields=["rule", "event"],
+                condition=Q(event__isnull=False, dry_run=False),
+                name="rule_run_once_per_event",
             ),
         ]
         indexes = [models.Index(fields=["rule", "-id"], name="rule_run_recent")]
@@ -154,7 +153,6 @@ class WebhookSubscription(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
 
     objects = SettingsQuerySet.as_manager()
 
@@ -192,7 +190,6 @@ class WebhookDelivery(models.Model):
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     next_retry_at = models.DateTimeField(_("next retry"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
-
 
     objects = SettingsQuerySet.as_manager()
 
@@ -245,7 +242,6 @@ class InboundWebhook(models.Model):
     received_count = models.PositiveIntegerField(_("received"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
 
     objects = SettingsQuerySet.as_manager()
 

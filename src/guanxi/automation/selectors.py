@@ -59,5 +59,6 @@ def record_for_dry_run(user: Any, model_label: str, record_id: Any) -> Any:
     model = model_of(model_label) if model_label in MODELS else None
     if model is None or not str(record_id or "").isdigit():
         return None
-    rows = model.objects.visible_to(user) if hasattr(model.objects, "visible_to") else model.objects.none()
+    manager: Any = model._default_manager
+    rows = manager.visible_to(user) if hasattr(manager, "visible_to") else manager.none()
     return rows.filter(pk=int(record_id)).first()

@@ -92,9 +92,7 @@ def rule_update(*, rule: Rule, actor: Any, **values: Any) -> Rule:
     rule.needs = ""
     rule.updated_by = actor
     rule.save()
-    record_event(
-        obj=rule, action="updated", actor=actor, changes={k: [before.get(k), cleaned.get(k)] for k in changed}
-    )
+    record_event(obj=rule, action="updated", actor=actor, changes={k: [before.get(k), cleaned.get(k)] for k in changed})
     transaction.on_commit(index_invalidate)
     return rule
 
@@ -157,6 +155,10 @@ def missing_app(item: dict[str, Any]) -> str:
     return ""
 
 
+def _empty_of(field: str) -> Any:
+    return {"trigger_config": {}, "conditions": {}, "actions": []}.get(field, "")
+
+
 def rules_export(rules: Any) -> dict[str, Any]:
     """The rules as portable JSON (no ids, no run history); `rules_import` reads it back."""
     return {"format": EXPORT_FORMAT, "rules": [{**r.definition(), "active": r.active} for r in rules]}
@@ -182,7 +184,7 @@ def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
         if item.get("name") in seen:
             errors[f"{label}.name"] = [_("This name appears twice in the file.")]
             continue
-        seen.add(item.get("name"))
+        seen.add(str(item.get("name")))
         existing = Rule.objects.filter(name=" ".join(str(item.get("name") or "").split())).first()
         try:
             with transaction.atomic():
@@ -193,7 +195,7 @@ def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
                 elif needs := missing_app(item):
                     # kept as it is, switched off, until the app it needs is installed
                     rule = Rule.objects.create(
-                        **{k: item.get(k) or Rule._meta.get_field(k).get_default() for k in RULE_FIELDS},
+                        **{k: item.get(k) or _empty_of(k) for k in RULE_FIELDS},
                         needs=needs,
                         created_by=actor,
                         updated_by=actor,
@@ -202,7 +204,8 @@ def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
                     made.append(rule)
                     continue
                 else:
-                    rule = rule_create(actor=actor, **{k: item.get(k) for k in RULE_FIELDS})
+                    values: dict[str, Any] = {k: item.get(k) for k in RULE_FIELDS}
+                    rule = rule_create(actor=actor, **values)
                 if item.get("active") and not rule.needs:
                     rule = rule_set_active(rule=rule, active=True, actor=actor)
                 made.append(rule)
@@ -299,7 +302,7 @@ def _inbound_clean(values: dict[str, Any], *, exclude: int | None = None) -> dic
     slug = slugify(values.get("slug") or name)[:60]
     if not slug:
         errors["slug"] = [_("Use letters, digits and hyphens for the address.")]
-    elif InboundWebhook.objects.filter(slug=slug).exclude(pk=exclude).exists():
+    elif InboundWebhook.objects.filter(slug=slug).exclude(pk=exclude or 0).exists():
         errors["slug"] = [_("Another endpoint uses the address “%(slug)s”.") % {"slug": slug}]
     target = values.get("target") or InboundWebhook.Target.LEAD_CREATE
     if target not in InboundWebhook.Target.values:

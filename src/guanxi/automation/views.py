@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.core.customfields import active_fields
-from guanxi.core.http import AuthedRequest
 from guanxi.core.forms import apply_service_errors
+from guanxi.core.http import AuthedRequest
 from guanxi.core.views import page_of, staff_perm
 
 from . import engine, selectors, services
@@ -76,7 +76,9 @@ def _rule_form_page(request: AuthedRequest, rule: Rule | None) -> HttpResponse:
         try:
             if rule is None:
                 saved = services.rule_create(actor=request.user, **values)
-                messages.success(request, _("Rule “%(name)s” saved; it is off until you switch it on.") % {"name": saved})
+                messages.success(
+                    request, _("Rule “%(name)s” saved; it is off until you switch it on.") % {"name": saved}
+                )
             else:
                 saved = services.rule_update(rule=rule, actor=request.user, **values)
                 messages.success(request, _("Changes saved."))
@@ -219,7 +221,9 @@ def webhook_list(request: AuthedRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, _("Subscription saved. Its signing secret: %(secret)s") % {"secret": sub.secret})
+                messages.success(
+                    request, _("Subscription saved. Its signing secret: %(secret)s") % {"secret": sub.secret}
+                )
                 return redirect("automation-webhook-detail", sub.pk)
     subs = selectors.subscriptions_visible_to(request.user).order_by("name")
     return render(request, "automation/webhook_list.html", {"form": form, "page": page_of(request, subs)})
@@ -262,7 +266,11 @@ def inbound_list(request: AuthedRequest) -> HttpResponse:
                 messages.success(request, _("Endpoint saved. Its secret: %(secret)s") % {"secret": hook.secret})
                 return redirect("automation-inbound-list")
     hooks = selectors.inbound_visible_to(request.user).order_by("name")
-    context = {"form": form, "page": page_of(request, hooks), "base": request.build_absolute_uri("/api/v1/automation/hooks/")}
+    context = {
+        "form": form,
+        "page": page_of(request, hooks),
+        "base": request.build_absolute_uri("/api/v1/automation/hooks/"),
+    }
     return render(request, "automation/inbound_list.html", context)
 
 

@@ -3,6 +3,7 @@ and in (signed posts that create or update records through the customers service
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -56,7 +57,7 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 def subscribed(patterns: list[str], kind: str) -> bool:
-    """"customers.lead.created" matches itself, "customers.lead.*" and "*"."""
+    """ "customers.lead.created" matches itself, "customers.lead.*" and "*"."""
     for pattern in patterns:
         if pattern in ("*", kind) or (pattern.endswith(".*") and kind.startswith(pattern[:-1])):
             return True
@@ -87,7 +88,7 @@ def webhooks_on_event(event: Event) -> None:
             subscription=sub, event=event, attempt=1, defaults={"url": sub.url, "payload": event_payload(event)}
         )
         if created:
-            transaction.on_commit(lambda pk=delivery.pk: _queue(pk))
+            transaction.on_commit(functools.partial(_queue, delivery.pk))
 
 
 def _active_subscriptions() -> list[WebhookSubscription]:
@@ -229,7 +230,7 @@ def webhook_retries_due(now: datetime | None = None) -> int:
                 attempt=failed.attempt + 1,
             )
             made += 1
-            transaction.on_commit(lambda pk=nxt.pk: _queue(pk))
+            transaction.on_commit(functools.partial(_queue, nxt.pk))
     return made
 
 

@@ -56,13 +56,15 @@ _DISPATCH_LOCK = 0x6775_6178  # "guax"
 
 # Extra `data` merged into every event recorded while it is set: automation marks the events its own
 # actions cause with the rule chain, so a rule's change cannot retrigger it endlessly.
-_event_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("guanxi_event_context", default={})
+_event_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "guanxi_event_context", default=None
+)
 
 
 @contextlib.contextmanager
 def event_context(**data: Any) -> Iterator[None]:
     """Add `data` to the `data` of every event recorded inside this block (nested blocks merge)."""
-    token = _event_context.set({**_event_context.get(), **data})
+    token = _event_context.set({**(_event_context.get() or {}), **data})
     try:
         yield
     finally:
@@ -100,7 +102,7 @@ def record_event(
         object_repr=str(obj)[:200],
         action=action,
         changes=changes or {},
-        data={**_event_context.get(), **(data or {})},
+        data={**(_event_context.get() or {}), **(data or {})},
     )
 
 
