@@ -145,7 +145,7 @@ def webhook_deliver(delivery_id: int) -> WebhookDelivery | None:
     """Make one attempt; on failure schedule the next (exponential back-off) or give up; count failures."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update()
+            WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
             .first()
