@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "guanxi.feedback",
     "guanxi.service",
     "guanxi.analytics",
+    "guanxi.automation",
     "guanxi.web",
     "guanxi.api",
 ]
@@ -206,6 +207,8 @@ CELERY_BEAT_SCHEDULE = {
     "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
     "feedback-deadlines": {"task": "guanxi.feedback.tasks.feedback_deadlines", "schedule": 300.0},
     "service-sla-sweep": {"task": "guanxi.service.tasks.sla_sweep", "schedule": 60.0},
+    "automation-rules-timed": {"task": "guanxi.automation.tasks.rules_sweep_timed", "schedule": 60.0},
+    "automation-webhook-retries": {"task": "guanxi.automation.tasks.webhook_retries_due", "schedule": 10.0},
     # the nightly data-quality recompute, at 02:30 in TIME_ZONE (CELERY_TIMEZONE below)
     "quality-recompute-nightly": {
         "task": "guanxi.customers.tasks.quality_recompute_nightly",
@@ -235,6 +238,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = TIME_ZONE  # crontab schedules run in local time
 EVENT_DISPATCH_MAX_ATTEMPTS = int(env("EVENT_DISPATCH_MAX_ATTEMPTS", "10"))
+# automation: how long a worker trusts its in-memory rule index, rule-chain depth, webhook limits
+AUTOMATION_INDEX_TTL = float(env("AUTOMATION_INDEX_TTL", "1.0"))
+AUTOMATION_MAX_DEPTH = int(env("AUTOMATION_MAX_DEPTH", "3"))
+AUTOMATION_WEBHOOK_TIMEOUT = float(env("AUTOMATION_WEBHOOK_TIMEOUT", "10"))
+AUTOMATION_WEBHOOK_MAX_ATTEMPTS = int(env("AUTOMATION_WEBHOOK_MAX_ATTEMPTS", "6"))
+AUTOMATION_WEBHOOK_DISABLE_AFTER = int(env("AUTOMATION_WEBHOOK_DISABLE_AFTER", "5"))
+AUTOMATION_INBOUND_TOLERANCE = int(env("AUTOMATION_INBOUND_TOLERANCE", "300"))
 
 # --- email ----------------------------------------------------------------------------------------
 

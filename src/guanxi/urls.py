@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("guanxi.feedback.urls")),
     path("", include("guanxi.service.urls")),
     path("", include("guanxi.analytics.urls")),
+    path("", include("guanxi.automation.urls")),
     path("", include("guanxi.web.urls")),
 ]

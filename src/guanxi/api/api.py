@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.openapi.views import openapi_view
 
 from guanxi.analytics.api import router as analytics_router
+from guanxi.automation.api import router as automation_router
 from guanxi.core.api import router as core_router
 from guanxi.customers.api import router as customers_router
 from guanxi.dedupe.api import router as dedupe_router
@@ -33,6 +34,7 @@ api.add_router("/", dedupe_runs_router)
 api.add_router("/", feedback_router)
 api.add_router("/", service_router)
 api.add_router("/", analytics_router)
+api.add_router("/", automation_router)
 
 
 def docs(request: HttpRequest) -> HttpResponse:

@@ -6,8 +6,10 @@ delivery is at least once, so each handler keys its effects by `event.id`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +54,23 @@ def event_action(code: str, label: Any) -> None:
 _DISPATCH_LOCK = 0x6775_6178  # "guax"
 
 
+# Extra `data` merged into every event recorded while it is set: automation marks the events its own
+# actions cause with the rule chain, so a rule's change cannot retrigger it endlessly.
+_event_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "guanxi_event_context", default=None
+)
+
+
+@contextlib.contextmanager
+def event_context(**data: Any) -> Iterator[None]:
+    """Add `data` to the `data` of every event recorded inside this block (nested blocks merge)."""
+    token = _event_context.set({**(_event_context.get() or {}), **data})
+    try:
+        yield
+    finally:
+        _event_context.reset(token)
+
+
 def event_handler(fn: EventHandler) -> EventHandler:
     """Register `fn` to receive every dispatched event (idempotently, keyed by event.id)."""
     if fn not in _handlers:
@@ -83,7 +102,7 @@ def record_event(
         object_repr=str(obj)[:200],
         action=action,
         changes=changes or {},
-        data=data or {},
+        data={**(_event_context.get() or {}), **(data or {})},
     )
 
 
