@@ -158,6 +158,8 @@ def write_report(scenarios: list[Scenario]) -> Path:
     """Rewrite docs/benchmarks.md from benchmarks/results/*.json, scenarios in registry order."""
     by_name: dict[str, list[dict[str, Any]]] = {}
     for result in load_results():
+        if "scenario" not in result:  # a side file a scenario reads (e.g. the feedback classifier's figures)
+            continue
         by_name.setdefault(result["scenario"], []).append(result)
     known = {s.name: s for s in scenarios}
     order = [s.name for s in scenarios if s.name in by_name] + sorted(set(by_name) - set(known))
