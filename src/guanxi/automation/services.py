@@ -155,13 +155,29 @@ def missing_app(item: dict[str, Any]) -> str:
     return ""
 
 
+def _still_waiting(item: dict[str, Any]) -> str:
+    """The app an exported rule was waiting for, when its app is installed now but the rule, written before,
+    does not fit it yet (an unknown trigger or action, or settings the installed app's records refuse): it stays
+    switched off with `needs` until an administrator saves it again in a valid form."""
+    needs = str(item.get("needs") or "")
+    if not needs:
+        return ""
+    try:
+        with transaction.atomic():
+            rule_create(actor=None, **{k: item.get(k) for k in RULE_FIELDS})
+            transaction.set_rollback(True)
+    except (ValidationError, TypeError, ValueError):
+        return needs
+    return ""
+
+
 def _empty_of(field: str) -> Any:
     return {"trigger_config": {}, "conditions": {}, "actions": []}.get(field, "")
 
 
 def rules_export(rules: Any) -> dict[str, Any]:
     """The rules as portable JSON (no ids, no run history); `rules_import` reads it back."""
-    return {"format": EXPORT_FORMAT, "rules": [{**r.definition(), "active": r.active} for r in rules]}
+    return {"format": EXPORT_FORMAT, "rules": [{**r.definition(), "active": r.active, "needs": r.needs} for r in rules]}
 
 
 @transaction.atomic
@@ -192,7 +208,7 @@ def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
                     rule = rule_update(rule=existing, actor=actor, **item)
                 elif existing is not None:
                     raise ValidationError({"name": _("A rule with this name exists; choose “replace”.")})
-                elif needs := missing_app(item):
+                elif needs := missing_app(item) or _still_waiting(item):
                     # kept as it is, switched off, until the app it needs is installed
                     rule = Rule.objects.create(
                         **{k: item.get(k) or _empty_of(k) for k in RULE_FIELDS},

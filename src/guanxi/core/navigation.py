@@ -8,6 +8,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class NavItem:
     section: str = "main"
     order: int = 100
     icon: str = ""
+    group: str = ""  # a key of MENU_GROUPS: the entry sits in that group's drop-down
 
     @property
     def url(self) -> str:
@@ -40,8 +42,42 @@ def nav_for(user: Any, section: str = "main") -> list[NavItem]:
     )
 
 
+# The main menu's drop-downs. Entries name their group by key; a group sits where its first entry would.
+MENU_GROUPS: dict[str, str | Promise] = {
+    "customers": pgettext_lazy("menu", "Customers"),
+    "sales": pgettext_lazy("menu", "Sales"),
+    "service": pgettext_lazy("menu", "Service"),
+}
+
+
+@dataclass
+class NavGroup:
+    key: str
+    label: str | Promise
+    items: list[NavItem]
+
+    @property
+    def url_names(self) -> list[str]:
+        return [i.url_name for i in self.items]
+
+
+def menu_for(user: Any) -> list[NavItem | NavGroup]:
+    """The main menu for this user: plain entries, and groups (with at least one entry) at their first entry."""
+    menu: list[NavItem | NavGroup] = []
+    groups: dict[str, NavGroup] = {}
+    for item in nav_for(user):
+        if item.group not in MENU_GROUPS:
+            menu.append(item)
+        elif item.group in groups:
+            groups[item.group].items.append(item)
+        else:
+            groups[item.group] = NavGroup(item.group, MENU_GROUPS[item.group], [item])
+            menu.append(groups[item.group])
+    return menu
+
+
 nav_item(NavItem(_("Home"), "home", order=0, icon="home"))
-nav_item(NavItem(_("Imports"), "import-list", "core.view_importbatch", order=850, icon="upload"))
+nav_item(NavItem(_("Imports"), "import-list", "core.view_importbatch", order=850, icon="upload", group="customers"))
 nav_item(NavItem(_("Jobs"), "job-list", "core.view_job", order=900, icon="progress"))
 nav_item(NavItem(_("Users"), "user-list", "core.change_user", section="admin", order=10))
 nav_item(NavItem(_("Teams"), "team-list", "core.change_team", section="admin", order=20))

@@ -126,11 +126,26 @@ class CustomersConfig(AppConfig):
         post_migrate.connect(_search_indexes, sender=self, dispatch_uid="customers_search_indexes")
 
         nav_item(NavItem(_("Search"), "customer-search", "customers.view_contact", order=5, icon="search"))
-        nav_item(NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users"))
-        nav_item(NavItem(_("Accounts"), "account-list", "customers.view_account", order=20, icon="building"))
-        nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target"))
+        nav_item(
+            NavItem(_("Contacts"), "contact-list", "customers.view_contact", order=10, icon="users", group="customers")
+        )
+        nav_item(
+            NavItem(
+                _("Accounts"), "account-list", "customers.view_account", order=20, icon="building", group="customers"
+            )
+        )
+        nav_item(NavItem(_("Leads"), "lead-list", "customers.view_lead", order=30, icon="target", group="customers"))
         nav_item(NavItem(_("My tasks"), "task-list", "customers.view_interaction", order=40, icon="checkbox"))
-        nav_item(NavItem(_("Data quality"), "data-quality", "customers.view_data_quality", order=50, icon="chart-bar"))
+        nav_item(
+            NavItem(
+                _("Data quality"),
+                "data-quality",
+                "customers.view_data_quality",
+                order=50,
+                icon="chart-bar",
+                group="customers",
+            )
+        )
         nav_item(
             NavItem(
                 _("Data-quality weights"),

@@ -36,7 +36,16 @@ class DedupeConfig(AppConfig):
         event_action("merged", pgettext_lazy("event action", "merged"))
         event_action("merge_undone", pgettext_lazy("event action", "merge undone"))
 
-        nav_item(NavItem(_("Duplicates"), "dedupe-queue", "dedupe.view_duplicatecluster", order=60, icon="copy"))
+        nav_item(
+            NavItem(
+                _("Duplicates"),
+                "dedupe-queue",
+                "dedupe.view_duplicatecluster",
+                order=60,
+                icon="copy",
+                group="customers",
+            )
+        )
         nav_item(
             NavItem(
                 _("Duplicate settings"), "dedupe-settings", "dedupe.change_dedupesettings", section="admin", order=55

@@ -51,8 +51,14 @@ class FeedbackConfig(AppConfig):
         event_action("points_redeemed", pgettext_lazy("event action", "points redeemed"))
         event_handler(survey_triggers)
 
-        nav_item(NavItem(_("Feedback"), "feedback-list", "feedback.view_feedbackitem", order=60, icon="message"))
-        nav_item(NavItem(_("Surveys"), "survey-list", "feedback.view_survey", order=62, icon="clipboard"))
+        nav_item(
+            NavItem(
+                _("Feedback"), "feedback-list", "feedback.view_feedbackitem", order=60, icon="message", group="service"
+            )
+        )
+        nav_item(
+            NavItem(_("Surveys"), "survey-list", "feedback.view_survey", order=62, icon="clipboard", group="service")
+        )
         nav_item(
             NavItem(
                 _("Feedback reports"), "feedback-reports", "feedback.view_surveyanswer", order=64, icon="chart-line"

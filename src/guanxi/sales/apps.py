@@ -42,8 +42,12 @@ class SalesConfig(AppConfig):
         from . import lists  # noqa: F401  (registers the deal list view)
 
         # one entry for the boards (the deal list is a button there), one for the reports
-        nav_item(NavItem(_("Deals"), "pipeline-list", "sales.view_deal", order=60, icon="layout-kanban"))
-        nav_item(NavItem(_("Sales reports"), "sales-reports", "sales.view_deal", order=62, icon="chart-funnel"))
+        nav_item(NavItem(_("Deals"), "pipeline-list", "sales.view_deal", order=60, icon="layout-kanban", group="sales"))
+        nav_item(
+            NavItem(
+                _("Sales reports"), "sales-reports", "sales.view_deal", order=62, icon="chart-funnel", group="sales"
+            )
+        )
         nav_item(
             NavItem(_("Pipelines and sales"), "sales-settings", "sales.change_pipeline", section="admin", order=70)
         )

@@ -26,9 +26,9 @@ def ready() -> None:
     event_action("order_status_changed", pgettext_lazy("event action", "order status changed"))
     event_action("deactivated", pgettext_lazy("event action", "deactivated"))
 
-    nav_item(NavItem(_("Quotes"), "quote-list", "sales.view_quote", order=64, icon="file-invoice"))
-    nav_item(NavItem(_("Orders"), "order-list", "sales.view_order", order=66, icon="shopping-cart"))
-    nav_item(NavItem(_("Products"), "product-list", "sales.view_product", order=68, icon="package"))
+    nav_item(NavItem(_("Quotes"), "quote-list", "sales.view_quote", order=64, icon="file-invoice", group="sales"))
+    nav_item(NavItem(_("Orders"), "order-list", "sales.view_order", order=66, icon="shopping-cart", group="sales"))
+    nav_item(NavItem(_("Products"), "product-list", "sales.view_product", order=68, icon="package", group="sales"))
     nav_item(NavItem(_("Tax rates"), "tax-rate-list", "sales.change_taxrate", section="admin", order=72))
     nav_item(
         NavItem(

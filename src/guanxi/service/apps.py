@@ -40,5 +40,7 @@ class ServiceConfig(AppConfig):
         event_action("sla_breached", pgettext_lazy("event action", "SLA breached"))
         event_action("calendar_loaded", pgettext_lazy("event action", "official calendar loaded"))
 
-        nav_item(NavItem(_("Tickets"), "ticket-queue", "service.view_ticket", order=60, icon="lifebuoy"))
+        nav_item(
+            NavItem(_("Tickets"), "ticket-queue", "service.view_ticket", order=60, icon="lifebuoy", group="service")
+        )
         nav_item(NavItem(_("Service desk"), "service-settings", "service.change_queue", section="admin", order=70))

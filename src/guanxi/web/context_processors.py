@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from guanxi.core.navigation import nav_for
+from guanxi.core.navigation import menu_for, nav_for
 from guanxi.core.selectors import unread_count
 
 
@@ -15,7 +15,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {"shell_languages": settings.LANGUAGES}
     return {
         "shell_languages": settings.LANGUAGES,
-        "shell_nav": nav_for(user),
+        "shell_nav": menu_for(user),
         "shell_admin_nav": nav_for(user, "admin"),
         "shell_unread": unread_count(user),
     }
