@@ -9,9 +9,9 @@ from guanxi.automation.api import router as automation_router
 from guanxi.core.api import router as core_router
 from guanxi.customers.api import router as customers_router
 from guanxi.dedupe.api import router as dedupe_router
-from guanxi.sales.api import router as sales_router
 from guanxi.dedupe.runs_api import router as dedupe_runs_router
 from guanxi.feedback.api import router as feedback_router
+from guanxi.sales.api import router as sales_router
 from guanxi.service.api import router as service_router
 
 from .errors import install_error_handlers
