@@ -162,9 +162,10 @@ def _still_waiting(item: dict[str, Any]) -> str:
     needs = str(item.get("needs") or "")
     if not needs:
         return ""
+    values: dict[str, Any] = {k: item.get(k) for k in RULE_FIELDS}
     try:
         with transaction.atomic():
-            rule_create(actor=None, **{k: item.get(k) for k in RULE_FIELDS})
+            rule_create(actor=None, **values)
             transaction.set_rollback(True)
     except (ValidationError, TypeError, ValueError):
         return needs
