@@ -38,7 +38,7 @@ class DedupeConfig(AppConfig):
 
         nav_item(
             NavItem(
-                _("Duplicates"),
+                pgettext_lazy("menu", "Duplicates"),
                 "dedupe-queue",
                 "dedupe.view_duplicatecluster",
                 order=60,
