@@ -155,7 +155,13 @@ def _after_due(config: Config, now: datetime) -> Iterable[tuple[models.Model, st
 # --- cron ---------------------------------------------------------------------------------------
 
 _CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
-_CRON_NAMES = [_("minute"), _("hour"), _("day of month"), _("month"), _("day of week")]
+_CRON_NAMES = [
+    gettext_lazy("minute"),
+    gettext_lazy("hour"),
+    gettext_lazy("day of month"),
+    gettext_lazy("month"),
+    gettext_lazy("day of week"),
+]
 
 
 def _cron_part(text: str, low: int, high: int) -> set[int]:
