@@ -48,18 +48,29 @@ demo: setup
 serve: setup
 	$(GUANXI) serve
 
-test: setup test-sqlite test-postgres
+# The SQLite and PostgreSQL passes run side by side (one per core). Each pass has its own var folder and its own
+# Redis databases; make prints each pass's output whole when that pass ends.
+test: setup
+	@echo "== running the SQLite and PostgreSQL passes side by side; each prints its report when it ends =="
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+
+# A pass's own var folder, holding a copy of the feedback starting models that `make models` built.
+pass-var = mkdir -p var/test-$(1) && rm -rf var/test-$(1)/feedback && cp -r $(or $(GUANXI_VAR_DIR),var)/feedback var/test-$(1)/
 
 # Database connections close after each request in tests, so the test database can be dropped at the end.
 test-sqlite:
+	@$(call pass-var,sqlite)
 	@echo "== tests on SQLite =="
-	env -u DATABASE_URL DB_CONN_MAX_AGE=0 $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL DB_CONN_MAX_AGE=0 GUANXI_VAR_DIR=var/test-sqlite GUANXI_TEST_REDIS_DB=13 \
+		$(PY) -m pytest $(PYTEST_ARGS)
 
 # Runs against PostgreSQL when a server answers; on CI an unreachable server is a failure.
 test-postgres:
 	@if $(PY) benchmarks/pg_ready.py "$(PG_URL)"; then \
+		$(call pass-var,postgres); \
 		echo "== tests on PostgreSQL ($(PG_URL)) =="; \
-		DATABASE_URL="$(PG_URL)" DB_CONN_MAX_AGE=0 $(PY) -m pytest $(PYTEST_ARGS); \
+		DATABASE_URL="$(PG_URL)" DB_CONN_MAX_AGE=0 GUANXI_VAR_DIR=var/test-postgres GUANXI_TEST_REDIS_DB=11 \
+			$(PY) -m pytest $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL at $(PG_URL) is not reachable, and CI requires it."; exit 1; \
 	else \

@@ -17,6 +17,8 @@ from guanxi.core.services import token_create
 from .factories import PASSWORD, TeamFactory, UserFactory
 
 ON_CI = bool(os.environ.get("CI"))
+# Each test pass (SQLite, PostgreSQL) gets its own Redis databases so that the two passes can run side by side.
+REDIS_DB = int(os.environ.get("GUANXI_TEST_REDIS_DB", "13"))
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -41,7 +43,7 @@ def port_open(host: str, port: int) -> bool:
 @pytest.fixture
 def redis_url() -> str:
     need("Redis at 127.0.0.1:6379", port_open("127.0.0.1", 6379), "start redis-server to run the real-broker tests")
-    return "redis://127.0.0.1:6379/13"
+    return f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
 @pytest.fixture
