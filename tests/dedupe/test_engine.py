@@ -332,3 +332,42 @@ def test_auto_merge_is_off_by_default_and_merges_above_the_administrators_thresh
     merged = DuplicateCluster.objects.filter(status=DuplicateCluster.Status.AUTO_MERGED)
     assert merged.count() == second["auto_merged"]
     assert all(c.score >= 0.999 for c in merged)
+
+
+def test_the_real_time_warning_scores_with_the_batch_engines_weights(make_user: Any) -> None:
+    """Before any run the warning scores a shared phone as certain; once a run has estimated its weights, the
+    warning gives each candidate the probability the model gives the pair (the same number the review queue
+    shows), so a shared phone with a different name scores well below the same phone and the same name."""
+    from guanxi.customers.duplicates import likely_duplicates
+
+    admin = make_user("administrator")
+    made = _load_people(admin, 300, seed=7)
+    known = next(contact for _p, contact in made if contact.phone)
+    stranger = {"surname": "欧阳", "given_name": "娜娜", "phone": known.phone}
+    before = likely_duplicates(record_type="contact", values=stranger, user=admin)
+    assert [m.score for m in before if m.pk == known.pk] == [1.0]
+
+    jobs.dedupe_run(job=None, kind="full")
+    same = {"surname": known.surname, "given_name": known.given_name, "phone": known.phone}
+    same_score = next(
+        m.score for m in likely_duplicates(record_type="contact", values=same, user=admin) if m.pk == known.pk
+    )
+    other_score = next(
+        m.score for m in likely_duplicates(record_type="contact", values=stranger, user=admin) if m.pk == known.pk
+    )
+    assert same_score >= 0.95 and other_score < same_score and other_score < 1.0
+
+    # a pair in the review queue that shares a phone: the warning for one side scores the other as the queue does
+    pair = next(
+        r
+        for reasons in DuplicateCluster.objects.values_list("reasons", flat=True)
+        for r in reasons
+        if r["a"].startswith("contact:")
+        and r["b"].startswith("contact:")
+        and r["fields"].get("phone", {}).get("level") == "exact"
+    )
+    a = Contact.objects.get(pk=int(pair["a"].split(":")[1]))
+    b_pk = int(pair["b"].split(":")[1])
+    values = {k: getattr(a, k) for k in ("surname", "given_name", "phone", "email", "city", "street")}
+    warning = likely_duplicates(record_type="contact", values=values, user=admin, exclude=a)
+    assert [m.score for m in warning if m.pk == b_pk] == [round(pair["probability"], 3)]

@@ -8,7 +8,7 @@ just because the original is in someone else's hands.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,18 @@ STRONG = 0.95  # at or above this, saving needs "create anyway"
 CANDIDATES = 200  # most rows compared by name per look-up
 SAME_NAME_AT_COMPANY = 0.95
 BLOCK_PREFIX = 4  # letters of a company's key that candidates must start with
+
+
+# Rescorers registered by later apps: the dedupe app scores candidates with its estimated model.
+Rescorer = Callable[..., None]  # (record_type=, values=, matches=) → None; sets each match's score
+_rescorers: list[Rescorer] = []
+
+
+def rescorer(fn: Rescorer) -> Rescorer:
+    """Register a function that scores the candidates again (called with record_type, values and matches)."""
+    if fn not in _rescorers:
+        _rescorers.append(fn)
+    return fn
 
 
 @dataclass
@@ -205,6 +217,8 @@ def likely_duplicates(
     {"contact": _check_contact, "account": _check_account, "lead": _check_lead}[record_type](found, values, user)
     if exclude is not None:
         found.matches.pop((record_type, exclude.pk), None)
+    for rescore in _rescorers:
+        rescore(record_type=record_type, values=values, matches=list(found.matches.values()))
     best = sorted(found.matches.values(), key=lambda m: (-m.score, m.type != record_type, m.type, m.pk))[:limit]
     by_type: dict[str, list[DuplicateMatch]] = {}
     for match in best:

@@ -17,7 +17,12 @@ class DedupeConfig(AppConfig):
         from guanxi.core.navigation import NavItem, nav_item
         from guanxi.core.roles import grant
 
+        from guanxi.customers.duplicates import rescorer
+
         from . import jobs  # noqa: F401 — registers the dedupe job kind
+        from .realtime import model_scores
+
+        rescorer(model_scores)  # the real-time warning scores with the batch engine's weights
 
         review = (
             "dedupe.view_duplicatecluster",
