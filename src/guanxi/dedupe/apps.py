@@ -16,7 +16,6 @@ class DedupeConfig(AppConfig):
         from guanxi.core.models import ADMINISTRATOR
         from guanxi.core.navigation import NavItem, nav_item
         from guanxi.core.roles import grant
-
         from guanxi.customers.duplicates import rescorer
 
         from . import jobs  # noqa: F401 — registers the dedupe job kind
