@@ -75,7 +75,7 @@ def _add_existing(builder: RecordsBuilder, matches: list[DuplicateMatch]) -> lis
     wanted: dict[str, list[int]] = {}
     for match in matches:
         wanted.setdefault(match.type, []).append(match.pk)
-    rows: dict[tuple[str, int], dict[str, str]] = {}
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
     for pk, name, registration, city in Account.objects.filter(pk__in=wanted.get("account", [])).values_list(
         "pk", "name", "registration_number", "city"
     ):
