@@ -243,8 +243,12 @@ class DedupeSettings(models.Model):
     schedule_hour = models.PositiveSmallIntegerField(_("hour of the nightly run"), default=2)
     max_block_size = models.PositiveIntegerField(
         _("largest block"),
-        default=1000,
-        help_text=_("Blocks with more records than this are skipped as too common to tell anything."),
+        default=100,
+        help_text=_(
+            "Records sharing a key (a name, a phone …) are compared all against all up to this many; in a larger "
+            "block each record is compared with its 10 nearest neighbours in name order, so the work grows "
+            "linearly with the number of records."
+        ),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     updated_by = models.ForeignKey(
