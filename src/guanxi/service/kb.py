@@ -72,13 +72,13 @@ def kb_search(
     An empty query lists the articles, most recently published first.
     """
     rows = articles.filter(category=category) if category is not None else articles
+    if is_lone_han(q):  # no bigram holds one character alone: look for it inside titles and texts
+        text = q.strip()
+        matched = rows.filter(Q(title_zh__contains=text) | Q(body_zh__contains=text))
+        hits = [Hit(a, 1 if text in a.title_zh else 0, 1 if text in a.body_zh else 0) for a in matched[:limit]]
+        return sorted(hits, key=lambda h: (-h.title_hits, -h.body_hits))
     terms, prefix = kb_query_terms(q)
     if not terms and not prefix:
-        if q.strip() and is_lone_han(q):
-            text = q.strip()
-            for_text = Q(title_zh__contains=text) | Q(body_zh__contains=text)
-            matched = rows.filter(for_text | Q(title_en__icontains=text) | Q(body_en__icontains=text))
-            return [Hit(a, 1 if text in a.title_zh else 0, 1) for a in matched[:limit]]
         if q.strip():
             return []
         return [Hit(a, 0, 0) for a in rows.order_by(F("published_at").desc(nulls_last=True), "-id")[:limit]]
