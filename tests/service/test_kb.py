@@ -294,7 +294,7 @@ def test_votes_on_internal_articles_are_refused_on_the_help_centre(shelf) -> Non
 
 
 def test_suggestions_follow_the_viewer_audience(shelf, world, login) -> None:
-    """A visitor typing 退款 gets nothing internal; an agent gets the internal refund article, linked to the staff page."""
+    """A visitor typing 退款 gets nothing internal; an agent gets the internal refund article (staff page link)."""
     visitor = Client().get(reverse("kb-suggest"), {"q": "退款审批"}).content.decode()
     assert "退款审批权限" not in visitor
     agent = login(world["users"]["service"]).get(reverse("kb-suggest"), {"body": "这个退款需要谁审批"}).content.decode()
