@@ -189,3 +189,10 @@ ENDPOINTS = [
     ),
     Case("GET /service/canned-responses", AGENTS),
 ]
+
+# the knowledge base declares its own cases
+from .kb_access_cases import ENDPOINTS as KB_ENDPOINTS  # noqa: E402
+from .kb_access_cases import PAGES as KB_PAGES  # noqa: E402
+
+PAGES += KB_PAGES
+ENDPOINTS += KB_ENDPOINTS

@@ -497,3 +497,149 @@ def policy_update(request: AuthedRequest, policy_id: int, body: PolicyPatch) -> 
 def canned_list(request: AuthedRequest, language: str = "") -> Any:
     require_perm(request, "service.view_cannedresponse")
     return selectors.canned_for(request.user, language=language)
+
+
+# --- knowledge base -------------------------------------------------------------------------------
+
+from . import kb  # noqa: E402
+from .models import KbArticle, KbCategory  # noqa: E402
+
+
+class KbCategoryOut(Schema):
+    id: int
+    name_zh: str
+    name_en: str
+    order: int
+
+
+class KbArticleOut(Schema):
+    id: int
+    category_id: int | None
+    status: str = Field(description="draft or published")
+    audience: str = Field(description="internal (staff only) or public (anyone, the portal and the help centre)")
+    title: str = Field(description="The title in the caller's language, else the other one.")
+    title_zh: str
+    body_zh: str
+    title_en: str
+    body_en: str
+    helpful_count: int
+    not_helpful_count: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class KbArticleIn(InputSchema):
+    category_id: int | None = None
+    status: str = Field("draft", description="draft or published")
+    audience: str = Field("internal", description="internal or public")
+    title_zh: str = ""
+    body_zh: str = ""
+    title_en: str = ""
+    body_en: str = ""
+
+
+class KbArticlePatch(InputSchema):
+    category_id: int | None = None
+    status: str | None = None
+    audience: str | None = None
+    title_zh: str | None = None
+    body_zh: str | None = None
+    title_en: str | None = None
+    body_en: str | None = None
+
+
+class KbFilters(Schema):
+    q: str = Field("", description="Words in Chinese or English; best matches first (title before text).")
+    category_id: int | None = None
+
+
+class KbVoteIn(InputSchema):
+    helpful: bool
+    visitor: str = Field(
+        "", max_length=60, description="Who answered, as your system knows them; one vote per caller and visitor."
+    )
+
+
+class KbVoteOut(Schema):
+    counted: bool
+    helpful_count: int
+    not_helpful_count: int
+
+
+def _kb_category(category_id: int | None) -> KbCategory | None:
+    if category_id is None:
+        return None
+    category = KbCategory.objects.filter(pk=category_id).first()
+    if category is None:
+        raise ValidationError({"category_id": _("No such category.")})
+    return category
+
+
+def _kb_article(request: AuthedRequest, article_id: int) -> KbArticle:
+    return get_object_or_404(kb.kb_articles_visible_to(request.user), pk=article_id)
+
+
+@router.get("/service/kb/categories", response=list[KbCategoryOut])
+def kb_categories_list(request: AuthedRequest) -> Any:
+    require_perm(request, "service.view_kbcategory")
+    return kb.kb_categories()
+
+
+@router.get("/service/kb/articles", response=list[KbArticleOut])
+@paginate(PageNumbers)
+def kb_articles_list(request: AuthedRequest, filters: Query[KbFilters]) -> Any:
+    """Articles the caller may read (drafts only for editors), or the matches of `q`, best first."""
+    require_perm(request, "service.view_kbarticle")
+    category = _kb_category(filters.category_id)
+    hits = kb.kb_search(articles=kb.kb_articles_visible_to(request.user), q=filters.q, category=category)
+    return [hit.article for hit in hits]
+
+
+@router.post("/service/kb/articles", response={201: KbArticleOut})
+def kb_article_create(request: AuthedRequest, body: KbArticleIn) -> Any:
+    require_perm(request, "service.add_kbarticle")
+    data = body.dict()
+    category = _kb_category(data.pop("category_id"))
+    return Status(201, kb.kb_article_save(actor=request.user, category=category, **data))
+
+
+@router.get("/service/kb/articles/{article_id}", response=KbArticleOut)
+def kb_article_detail(request: AuthedRequest, article_id: int) -> Any:
+    require_perm(request, "service.view_kbarticle")
+    return _kb_article(request, article_id)
+
+
+@router.patch("/service/kb/articles/{article_id}", response=KbArticleOut)
+def kb_article_update(request: AuthedRequest, article_id: int, body: KbArticlePatch) -> Any:
+    require_perm(request, "service.change_kbarticle")
+    article = _kb_article(request, article_id)
+    data = body.dict(exclude_unset=True)
+    fields: dict[str, Any] = {
+        "category": _kb_category(data.pop("category_id")) if "category_id" in data else article.category,
+        **{
+            name: getattr(article, name)
+            for name in ("status", "audience", "title_zh", "body_zh", "title_en", "body_en")
+        },
+    }
+    fields.update({name: value for name, value in data.items() if value is not None})
+    return kb.kb_article_save(actor=request.user, article=article, **fields)
+
+
+@router.get("/service/kb/suggest", response=list[KbArticleOut])
+def kb_suggest(request: AuthedRequest, q: str = "") -> Any:
+    """The five published articles that best match `q` (what a customer or agent is typing)."""
+    require_perm(request, "service.view_kbarticle")
+    return kb.kb_suggest(user=request.user, q=q)
+
+
+@router.post("/service/kb/articles/{article_id}/vote", response=KbVoteOut)
+def kb_article_vote(request: AuthedRequest, article_id: int, body: KbVoteIn) -> Any:
+    """Record "did this help?" for a published article, once per caller and `visitor`."""
+    require_perm(request, "service.view_kbarticle")
+    article = get_object_or_404(
+        kb.kb_articles_visible_to(request.user).filter(status=KbArticle.Status.PUBLISHED), pk=article_id
+    )
+    voter = f"api:{request.user.pk}:{body.visitor}"
+    counted = kb.kb_article_vote(article=article, helpful=body.helpful, voter=voter, actor=request.user)
+    return {"counted": counted, "helpful_count": article.helpful_count, "not_helpful_count": article.not_helpful_count}

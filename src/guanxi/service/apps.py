@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 TICKET_MODELS = ("ticket", "ticketmessage", "ticketattachment")
 SETUP_MODELS = ("queue", "slapolicy", "businesscalendar", "calendarday", "cannedresponse", "assignmentrule")
 AGENTS = ("manager", "service")
+KB_MODELS = ("kbarticle", "kbcategory")
 
 
 def _perms(models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -44,3 +45,16 @@ class ServiceConfig(AppConfig):
             NavItem(_("Tickets"), "ticket-queue", "service.view_ticket", order=60, icon="lifebuoy", group="service")
         )
         nav_item(NavItem(_("Service desk"), "service-settings", "service.change_queue", section="admin", order=70))
+
+        # knowledge base: every role reads it; the service role and administrators write it
+        from guanxi.core.roles import ROLES
+
+        for role in ROLES:
+            grant(role, *_perms(KB_MODELS, ("view",)))
+        for role in ("service", ADMINISTRATOR):
+            grant(role, *_perms(KB_MODELS, ("add", "change")))
+        event_action("published", pgettext_lazy("event action", "published"))
+        event_action("voted", pgettext_lazy("event action", "rated helpful or not"))
+        nav_item(
+            NavItem(_("Knowledge base"), "kb-list", "service.view_kbarticle", order=62, icon="book", group="service")
+        )

@@ -242,3 +242,6 @@ def service_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str
                         ticket=ticket, status=Status.CLOSED, actor=agent, at=resolve_at + timedelta(days=3)
                     )
     return counts
+
+
+from . import kb_demo  # noqa: E402,F401  the knowledge base registers its own loader

@@ -315,3 +315,142 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- knowledge base ------------------------------------------------------------------------------
+
+KB_TITLE_MAX = 200
+KB_BODY_MAX = 20000  # characters per language version: a long how-to fits, a pasted log dump does not
+
+
+class KbCategory(models.Model):
+    """A shelf of the knowledge base, named in Chinese and English."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("knowledge base category")
+        verbose_name_plural = _("knowledge base categories")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name_for()
+
+    def name_for(self, language: str | None = None) -> str:
+        """The name in the reader's language, else the other one."""
+        zh_first = kb_language(language) == "zh"
+        names = (self.name_zh, self.name_en) if zh_first else (self.name_en, self.name_zh)
+        return names[0] or names[1]
+
+
+def kb_language(language: str | None = None) -> str:
+    """ "zh" for any Chinese reader, else "en": which version of an article to show first."""
+    from django.utils import translation
+
+    return "zh" if (language or translation.get_language() or "").lower().startswith("zh") else "en"
+
+
+class KbArticle(models.Model):
+    """A help article with a Chinese and/or English version; `audience` says who may read it once published."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", pgettext_lazy("article status", "Draft")
+        PUBLISHED = "published", pgettext_lazy("article status", "Published")
+
+    class Audience(models.TextChoices):
+        INTERNAL = "internal", _("Internal (staff only)")
+        PUBLIC = "public", _("Public (customers and visitors)")
+
+    category = models.ForeignKey(
+        KbCategory,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="articles",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    audience = models.CharField(_("audience"), max_length=10, choices=Audience.choices, default=Audience.INTERNAL)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=KB_TITLE_MAX, blank=True)
+    body_zh = models.TextField(_("text (Chinese)"), blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=KB_TITLE_MAX, blank=True)
+    body_en = models.TextField(_("text (English)"), blank=True)
+    helpful_count = models.PositiveIntegerField(_("helpful"), default=0)
+    not_helpful_count = models.PositiveIntegerField(_("not helpful"), default=0)
+    author = models.ForeignKey(
+        User, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("knowledge base article")
+        verbose_name_plural = _("knowledge base articles")
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["status", "audience"], name="kb_article_reach")]
+
+    def __str__(self) -> str:
+        return self.title_for()
+
+    def get_absolute_url(self) -> str:
+        return reverse("kb-detail", args=[self.pk])
+
+    def version(self, language: str | None = None) -> tuple[str, str, str]:
+        """(title, body, "zh" or "en") in the reader's language, falling back to the other version."""
+        first = kb_language(language)
+        order = ("zh", "en") if first == "zh" else ("en", "zh")
+        for code in order:
+            title, body = getattr(self, f"title_{code}"), getattr(self, f"body_{code}")
+            if title:
+                return title, body, code
+        return "", "", first
+
+    def title_for(self, language: str | None = None) -> str:
+        return self.version(language)[0]
+
+    @property
+    def title(self) -> str:
+        return self.title_for()
+
+    @property
+    def body(self) -> str:
+        return self.version()[1]
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.audience == self.Audience.PUBLIC
+
+
+class KbTerm(models.Model):
+    """The search index of an article: one row per distinct term (Chinese character bigram or English word)
+    of its titles, and one per term of its bodies; kept by the KB services."""
+
+    article = models.ForeignKey(KbArticle, on_delete=models.CASCADE, related_name="terms")
+    term = models.CharField(max_length=32)
+    in_title = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "in_title", "term"], name="kb_term_once")]
+        indexes = [models.Index(fields=["term", "article"], name="kb_term_lookup")]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class KbVote(models.Model):
+    """One reader's "did this help?" answer: a visitor session (or an API caller) counts once per article."""
+
+    article = models.ForeignKey(KbArticle, on_delete=models.CASCADE, related_name="votes")
+    voter = models.CharField(max_length=80)
+    helpful = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "voter"], name="kb_vote_once")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id}: {'+' if self.helpful else '-'}"

@@ -20,3 +20,18 @@ urlpatterns = [
     path("settings/service/<str:kind>/new/", views.service_setting_edit, name="service-setting-create"),
     path("settings/service/<str:kind>/<int:pk>/", views.service_setting_edit, name="service-setting-edit"),
 ]
+
+# knowledge base (staff pages, the public help centre, suggestions while typing)
+from . import kb_views  # noqa: E402
+
+urlpatterns += [
+    path("kb/", kb_views.kb_list, name="kb-list"),
+    path("kb/new/", kb_views.kb_create, name="kb-create"),
+    path("kb/categories/", kb_views.kb_categories, name="kb-categories"),
+    path("kb/<int:pk>/", kb_views.kb_detail, name="kb-detail"),
+    path("kb/<int:pk>/edit/", kb_views.kb_edit, name="kb-edit"),
+    path("help/", kb_views.help_home, name="help-home"),
+    path("help/suggest/", kb_views.kb_suggest, name="kb-suggest"),
+    path("help/<int:pk>/", kb_views.help_article, name="help-article"),
+    path("help/<int:pk>/vote/", kb_views.help_vote, name="help-vote"),
+]

@@ -109,7 +109,9 @@ def ticket_create(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
             return redirect(ticket)
-    return render(request, "core/form.html", {"form": form, "title": _("New ticket"), "back": "ticket-queue"})
+    return render(
+        request, "service/kb/ticket_form.html", {"form": form, "title": _("New ticket"), "back": "ticket-queue"}
+    )
 
 
 def _ticket(request: AuthedRequest, pk: int, action: str = "view") -> Ticket:
