@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.core.events import events_dispatch_batch
 from guanxi.feedback import selectors, services
@@ -124,8 +124,12 @@ def test_score_report_counts_each_kind(world: dict[str, Any]) -> None:
     rows += [SurveyAnswer(survey=csat, kind="csat", score=s, created_at=now) for s in (5, 4, 2)]
     SurveyAnswer.objects.bulk_create(rows)
     services.score_rollup_rebuild()  # bulk loads skip the service, so the rollup is recounted
-    report = selectors.score_report(group="channel")
+    with translation.override("en"):
+        report = selectors.score_report(group="channel")
     assert report["nps"]["nps"] == 25.0
     assert report["csat"]["score"] == pytest.approx(66.7)
-    assert report["by"][0]["key"] == "email" and report["by"][0]["n"] == 4
+    by_channel = {row["key"]: row for row in report["by"]}
+    assert by_channel["Email"]["n"] == 4  # the translated channel label, not the raw code
+    with translation.override("zh-hans"):
+        assert "邮件" in {row["key"] for row in selectors.score_report(group="channel")["by"]}
     assert report["months"][0]["nps"] == 25.0
