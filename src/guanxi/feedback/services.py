@@ -151,8 +151,17 @@ def _tier_of(contact: Contact | None, account: Account | None) -> str:
     return ""
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+PUBLIC_POINTS_EVERY = timedelta(days=1)  # an unsigned-in form earns one customer feedback points once a day
+
+
+def plain_text(text: str) -> str:
+    """Any script and emoji are kept; control characters (NUL breaks PostgreSQL text) are dropped."""
+    return CONTROL.sub("", text or "").strip()
+
+
 def _clean_text(text: str) -> str:
-    text = (text or "").strip()
+    text = plain_text(text)
     if not text:
         raise ValidationError({"text": _("Write the feedback.")})
     if len(text) > MAX_TEXT:
@@ -257,6 +266,11 @@ def feedback_create(
             url=item.get_absolute_url(),
             event=event,
         )
+    if award_points and actor is None and channel in (Channel.WEB_FORM, Channel.PORTAL) and contact is not None:
+        # the public form matches the customer by the email typed in: one award a day, so it cannot be farmed
+        award_points = not PointsEntry.objects.filter(
+            contact=contact, reason=PointsEntry.Reason.FEEDBACK, created_at__gte=now - PUBLIC_POINTS_EVERY
+        ).exists()
     if award_points:
         _points_award(
             contact=contact, reason=PointsEntry.Reason.FEEDBACK, points=policy.points_feedback, source=item, actor=actor
@@ -738,7 +752,7 @@ def survey_answer(
             )
     else:
         score = None
-    text = (text or "").strip()
+    text = plain_text(text)
     if len(text) > MAX_TEXT:
         raise ValidationError({"text": _("Keep the comment under %(max)d characters.") % {"max": MAX_TEXT}})
     given = answers or {}
@@ -758,7 +772,7 @@ def survey_answer(
                 )
             cleaned[q["key"]] = number
         else:
-            cleaned[q["key"]] = str(value).strip()[:2000]
+            cleaned[q["key"]] = plain_text(str(value))[:2000]
     if survey.kind == Survey.SurveyKind.CUSTOM and not cleaned and not text:
         raise ValidationError({"answers": _("Answer at least one question.")})
     now = timezone.now()

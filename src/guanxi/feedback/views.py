@@ -44,6 +44,7 @@ from .models import Channel, FeedbackItem, FeedbackTopic, RoutingRule, Survey, S
 
 PUBLIC_LIMIT = 5  # public form submissions per IP address per hour
 PUBLIC_WINDOW = 3600
+LINK_LIMIT = 30  # survey and rating link posts, and refused (forged, used) links, per IP address per hour
 
 
 def _errors(request: AuthedRequest, exc: ValidationError) -> None:
@@ -438,10 +439,11 @@ def _client_ip(request: Any) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def _rate_limited(request: Any) -> bool:
-    key = f"feedback:public:{_client_ip(request)}"
+def _rate_limited(request: Any, scope: str = "public", limit: int = PUBLIC_LIMIT) -> bool:
+    """Count one attempt from this address in `scope`; True once the hour's `limit` is reached."""
+    key = f"feedback:{scope}:{_client_ip(request)}"
     count = cache.get_or_set(key, 0, PUBLIC_WINDOW) or 0
-    if count >= PUBLIC_LIMIT:
+    if count >= limit:
         return True
     try:
         cache.incr(key)
@@ -485,15 +487,33 @@ def public_form(request: Any) -> HttpResponse:
     return render(request, "feedback/public_form.html", {"form": form, "done": done}, status=status)
 
 
+def _too_many(request: Any) -> HttpResponse:
+    message = _("Too many attempts from your address. Please try again in an hour.")
+    return render(request, "feedback/public_message.html", {"message": message}, status=429)
+
+
+def _link_refused(request: Any, exc: ValidationError) -> HttpResponse:
+    """A forged, expired or used link: a clear message, and the attempt counts towards the address's limit."""
+    if _rate_limited(request, "link", LINK_LIMIT):
+        return _too_many(request)
+    return render(request, "feedback/public_message.html", {"message": exc.messages[0]}, status=400)
+
+
 @csrf_exempt  # the signed single-use token is the credential
 def survey_answer(request: Any, token: str) -> HttpResponse:
-    """The page an emailed survey link opens: no sign-in; forged, expired and used links get a clear message."""
+    """The page an emailed survey link opens: no sign-in; forged, expired and used links get a clear message;
+    a honeypot and a per-address limit keep bots out."""
     try:
         invitation = services.invitation_from_token(token)
     except ValidationError as exc:
-        return render(request, "feedback/public_message.html", {"message": exc.messages[0]}, status=400)
+        return _link_refused(request, exc)
     survey = invitation.survey
     error = ""
+    if request.method == "POST" and request.POST.get("website"):
+        # a bot filled the hidden field: thank it, keep nothing, and the link stays open for the customer
+        return render(request, "feedback/public_message.html", {"message": _("Thank you for your answer!"), "ok": True})
+    if request.method == "POST" and _rate_limited(request, "link", LINK_LIMIT):
+        return _too_many(request)
     if request.method == "POST":
         raw = request.POST.get("score", "").strip()
         try:
@@ -525,7 +545,9 @@ def feedback_rate(request: Any, token: str) -> HttpResponse:
     try:
         item = services.item_from_rating_token(token)
     except ValidationError as exc:
-        return render(request, "feedback/public_message.html", {"message": exc.messages[0]}, status=400)
+        return _link_refused(request, exc)
+    if request.method == "POST" and _rate_limited(request, "link", LINK_LIMIT):
+        return _too_many(request)
     if request.method == "POST":
         try:
             services.feedback_rate(token=token, satisfied=request.POST.get("satisfied") == "yes")
