@@ -47,10 +47,7 @@ def test_answers_refresh_the_kpis_by_channel_team_agent_and_product(world: dict[
         _answer(csat, factories.contact(owner=agent), score, channel="phone")
     events_dispatch_batch()
     period = month_start(timezone.localdate())
-    values = {
-        (v.kpi, v.dimension): v
-        for v in KpiValue.objects.filter(kpi__in=["nps", "csat", "ces"], period=period)
-    }
+    values = {(v.kpi, v.dimension): v for v in KpiValue.objects.filter(kpi__in=["nps", "csat", "ces"], period=period)}
     overall = values[("nps", "")]
     assert registry_value("nps", overall) == pytest.approx(100 * (2 - 1) / 3)
     for dim in ("channel:email", f"team:{team.pk}", f"owner:{agent.pk}", "product:77"):

@@ -81,7 +81,9 @@ def test_topics_are_added_renamed_and_retired() -> None:
     assert response.status_code == 200 and "key" in response.context["form"].errors
     client.post(reverse("feedback-topic-create"), {"key": "invoice", "name": "Invoices", "name_zh": "发票"})
     topic = FeedbackTopic.objects.get(key="invoice")
-    client.post(reverse("feedback-topic-edit", args=[topic.pk]), {"key": "changed", "name": "Invoicing", "name_zh": "开票"})
+    client.post(
+        reverse("feedback-topic-edit", args=[topic.pk]), {"key": "changed", "name": "Invoicing", "name_zh": "开票"}
+    )
     topic.refresh_from_db()
     assert (topic.key, topic.name, topic.name_zh) == ("invoice", "Invoicing", "开票")
     duplicate = client.post(reverse("feedback-topic-create"), {"key": "invoice", "name": "Again"})
@@ -108,13 +110,18 @@ def test_routing_rules_from_the_page_route_new_feedback(world: dict[str, Any]) -
     agent = world["users"]["service"]
     bad = client.post(reverse("feedback-rule-create"), {"name": "No one", "response_hours": 6})
     assert bad.status_code == 200 and "owner" in bad.context["form"].errors
-    bad_hours = client.post(
-        reverse("feedback-rule-create"), {"name": "Zero", "owner": agent.pk, "response_hours": 0}
-    )
+    bad_hours = client.post(reverse("feedback-rule-create"), {"name": "Zero", "owner": agent.pk, "response_hours": 0})
     assert "response_hours" in bad_hours.context["form"].errors
     response = client.post(
         reverse("feedback-rule-create"),
-        {"name": "Key complaints", "kind": "complaint", "tier": "key", "owner": agent.pk, "response_hours": 6, "active": "on"},
+        {
+            "name": "Key complaints",
+            "kind": "complaint",
+            "tier": "key",
+            "owner": agent.pk,
+            "response_hours": 6,
+            "active": "on",
+        },
     )
     assert response.status_code == 302
     rule = RoutingRule.objects.get(name="Key complaints")

@@ -108,7 +108,9 @@ class TopicForm(forms.Form):
         label=_("Key"),
         max_length=40,
         required=False,
-        help_text=_("Lower-case letters, digits, “-” or “_”; fixed once the topic exists (it names the training labels)."),
+        help_text=_(
+            "Lower-case letters, digits, “-” or “_”; fixed once the topic exists (it names the training labels)."
+        ),
     )
     name = forms.CharField(label=_("English name"), max_length=80)
     name_zh = forms.CharField(label=_("Chinese name"), max_length=80, required=False)

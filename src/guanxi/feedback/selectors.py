@@ -212,7 +212,7 @@ def feedback_report(*, user: Any, start: Any = None, end: Any = None, group: str
             closure.append((closed - created).total_seconds() / 3600)
             bucket["closure"].append(closure[-1])
     names = group_names(group, list(per)) if field else {}
-    by = [
+    by: list[dict[str, Any]] = [
         {
             "key": names.get(key) or "—",
             "items": len(b["all"]),

@@ -200,13 +200,15 @@ def feedback_create(
     if related_kind and not related_id:
         raise ValidationError({"related_id": _("Give the id of the related record.")})
     resolve = related_kinds()[related_kind].resolve if related_kind else None
-    if resolve is not None and resolve(related_id) is None:
+    if resolve is not None and related_id and resolve(related_id) is None:
         raise ValidationError({"related_id": _("There is no such related record.")})
     languages = dict(settings.LANGUAGES)
     language = language if language in languages else (translation.get_language() or settings.LANGUAGE_CODE)
     if language not in languages:
         language = settings.LANGUAGE_CODE
-    suggestion = classifier.classify(text, topics=set(FeedbackTopic.objects.filter(active=True).values_list("key", flat=True)))
+    suggestion = classifier.classify(
+        text, topics=set(FeedbackTopic.objects.filter(active=True).values_list("key", flat=True))
+    )
     topic = _topic(suggestion.topic)
     if not severity:
         negative = suggestion.sentiment == Sentiment.NEGATIVE
@@ -896,7 +898,7 @@ def feedback_settings_save(*, actor: User, **fields: Any) -> FeedbackSettings:
             raise ValidationError({name: _("Unknown setting.")})
         low, high = SETTINGS_LIMITS[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            field = str(FeedbackSettings._meta.get_field(name).verbose_name)
+            field = str(getattr(FeedbackSettings._meta.get_field(name), "verbose_name", name))
             errors[name] = _("“%(field)s” must be a whole number from %(low)d to %(high)d.") % {
                 "field": field,
                 "low": low,

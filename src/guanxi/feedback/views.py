@@ -312,7 +312,7 @@ def feedback_settings(request: AuthedRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             policy.refresh_from_db()
-            apply_service_errors(form, exc)
+            apply_service_errors(form, exc)  # type: ignore[arg-type]
         else:
             messages.success(request, _("Saved."))
             return redirect("feedback-settings")
