@@ -56,6 +56,7 @@ class SurveyForm(forms.Form):
     trigger = forms.ChoiceField(label=_("Send when"), choices=Survey.Trigger.choices)
     onboarding_days = forms.IntegerField(
         label=_("Days after the first order"),
+        required=False,
         min_value=0,
         max_value=3650,
         initial=7,

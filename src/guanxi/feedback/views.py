@@ -174,7 +174,9 @@ def survey_create(request: AuthedRequest) -> HttpResponse:
                 questions=form.questions_list(),
                 trigger=form.cleaned_data["trigger"],
                 throttle_days=form.cleaned_data["throttle_days"],
-                onboarding_days=form.cleaned_data["onboarding_days"],
+                onboarding_days=7
+                if form.cleaned_data["onboarding_days"] is None
+                else form.cleaned_data["onboarding_days"],
                 actor=request.user,
             )
         except ValidationError as exc:
