@@ -137,3 +137,37 @@ def test_routing_rules_from_the_page_route_new_feedback(world: dict[str, Any]) -
     rule.refresh_from_db()
     assert rule.response_hours == 8 and rule.active is False
     assert _events("routingrule", "updated") == 1
+
+
+def test_settings_topics_rules_and_schedules_through_the_api(world: dict[str, Any], bearer: Any) -> None:
+    """The API changes the same things through the same services: a bad value is a 422 naming the field and
+    changes nothing; good ones are stored and audited."""
+    api = bearer(world["users"]["manager"])
+    bad = api.patch("/api/v1/feedback-settings", {"recurring_count": 1, "points_feedback": 7}, "application/json")
+    assert bad.status_code == 422 and "recurring_count" in bad.json()["error"]["fields"]
+    assert FeedbackSettings.objects.get(pk=1).points_feedback == 10
+    ok = api.patch("/api/v1/feedback-settings", {"points_feedback": 7}, "application/json")
+    assert ok.status_code == 200 and ok.json()["points_feedback"] == 7
+    topic = api.post("/api/v1/feedback-topics", {"key": "invoice", "name": "Invoices"}, "application/json")
+    assert topic.status_code == 201
+    retired = api.patch(f"/api/v1/feedback-topics/{topic.json()['id']}", {"active": False}, "application/json")
+    assert retired.json()["active"] is False
+    rule = api.post(
+        "/api/v1/feedback-routing-rules",
+        {"name": "Strategic", "tier": "gold", "owner_id": world["users"]["service"].pk},
+        "application/json",
+    )
+    assert rule.status_code == 422 and "tier" in rule.json()["error"]["fields"]
+    survey = factories.survey(actor=world["users"]["manager"])
+    schedule = api.post(
+        "/api/v1/survey-schedules",
+        {
+            "name": "Monthly",
+            "survey_id": survey.pk,
+            "audience_stage": "customer",
+            "next_run_at": "2030-01-01T09:00:00Z",
+        },
+        "application/json",
+    )
+    assert schedule.status_code == 201 and schedule.json()["every_days"] == 30
+    assert _events("surveyschedule", "created") == 1 and _events("feedbacksettings", "updated") == 1
