@@ -1,8 +1,8 @@
 """CSAT, NPS and CES in the analytics KPI engine: each defined once here, registered from the app's `ready()`.
 
-Every formula reads the daily score rollup (`ScoreDaily`) for one month and returns (dimension, numerator,
-denominator) rows for everyone (""), per channel ("channel:email"), team ("team:<id>"), agent ("owner:<id>",
-the engine's name for the person answerable) and product ("product:<id>"). Numerators and denominators add up
+Every formula reads the daily score rollups (`ScoreDaily`, `ScoreDailyProduct`) for one month and returns
+(dimension, numerator, denominator) rows for everyone (""), per channel ("channel:email"), team ("team:<id>"),
+agent ("owner:<id>", the engine's name for the person answerable) and product ("product:<id>"). Numerators and denominators add up
 across dimensions, so a manager's figure over several teams is exact. The figures are recomputed whenever a
 survey event (sent, answered) arrives on the event spine, through the engine's `kpis_on_event`.
 """
@@ -22,13 +22,20 @@ SOURCES = ["feedback.survey"]  # survey_answer records "answered" on the survey
 
 
 def _rows(kind: str, start: datetime, end: datetime, numerator: Callable[[int, int], float]) -> list[Row]:
-    from .models import ScoreDaily
+    from .models import ScoreDaily, ScoreDailyProduct
 
     first, last = timezone.localtime(start).date(), timezone.localtime(end).date()
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for score, channel, team, agent, product, count in ScoreDaily.objects.filter(
-        kind=kind, day__gte=first, day__lt=last
-    ).values_list("score", "channel", "team_id", "agent_id", "product_id", "count"):
+
+    def add(dims: list[str], score: int, count: int) -> None:
+        for dim in dims:
+            sums[dim][0] += numerator(score, count)
+            sums[dim][1] += count
+
+    days = {"kind": kind, "day__gte": first, "day__lt": last}
+    for score, channel, team, agent, count in ScoreDaily.objects.filter(**days).values_list(
+        "score", "channel", "team_id", "agent_id", "count"
+    ):
         dims = [""]
         if channel:
             dims.append(f"channel:{channel}")
@@ -36,11 +43,9 @@ def _rows(kind: str, start: datetime, end: datetime, numerator: Callable[[int, i
             dims.append(f"team:{team}")
         if agent:
             dims.append(f"owner:{agent}")
-        if product:
-            dims.append(f"product:{product}")
-        for dim in dims:
-            sums[dim][0] += numerator(score, count)
-            sums[dim][1] += count
+        add(dims, score, count)
+    for score, product, count in ScoreDailyProduct.objects.filter(**days).values_list("score", "product_id", "count"):
+        add([f"product:{product}"], score, count)
     sums.setdefault("", [0.0, 0.0])
     return [(dim, n, d) for dim, (n, d) in sums.items()]
 

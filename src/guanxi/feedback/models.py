@@ -437,20 +437,38 @@ class ScoreDaily(models.Model):
     channel = models.CharField(max_length=10, blank=True)
     team_id = models.PositiveBigIntegerField(default=0)  # 0: none (a plain id keeps the unique key simple)
     agent_id = models.PositiveBigIntegerField(default=0)
-    product_id = models.PositiveBigIntegerField(default=0)
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "kind", "score", "channel", "team_id", "agent_id", "product_id"],
-                name="score_daily_once_product",
+                fields=["day", "kind", "score", "channel", "team_id", "agent_id"], name="score_daily_once"
             )
         ]
         indexes = [models.Index(fields=["kind", "day"], name="score_daily_kind_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.score}: {self.count}"
+
+
+class ScoreDailyProduct(models.Model):
+    """How many answers about one product got one score on one day: the reports and KPIs by product read this.
+    Apart from `ScoreDaily` so that the product does not multiply the rows every other report reads."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    product_id = models.PositiveBigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind", "score", "product_id"], name="score_daily_product_once")
+        ]
+        indexes = [models.Index(fields=["kind", "day"], name="score_daily_product_kind_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.score} product {self.product_id}: {self.count}"
 
 
 class SurveySchedule(models.Model):

@@ -42,6 +42,13 @@ def product_names(ids: list[int]) -> dict[int, str]:
     return {p.pk: str(p) for p in Product.objects.filter(pk__in=[i for i in ids if i])}
 
 
+def demo_product_ids(limit: int = 12) -> list[int]:
+    """Some active products for demo answers (empty when there are none)."""
+    from guanxi.sales.models import Product
+
+    return list(Product.objects.filter(active=True).order_by("id").values_list("id", flat=True)[:limit])
+
+
 def register_related_kinds() -> None:
     """Feedback can point at a sales order or product (checked to exist when the item is created)."""
     from django.utils.translation import gettext_lazy as _

@@ -15,7 +15,7 @@ from django.utils import timezone
 from guanxi.core.models import Team, User
 from guanxi.customers.models import Contact
 
-from .models import Channel, FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, Survey
+from .models import Channel, FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, ScoreDailyProduct, Survey
 from .products import product_names
 
 
@@ -73,8 +73,11 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
     start_day = timezone.localdate(start) if start else end_day - timedelta(days=365)
     field = GROUPS.get(group, "")
     keys = ["kind", "score", "month", *([field] if field else [])]
+    # by product: the groups come from the product rollup, the overall figures still from every answer
+    overall = score_report(start=start, end=end) if group == "product" else None
+    rollup: Any = ScoreDailyProduct if group == "product" else ScoreDaily
     rows = (
-        ScoreDaily.objects.filter(day__gt=start_day, day__lte=end_day)
+        rollup.objects.filter(day__gt=start_day, day__lte=end_day)
         .annotate(month=TruncMonth("day"))
         .values(*keys)
         .annotate(n=Sum("count"))
@@ -119,6 +122,8 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
             }
         )
     by.sort(key=lambda r: (-r["answers"], str(r["key"])))
+    if overall is not None:
+        months = overall["months"]
     month_keys = [m["month"] for m in months]
     busiest = sorted(group_month, key=lambda k: -sum(sum(c.values()) for c in group_month[k].values()))
     series = [
@@ -128,6 +133,8 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
         }
         for key in busiest[:SERIES_GROUPS]
     ]
+    if overall is not None:
+        return {**overall, "by": by, "series": series}
     return {
         "nps": _nps(totals["nps"]),
         "csat": _csat(totals["csat"]),

@@ -36,6 +36,7 @@ from .models import (
     PointsEntry,
     RoutingRule,
     ScoreDaily,
+    ScoreDailyProduct,
     Sentiment,
     Severity,
     Survey,
@@ -840,10 +841,13 @@ def score_rollup_add(answer: SurveyAnswer) -> None:
         "channel": answer.channel,
         "team_id": answer.team_id or 0,
         "agent_id": answer.agent_id or 0,
-        "product_id": answer.product_id or 0,
     }
     row, _created = ScoreDaily.objects.get_or_create(**key)
     ScoreDaily.objects.filter(pk=row.pk).update(count=F("count") + 1)
+    if answer.product_id:
+        product_key = {"day": key["day"], "kind": answer.kind, "score": answer.score, "product_id": answer.product_id}
+        product_row, _created = ScoreDailyProduct.objects.get_or_create(**product_key)
+        ScoreDailyProduct.objects.filter(pk=product_row.pk).update(count=F("count") + 1)
 
 
 @transaction.atomic
@@ -853,7 +857,7 @@ def score_rollup_rebuild() -> int:
     groups: Any = (
         SurveyAnswer.objects.filter(score__isnull=False)
         .annotate(day=TruncDate("created_at"))
-        .values("day", "kind", "score", "channel", "team_id", "agent_id", "product_id")
+        .values("day", "kind", "score", "channel", "team_id", "agent_id")
         .annotate(n=Count("id"))
         .order_by()
     )
@@ -865,12 +869,26 @@ def score_rollup_rebuild() -> int:
             channel=g["channel"],
             team_id=g["team_id"] or 0,
             agent_id=g["agent_id"] or 0,
-            product_id=g["product_id"] or 0,
             count=g["n"],
         )
         for g in groups.iterator(chunk_size=5000)
     ]
     ScoreDaily.objects.bulk_create(rows, batch_size=2000)
+    ScoreDailyProduct.objects.all().delete()
+    by_product: Any = (
+        SurveyAnswer.objects.filter(score__isnull=False, product_id__gt=0)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "kind", "score", "product_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    ScoreDailyProduct.objects.bulk_create(
+        (
+            ScoreDailyProduct(day=g["day"], kind=g["kind"], score=g["score"], product_id=g["product_id"], count=g["n"])
+            for g in by_product.iterator(chunk_size=5000)
+        ),
+        batch_size=2000,
+    )
     return len(rows)
 
 
