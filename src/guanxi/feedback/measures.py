@@ -3,8 +3,9 @@
 Every formula reads the daily score rollups (`ScoreDaily`, `ScoreDailyProduct`) for one month and returns
 (dimension, numerator, denominator) rows for everyone (""), per channel ("channel:email"), team ("team:<id>"),
 agent ("owner:<id>", the engine's name for the person answerable) and product ("product:<id>"). Numerators and
-denominators add up across dimensions, so a manager's figure over several teams is exact. The figures are recomputed whenever a
-survey event (sent, answered) arrives on the event spine, through the engine's `kpis_on_event`.
+denominators add up across dimensions, so a manager's figure over several teams is exact. The figures are
+recomputed whenever a survey event (sent, answered) arrives on the event spine, through the engine's
+`kpis_on_event`.
 """
 
 from __future__ import annotations
