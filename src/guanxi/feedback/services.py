@@ -661,33 +661,34 @@ def survey_invite(
     if survey_throttled(contact=contact, days=survey_pause_days(survey)):
         return None
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-    try:
-        with transaction.atomic():
-            invitation = SurveyInvitation.objects.create(
-                survey=survey,
-                contact=contact,
-                email=contact.email,
-                language=language,
-                nonce=secrets.token_hex(16),
-                source_event_id=source_event_id,
-                source_key=source_key[:60],
-                channel=channel,
-                team=team,
-                agent=agent,
-                product_id=product_id or 0,
-                sent_at=timezone.now(),
-            )
-    except IntegrityError:  # the same event or run handled at the same moment by another worker
-        return None
-    link = site_url(reverse("survey-answer", args=[survey_token(invitation)]))
-    with translation.override(language):
-        subject = _("A quick question from us: %(survey)s") % {"survey": survey.name}
-        body = _("%(question)s\n\nAnswer here (one minute, no sign-in needed): %(link)s") % {
-            "question": _(survey.question),
-            "link": link,
-        }
-    send_mail(subject, body, None, [contact.email])
-    record_event(obj=survey, action="sent", actor=actor, data={"contact": contact.pk, "invitation": invitation.pk})
+    with transaction.atomic():  # a failed email leaves no invitation behind
+        try:
+            with transaction.atomic():
+                invitation = SurveyInvitation.objects.create(
+                    survey=survey,
+                    contact=contact,
+                    email=contact.email,
+                    language=language,
+                    nonce=secrets.token_hex(16),
+                    source_event_id=source_event_id,
+                    source_key=source_key[:60],
+                    channel=channel,
+                    team=team,
+                    agent=agent,
+                    product_id=product_id or 0,
+                    sent_at=timezone.now(),
+                )
+        except IntegrityError:  # the same event or run handled at the same moment by another worker
+            return None
+        link = site_url(reverse("survey-answer", args=[survey_token(invitation)]))
+        with translation.override(language):
+            subject = _("A quick question from us: %(survey)s") % {"survey": survey.name}
+            body = _("%(question)s\n\nAnswer here (one minute, no sign-in needed): %(link)s") % {
+                "question": _(survey.question),
+                "link": link,
+            }
+        send_mail(subject, body, None, [contact.email])
+        record_event(obj=survey, action="sent", actor=actor, data={"contact": contact.pk, "invitation": invitation.pk})
     return invitation
 
 
@@ -1092,39 +1093,34 @@ def survey_schedule_save(
 def survey_schedules_run(*, now: Any = None) -> dict[str, int]:
     """Run every due schedule once: invite its audience (throttled ones skipped), then move its next run on.
 
-    A run is keyed by the schedule and its planned day, and the schedule row is locked while it runs, so a
-    task started twice (or a retried one) never sends the same run twice."""
+    A run is keyed by the schedule and its planned day, and each invitation is committed on its own under that
+    key (unique per survey, contact and key): a task started twice, or retried after a crash half-way, sends
+    only to the customers not yet invited in that run, and the run moves on once, when it is complete."""
     now = now or timezone.now()
     done = {"runs": 0, "sent": 0, "skipped": 0}
     due = SurveySchedule.objects.filter(active=True, survey__active=True, next_run_at__lte=now)
-    for schedule_id in due.values_list("pk", flat=True):
+    for schedule in due.select_related("survey").order_by("next_run_at", "id"):
+        planned = schedule.next_run_at
+        key = f"schedule:{schedule.pk}:{timezone.localtime(planned):%Y%m%d}"
+        sent = skipped = 0
+        for contact in schedule_audience(schedule).iterator(chunk_size=500):
+            if survey_invite(survey=schedule.survey, contact=contact, actor=None, source_key=key):
+                sent += 1
+            else:
+                skipped += 1
+        next_run = planned
+        while next_run <= now:
+            next_run += timedelta(days=schedule.every_days)
         with transaction.atomic():
-            schedule = (
-                SurveySchedule.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("survey")
-                .filter(pk=schedule_id, active=True, next_run_at__lte=now)
-                .first()
+            moved = SurveySchedule.objects.filter(pk=schedule.pk, next_run_at=planned).update(
+                next_run_at=next_run, last_run_at=now, last_sent=sent, last_skipped=skipped
             )
-            if schedule is None:  # run by another worker meanwhile
+            if not moved:  # another worker finished this run first; what it sent is already counted there
                 continue
-            key = f"schedule:{schedule.pk}:{timezone.localtime(schedule.next_run_at):%Y%m%d}"
-            sent = skipped = 0
-            for contact in schedule_audience(schedule).iterator(chunk_size=500):
-                if survey_invite(survey=schedule.survey, contact=contact, actor=None, source_key=key):
-                    sent += 1
-                else:
-                    skipped += 1
-            step = timedelta(days=schedule.every_days)
-            next_run = schedule.next_run_at
-            while next_run <= now:
-                next_run += step
-            schedule.last_run_at, schedule.next_run_at = now, next_run
-            schedule.last_sent, schedule.last_skipped = sent, skipped
-            schedule.save(update_fields=["last_run_at", "next_run_at", "last_sent", "last_skipped"])
             record_event(obj=schedule, action="run", actor=None, data={"sent": sent, "skipped": skipped, "key": key})
-            done["runs"] += 1
-            done["sent"] += sent
-            done["skipped"] += skipped
+        done["runs"] += 1
+        done["sent"] += sent
+        done["skipped"] += skipped
     return done
 
 
