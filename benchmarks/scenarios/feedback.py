@@ -10,16 +10,18 @@ from typing import Any
 from benchmarks.harness import Bench
 from benchmarks.scenarios import scenario
 
-FIELDS = ["survey", "kind", "score", "text", "answers", "channel", "created_at"]
+FIELDS = ["survey", "kind", "score", "text", "answers", "channel", "product_id", "created_at"]
+PRODUCTS = 50  # answers name one of this many product ids (0: none) so the report by product has groups
 
 
 @scenario(name="feedback", title="Feedback reports: NPS/CSAT/CES over survey answers", default_size=1_000_000, order=60)
 def feedback_reports(bench: Bench) -> dict[str, Any]:
     """Time `selectors.score_report` — what the feedback reports page and `GET /api/v1/feedback-reports`
         compute — over `size` survey answers written with `insert_rows` (seed 1: 50 % NPS 0–10, 35 % CSAT 1–5,
-        15 % CES 1–7, spread over the last 365 days, five channels). One report is the overall NPS with its 95 %
-        interval, CSAT share and mean, CES mean, the same three per month, and NPS per channel: one grouped
-        query on the daily rollup (`ScoreDaily`: day × kind × score × channel × team × agent → count), which
+        15 % CES 1–7, spread over the last 365 days, five channels, 50 product ids or none). One report is the
+        overall NPS with its 95 % interval, CSAT share and mean, CES mean, the same three per month, and the
+        scores per channel (and, in a second row, per product): one grouped query on the daily rollup
+        (`ScoreDaily`: day × kind × score × channel × team × agent × product → count), which
     `survey_answer` keeps current and `score_rollup_rebuild` recounts after this bulk load (its time is reported
     under setup). Five timed calls after one warm-up call."""
     from django.core.management import call_command
@@ -52,7 +54,8 @@ def feedback_reports(bench: Bench) -> dict[str, Any]:
                 else ("ces", rng.randint(1, 7))
             )
             when = adapt(now - timedelta(seconds=rng.randint(0, 365 * 86400)))
-            yield (surveys[kind], kind, score, "", "{}", rng.choice(channels), when)
+            product = rng.randint(0, PRODUCTS)
+            yield (surveys[kind], kind, score, "", "{}", rng.choice(channels), product, when)
 
     insert_rows(model=SurveyAnswer, fields=FIELDS, rows=rows())
     inserted = time.perf_counter()
@@ -70,6 +73,14 @@ def feedback_reports(bench: Bench) -> dict[str, Any]:
         times.append((time.perf_counter() - began) * 1000)
     times.sort()
     bench.say(f"report: {[round(t) for t in times]} ms; NPS {report['nps']}")
+    selectors.score_report(group="product")  # warm-up
+    by_product = []
+    for _ in range(5):
+        began = time.perf_counter()
+        selectors.score_report(group="product")
+        by_product.append((time.perf_counter() - began) * 1000)
+    by_product.sort()
+    bench.say(f"report by product: {[round(t) for t in by_product]} ms")
     return {
         "sizes": {"survey_answers": bench.size},
         "setup": {
@@ -87,7 +98,15 @@ def feedback_reports(bench: Bench) -> dict[str, Any]:
                 "p50_ms": round(times[len(times) // 2]),
                 "p95_ms": round(times[-1]),
                 "max_ms": round(times[-1]),
-            }
+            },
+            {
+                "label": f"the same report by product ({PRODUCTS} products) over {bench.size:,} answers",
+                "matching_rows": bench.size,
+                "requests": len(by_product),
+                "p50_ms": round(by_product[len(by_product) // 2]),
+                "p95_ms": round(by_product[-1]),
+                "max_ms": round(by_product[-1]),
+            },
         ],
         "notes": [
             f"NPS {report['nps']['nps']} (95 % interval {report['nps']['low']} to {report['nps']['high']})",

@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-reap-stale": {"task": "guanxi.core.tasks.jobs_reap_stale", "schedule": 300.0},
     "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
     "feedback-deadlines": {"task": "guanxi.feedback.tasks.feedback_deadlines", "schedule": 300.0},
+    # feedback: scheduled surveys whose next run is due, and "some days after the first order" surveys
+    "feedback-surveys-scheduled": {"task": "guanxi.feedback.tasks.surveys_scheduled", "schedule": 900.0},
     "service-sla-sweep": {"task": "guanxi.service.tasks.sla_sweep", "schedule": 60.0},
     "automation-rules-timed": {"task": "guanxi.automation.tasks.rules_sweep_timed", "schedule": 60.0},
     "automation-webhook-retries": {"task": "guanxi.automation.tasks.webhook_retries_due", "schedule": 10.0},

@@ -6,8 +6,11 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
+
+from guanxi.core.models import Tag
 from guanxi.feedback import services
-from guanxi.feedback.models import FeedbackIssue, FeedbackTopic, Survey
+from guanxi.feedback.models import FeedbackIssue, FeedbackTopic, RoutingRule, Survey, SurveySchedule
 
 from ..access import ADMIN_ONLY, SIGNED_IN, Case
 from ..factories import TeamFactory, UserFactory
@@ -20,6 +23,7 @@ SURVEY_VIEWERS = frozenset(["administrator", "manager", "marketing", "analyst"])
 SURVEY_EDITORS = frozenset(["administrator", "manager", "marketing"])
 REPORT_VIEWERS = frozenset(["administrator", "manager", "marketing", "analyst"])
 POINTS_VIEWERS = frozenset(["administrator", "manager", "sales", "service", "marketing"])
+SETTINGS_EDITORS = frozenset(["administrator", "manager"])
 _seq = itertools.count()
 World = dict[str, Any]
 Args = Callable[[World, Any], dict[str, Any]]
@@ -112,6 +116,47 @@ def _rate_token(world: World, user: Any) -> dict[str, Any]:
     return {"token": services.rating_token(_resolved(world["users"]["service"]))}
 
 
+def _topic(key: str = "pk") -> Args:
+    def args(world: World, user: Any) -> dict[str, Any]:
+        n = next(_seq)
+        return {key: FeedbackTopic.objects.create(key=f"topic-{n}", name=f"Topic {n}").pk}
+
+    return args
+
+
+def _rule(key: str = "pk") -> Args:
+    def args(world: World, user: Any) -> dict[str, Any]:
+        return {key: RoutingRule.objects.create(name=f"rule {next(_seq)}", owner=world["users"]["service"]).pk}
+
+    return args
+
+
+def _schedule(key: str = "pk") -> Args:
+    def args(world: World, user: Any) -> dict[str, Any]:
+        survey = Survey.objects.create(name=f"NPS {next(_seq)}", kind="nps", question="?")
+        tag, _created = Tag.objects.get_or_create(name="VIP")
+        made = SurveySchedule.objects.create(
+            name=f"schedule {next(_seq)}", survey=survey, audience_tag=tag, next_run_at=timezone.now()
+        )
+        return {key: made.pk}
+
+    return args
+
+
+def _rule_body(world: World, user: Any) -> dict[str, Any]:
+    return {"name": f"投诉 {next(_seq)}", "kind": "complaint", "owner_id": world["users"]["service"].pk}
+
+
+def _schedule_body(world: World, user: Any) -> dict[str, Any]:
+    survey = Survey.objects.create(name=f"NPS {next(_seq)}", kind="nps", question="?")
+    return {
+        "name": "月度",
+        "survey_id": survey.pk,
+        "audience_stage": "customer",
+        "next_run_at": "2030-01-01T09:00:00+08:00",
+    }
+
+
 def _api(make: Args, key: str) -> Args:
     return lambda world, user: {key: make(world, user)["pk"]}
 
@@ -166,6 +211,67 @@ PAGES = [
         args=lambda w, u: {"pk": _earned_contact(w, u)["pk"]},
         body=lambda w, u: {"points": 1, "note": "兑换小礼品"},
         in_scope_only=lambda w, u: {"pk": _their_earned_contact(w, u)["pk"]},
+    ),
+    Case("feedback-settings", SETTINGS_EDITORS),
+    Case(
+        "feedback-settings",
+        SETTINGS_EDITORS,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {
+            "recurring_count": 5,
+            "recurring_days": 7,
+            "default_response_hours": 48,
+            "remind_hours_before": 4,
+            "points_feedback": 10,
+            "points_survey": 5,
+            "points_adopted": 50,
+            "survey_throttle_days": 30,
+        },
+    ),
+    Case("feedback-topic-create", SETTINGS_EDITORS),
+    Case(
+        "feedback-topic-create",
+        SETTINGS_EDITORS,
+        ok=302,
+        method="POST",
+        body=lambda w, u: {"key": f"new-{next(_seq)}", "name": "New", "name_zh": "新"},
+    ),
+    Case("feedback-topic-edit", SETTINGS_EDITORS, args=_topic()),
+    Case(
+        "feedback-topic-active",
+        SETTINGS_EDITORS,
+        ok=302,
+        method="POST",
+        args=_topic(),
+        body=lambda w, u: {"active": "0"},
+    ),
+    Case("feedback-rule-create", SETTINGS_EDITORS),
+    Case("feedback-rule-edit", SETTINGS_EDITORS, args=_rule()),
+    Case(
+        "feedback-rule-edit",
+        SETTINGS_EDITORS,
+        ok=302,
+        method="POST",
+        args=_rule(),
+        body=lambda w, u: {"name": "改", "owner": w["users"]["service"].pk, "response_hours": 12},
+    ),
+    Case("survey-schedule-list", SURVEY_VIEWERS),
+    Case("survey-schedule-create", SURVEY_EDITORS),
+    Case("survey-schedule-edit", SURVEY_EDITORS, args=_schedule()),
+    Case(
+        "survey-schedule-edit",
+        SURVEY_EDITORS,
+        ok=302,
+        method="POST",
+        args=_schedule(),
+        body=lambda w, u: {
+            "name": "季度",
+            "survey": Survey.objects.create(name=f"NPS {next(_seq)}", kind="nps", question="?").pk,
+            "audience_stage": "customer",
+            "every_days": 91,
+            "next_run_at": "2030-01-01T09:00",
+        },
     ),
     Case("feedback-public", SIGNED_IN, public=True),
     Case("survey-answer", SIGNED_IN, public=True, args=_survey_token),
@@ -260,4 +366,35 @@ ENDPOINTS = [
         in_scope_only=lambda w, u: {"contact_id": _their_earned_contact(w, u)["contact_id"]},
     ),
     Case("GET /feedback-reports", REPORT_VIEWERS),
+    Case("GET /feedback-settings", SETTINGS_EDITORS),
+    Case("PATCH /feedback-settings", SETTINGS_EDITORS, method="PATCH", body=lambda w, u: {"points_survey": 6}),
+    Case("GET /feedback-topics", VIEWERS),
+    Case(
+        "POST /feedback-topics",
+        SETTINGS_EDITORS,
+        ok=201,
+        method="POST",
+        body=lambda w, u: {"key": f"api-{next(_seq)}", "name": "Invoices", "name_zh": "发票"},
+    ),
+    Case(
+        "PATCH /feedback-topics/{topic_id}",
+        SETTINGS_EDITORS,
+        method="PATCH",
+        args=_topic("topic_id"),
+        body=lambda w, u: {"name": "Renamed", "active": False},
+    ),
+    Case("GET /feedback-routing-rules", SETTINGS_EDITORS),
+    Case("POST /feedback-routing-rules", SETTINGS_EDITORS, ok=201, method="POST", body=_rule_body),
+    Case(
+        "PUT /feedback-routing-rules/{rule_id}", SETTINGS_EDITORS, method="PUT", args=_rule("rule_id"), body=_rule_body
+    ),
+    Case("GET /survey-schedules", SURVEY_VIEWERS),
+    Case("POST /survey-schedules", SURVEY_EDITORS, ok=201, method="POST", body=_schedule_body),
+    Case(
+        "PUT /survey-schedules/{schedule_id}",
+        SURVEY_EDITORS,
+        method="PUT",
+        args=_schedule("schedule_id"),
+        body=_schedule_body,
+    ),
 ]

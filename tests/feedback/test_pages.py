@@ -87,3 +87,77 @@ def test_staff_close_the_loop_from_the_item_page(world: dict[str, Any]) -> None:
     assert item.status == "closed" and item.customer_notified_at is not None
     page = client.get(reverse("feedback-detail", args=[item.pk]))
     assert b"Refunded the shipping fee." in page.content
+
+
+def test_any_script_and_emoji_are_kept_and_control_characters_dropped(world: dict[str, Any]) -> None:
+    """Chinese, Arabic, Hindi and emoji arrive intact through the public form; a NUL byte (which PostgreSQL cannot
+    store) is refused by the form with a clear message instead of breaking the page."""
+    text = "物流太慢 😡 التوصيل بطيء जल्दी करें 🚚"
+    assert _post_feedback(Client(), text=text).status_code == 200
+    assert FeedbackItem.objects.get().text == text
+    with translation.override("en"):
+        response = _post_feedback(Client(REMOTE_ADDR="10.0.0.9"), text="bad\x00byte")
+    assert response.status_code == 200 and b"Null characters are not allowed" in response.content
+    assert FeedbackItem.objects.count() == 1
+
+
+def test_public_form_points_for_a_typed_email_are_given_once_a_day(world: dict[str, Any]) -> None:
+    """Typing a customer's email into the public form five times earns that customer feedback points only once."""
+    customer = factories.contact(owner=world["users"]["sales"])
+    client = Client()
+    for n in range(3):
+        assert _post_feedback(client, email=customer.email, text=f"建议 {n}").status_code == 200
+    assert FeedbackItem.objects.filter(contact=customer).count() == 3
+    assert PointsEntry.objects.filter(contact=customer, reason="feedback").count() == 1
+
+
+def _survey_url(world: dict[str, Any]) -> str:
+    agent = world["users"]["marketing"]
+    survey = factories.survey(actor=agent)
+    services.survey_send(survey=survey, contacts=[factories.contact(owner=agent)], actor=agent)
+    return mail.outbox[-1].body.split("http://127.0.0.1:8000")[1].split()[0]
+
+
+def test_survey_link_honeypot_keeps_nothing_and_the_link_stays_open(world: dict[str, Any]) -> None:
+    """A bot filling the survey page's hidden field is thanked and nothing is counted; the customer can still
+    answer; bad input (a word for a score, emoji in the comment) gets a clear message or is kept as written."""
+    url = _survey_url(world)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert client.post(url, {"score": "10", "website": "http://spam.example"}).status_code == 200
+    assert SurveyAnswer.objects.count() == 0
+    wrong = client.post(url, {"score": "ten"})
+    assert wrong.status_code == 400 and b"The score must be from 0 to 10" in wrong.content
+    assert client.post(url, {"score": "-1"}).status_code == 400
+    assert client.post(url, {"score": "9", "text": "很好用 👍🏽 ممتاز"}).status_code == 200
+    answer = SurveyAnswer.objects.get()
+    assert answer.score == 9 and answer.text == "很好用 👍🏽 ممتاز"
+
+
+def test_forged_survey_links_from_one_address_are_limited(world: dict[str, Any]) -> None:
+    """Guessing links is refused with 400 each time and, after the hour's limit, with 429."""
+    from guanxi.feedback.views import LINK_LIMIT
+
+    url = _survey_url(world)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for n in range(LINK_LIMIT):
+        assert client.get(url[:-6] + f"{n:04d}x/").status_code == 400
+    with translation.override("en"):
+        response = client.get(url[:-6] + "zzzzz/")
+    assert response.status_code == 429 and b"Too many attempts" in response.content
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert other.get(url).status_code == 200  # another address (the real customer) is not affected
+
+
+def test_replayed_rating_link_is_refused(world: dict[str, Any]) -> None:
+    """The resolution-rating link counts one answer; a replay gets a clear message and changes nothing."""
+    agent = world["users"]["service"]
+    item = factories.item(owner=agent, contact=factories.contact(owner=agent), language="en")
+    services.feedback_resolve(item=item, resolution="Refunded.", actor=agent)
+    services.feedback_notify_customer(item=item, actor=agent)
+    url = mail.outbox[-1].body.split("http://127.0.0.1:8000")[1].split()[0]
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert client.post(url, {"satisfied": "yes"}).status_code == 200
+    replay = client.post(url, {"satisfied": "no"})
+    assert replay.status_code == 400 and b"already rated" in replay.content
+    item.refresh_from_db()
+    assert item.customer_satisfied is True

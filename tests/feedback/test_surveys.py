@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.core.events import events_dispatch_batch
 from guanxi.feedback import selectors, services
@@ -124,8 +124,41 @@ def test_score_report_counts_each_kind(world: dict[str, Any]) -> None:
     rows += [SurveyAnswer(survey=csat, kind="csat", score=s, created_at=now) for s in (5, 4, 2)]
     SurveyAnswer.objects.bulk_create(rows)
     services.score_rollup_rebuild()  # bulk loads skip the service, so the rollup is recounted
-    report = selectors.score_report(group="channel")
+    with translation.override("en"):
+        report = selectors.score_report(group="channel")
     assert report["nps"]["nps"] == 25.0
     assert report["csat"]["score"] == pytest.approx(66.7)
-    assert report["by"][0]["key"] == "email" and report["by"][0]["n"] == 4
+    by_channel = {row["key"]: row for row in report["by"]}
+    assert by_channel["Email"]["n"] == 4  # the translated channel label, not the raw code
+    with translation.override("zh-hans"):
+        assert "邮件" in {row["key"] for row in selectors.score_report(group="channel")["by"]}
     assert report["months"][0]["nps"] == 25.0
+
+
+def test_report_by_product_uses_the_product_of_the_triggering_order(world: dict[str, Any]) -> None:
+    """An order completed for a customer sends the 'completed' survey remembering the order's product; the
+    report by product groups the answers under the product's name while the overall figures count every answer."""
+    from guanxi.sales import order_services
+
+    from ..sales import order_factories
+
+    agent = world["users"]["sales"]
+    survey = factories.survey(actor=agent, kind="nps", trigger="completed", throttle_days=0)
+    product = order_factories.product(name="智能音箱 Smart speaker")
+    customer = factories.contact(owner=agent)
+    order = order_factories.order(owner=agent, contact=customer, lines=[{"product": product.pk, "quantity": "1"}])
+    for status in ("paid", "shipped", "completed"):
+        order_services.order_set_status(order=order, status=status, actor=agent)
+    events_dispatch_batch()
+    invitation = SurveyInvitation.objects.get(survey=survey)
+    assert invitation.product_id == product.pk
+    services.survey_answer(token=services.survey_token(invitation), score=10)
+    other = factories.survey(actor=agent, kind="nps", throttle_days=0)
+    services.feedback_settings_save(actor=agent, survey_throttle_days=0)
+    services.survey_send(survey=other, contacts=[factories.contact(owner=agent)], actor=agent)
+    services.survey_answer(token=_token_from_mail(), score=0)  # no product
+    report = selectors.score_report(group="product")
+    assert report["nps"]["n"] == 2 and report["nps"]["nps"] == 0.0
+    assert [(row["key"], row["n"], row["nps"]) for row in report["by"]] == [(str(product), 1, 100.0)]
+    services.score_rollup_rebuild()
+    assert selectors.score_report(group="product")["by"][0]["n"] == 1

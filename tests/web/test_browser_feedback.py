@@ -128,3 +128,109 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     boss.goto(f"{base}/feedback/reports/")
     boss.wait_for_selector("#chart-scores canvas")
     boss.screenshot(path=str(SHOTS / f"feedback-reports-{language}-desktop.png"), full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_feedback_settings_schedules_and_reports_by_product(browser, live_server, language):
+    """An administrator changes the feedback policy and adds a topic in the settings pages, creates a survey
+    schedule and sees its next run, and reads the reports by channel (translated labels, not codes) and by
+    product — in Chinese and English, at desktop and phone width."""
+    from guanxi.core.models import Tag
+    from guanxi.feedback.models import FeedbackSettings, FeedbackTopic, SurveyAnswer, SurveySchedule
+
+    from ..sales import order_factories
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    admin = UserFactory(email="admin@example.com", full_name="王管理", roles=["administrator"], language=language)
+    Tag.objects.create(name="VIP")
+    nps = Survey.objects.create(name="季度 NPS", kind="nps", question=services.default_question("nps"))
+    csat = Survey.objects.create(name="CSAT", kind="csat", question=services.default_question("csat"))
+    cloud = order_factories.product(name="云服务器 Cloud server")
+    disk = order_factories.product(name="云硬盘 Cloud disk")
+    now = timezone.now()
+    rows = []
+    for month in range(6):
+        when = now - timedelta(days=30 * month)
+        for score, channel, product in (
+            (10, "email", cloud),
+            (9, "portal", cloud),
+            (4, "email", disk),
+            (8, "phone", disk),
+        ):
+            rows.append(
+                SurveyAnswer(
+                    survey=nps, kind="nps", score=score, channel=channel, product_id=product.pk, created_at=when
+                )
+            )
+        rows.append(
+            SurveyAnswer(
+                survey=csat, kind="csat", score=4 + month % 2, channel="email", product_id=cloud.pk, created_at=when
+            )
+        )
+    SurveyAnswer.objects.bulk_create(rows)
+    services.score_rollup_rebuild()
+
+    for width, device in ((1280, "desktop"), (390, "phone")):
+        page = browser.new_page(
+            viewport={"width": width, "height": 900 if width > 400 else 844},
+            is_mobile=width < 400,
+            has_touch=width < 400,
+            locale=LOCALE[language],
+        )
+        page.set_default_timeout(60_000)
+        _sign_in(page, base, admin.email)
+
+        # settings: the policy form, routing rules and topics
+        page.goto(f"{base}/settings/feedback/")
+        assert fits_the_width(page)
+        page.screenshot(path=str(SHOTS / f"feedback-settings-{language}-{device}.png"), full_page=True)
+        if device == "desktop":
+            page.fill("input[name=recurring_count]", "1")
+            page.click("#feedback-policy button[type=submit]")
+            page.wait_for_selector(".invalid-feedback, .is-invalid")
+            page.screenshot(path=str(SHOTS / f"feedback-settings-error-{language}-desktop.png"), full_page=True)
+            page.fill("input[name=recurring_count]", "3")
+            page.fill("input[name=points_feedback]", "25")
+            page.click("#feedback-policy button[type=submit]")
+            page.wait_for_selector("#feedback-topics")
+            assert FeedbackSettings.objects.get(pk=1).points_feedback == 25
+            page.click("#feedback-topics a.btn")
+            page.fill("input[name=key]", "invoice")
+            page.fill("input[name=name]", "Invoices")
+            page.fill("input[name=name_zh]", "发票")
+            page.click("form.card button.btn-primary[type=submit]")
+            page.wait_for_selector("#feedback-topics")
+            assert FeedbackTopic.objects.filter(key="invoice").exists()
+
+            # a schedule: every 30 days to the VIP tag
+            page.goto(f"{base}/surveys/schedules/")
+            page.screenshot(path=str(SHOTS / f"feedback-schedules-empty-{language}-desktop.png"), full_page=True)
+            page.goto(f"{base}/surveys/schedules/new/")
+            page.fill("input[name=name]", "每季度 VIP NPS")
+            page.select_option("select[name=survey]", str(nps.pk))
+            page.select_option("select[name=audience_tag]", label="VIP")
+            page.fill("input[name=every_days]", "91")
+            page.click("form.card button.btn-primary[type=submit]")
+            page.wait_for_url(f"{base}/surveys/schedules/")
+            assert SurveySchedule.objects.get().every_days == 91
+        page.goto(f"{base}/surveys/schedules/")
+        assert fits_the_width(page)
+        assert "每季度 VIP NPS" in page.inner_text("body")
+        page.screenshot(path=str(SHOTS / f"feedback-schedules-{language}-{device}.png"), full_page=True)
+
+        # reports by channel show translated channel labels, and by product the product names
+        page.goto(f"{base}/feedback/reports/?by=channel")
+        page.wait_for_selector("#chart-groups canvas")
+        table = page.inner_text("[data-testid=scores-by]")
+        assert ("邮件" if language == "zh-hans" else "Email") in table and "web_form" not in table
+        assert "\nemail\t" not in table
+        assert fits_the_width(page)
+        page.screenshot(path=str(SHOTS / f"feedback-reports-channel-{language}-{device}.png"), full_page=True)
+        page.goto(f"{base}/feedback/reports/?by=product")
+        page.wait_for_selector("#chart-groups canvas")
+        assert "云服务器 Cloud server" in page.inner_text("[data-testid=scores-by]")
+        page.screenshot(path=str(SHOTS / f"feedback-reports-product-{language}-{device}.png"), full_page=True)
+        page.close()

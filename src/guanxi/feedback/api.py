@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -18,7 +19,7 @@ from guanxi.core.selectors import users_visible_to
 from guanxi.customers import selectors as customer_selectors
 
 from . import selectors, services
-from .models import Channel, FeedbackTopic, Survey
+from .models import Channel, FeedbackTopic, RoutingRule, Survey, SurveySchedule
 
 router = Router(tags=["feedback"])
 
@@ -202,6 +203,7 @@ class SurveyOut(Schema):
     questions: list[dict[str, Any]]
     trigger: str
     throttle_days: int
+    onboarding_days: int
     active: bool
     created_at: datetime
 
@@ -213,6 +215,7 @@ class SurveyIn(InputSchema):
     questions: list[dict[str, Any]] = []
     trigger: str = Survey.Trigger.MANUAL
     throttle_days: int = 30
+    onboarding_days: int = 7
 
 
 class SendIn(InputSchema):
@@ -235,6 +238,7 @@ class AnswerOut(Schema):
     channel: str
     team_id: int | None
     agent_id: int | None
+    product_id: int
     created_at: datetime
 
 
@@ -307,4 +311,207 @@ def contact_points_redeem(request: AuthedRequest, contact_id: int, body: RedeemI
 @router.get("/feedback-reports")
 def reports(request: AuthedRequest, by: str = "channel") -> Any:
     require_perm(request, "feedback.view_surveyanswer")
-    return {"scores": selectors.score_report(group=by), "feedback": selectors.feedback_report(user=request.user)}
+    if by not in selectors.GROUPS:
+        raise ValidationError({"by": _("Group by channel, team, agent or product.")})
+    return {
+        "scores": selectors.score_report(group=by),
+        "feedback": selectors.feedback_report(user=request.user, group=by),
+    }
+
+
+# --- settings: policy, topics, routing rules; survey schedules -----------------------------------
+
+SETTINGS_PERM = "feedback.change_feedbacksettings"
+
+
+class SettingsOut(Schema):
+    recurring_count: int
+    recurring_days: int
+    default_response_hours: int
+    remind_hours_before: int
+    points_feedback: int
+    points_survey: int
+    points_adopted: int
+    survey_throttle_days: int
+
+
+class SettingsPatch(InputSchema):
+    recurring_count: int | None = None
+    recurring_days: int | None = None
+    default_response_hours: int | None = None
+    remind_hours_before: int | None = None
+    points_feedback: int | None = None
+    points_survey: int | None = None
+    points_adopted: int | None = None
+    survey_throttle_days: int | None = None
+
+
+@router.get("/feedback-settings", response=SettingsOut)
+def settings_get(request: AuthedRequest) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    return services.feedback_settings()
+
+
+@router.patch("/feedback-settings", response=SettingsOut)
+def settings_patch(request: AuthedRequest, body: SettingsPatch) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    return services.feedback_settings_save(actor=request.user, **body.dict(exclude_none=True))
+
+
+class TopicOut(Schema):
+    id: int
+    key: str
+    name: str
+    name_zh: str
+    active: bool
+
+
+class TopicIn(InputSchema):
+    key: str
+    name: str
+    name_zh: str = ""
+
+
+class TopicPatch(InputSchema):
+    name: str | None = None
+    name_zh: str | None = None
+    active: bool | None = None
+
+
+@router.get("/feedback-topics", response=list[TopicOut])
+def topics_list(request: AuthedRequest) -> Any:
+    require_perm(request, "feedback.view_feedbackitem")
+    return list(FeedbackTopic.objects.order_by("key"))
+
+
+@router.post("/feedback-topics", response={201: TopicOut})
+def topic_create(request: AuthedRequest, body: TopicIn) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    return Status(201, services.topic_save(actor=request.user, key=body.key, name=body.name, name_zh=body.name_zh))
+
+
+@router.patch("/feedback-topics/{topic_id}", response=TopicOut)
+def topic_update(request: AuthedRequest, topic_id: int, body: TopicPatch) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    topic = get_object_or_404(FeedbackTopic, pk=topic_id)
+    with transaction.atomic():
+        if body.name is not None or body.name_zh is not None:
+            name = body.name if body.name is not None else topic.name
+            name_zh = body.name_zh if body.name_zh is not None else topic.name_zh
+            topic = services.topic_save(actor=request.user, topic=topic, name=name, name_zh=name_zh)
+        if body.active is not None:
+            topic = services.topic_set_active(actor=request.user, topic=topic, active=body.active)
+    return topic
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    kind: str
+    severity: str
+    tier: str
+    owner_id: int | None
+    team_id: int | None
+    response_hours: int
+    active: bool
+
+
+class RuleIn(InputSchema):
+    name: str
+    kind: str = ""
+    severity: str = ""
+    tier: str = ""
+    owner_id: int | None = None
+    team_id: int | None = None
+    response_hours: int = 24
+    active: bool = True
+
+
+def _rule_fields(body: RuleIn) -> dict[str, Any]:
+    from guanxi.core.models import Team, User
+
+    data = body.dict()
+    owner_id, team_id = data.pop("owner_id"), data.pop("team_id")
+    data["owner"] = User.objects.filter(pk=owner_id).first() if owner_id else None
+    data["team"] = Team.objects.filter(pk=team_id).first() if team_id else None
+    if owner_id and data["owner"] is None:
+        raise ValidationError({"owner_id": _("No such user.")})
+    if team_id and data["team"] is None:
+        raise ValidationError({"team_id": _("No such team.")})
+    return data
+
+
+@router.get("/feedback-routing-rules", response=list[RuleOut])
+def rules_list(request: AuthedRequest) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    return list(RoutingRule.objects.order_by("id"))
+
+
+@router.post("/feedback-routing-rules", response={201: RuleOut})
+def rule_create(request: AuthedRequest, body: RuleIn) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    return Status(201, services.routing_rule_save(actor=request.user, **_rule_fields(body)))
+
+
+@router.put("/feedback-routing-rules/{rule_id}", response=RuleOut)
+def rule_update(request: AuthedRequest, rule_id: int, body: RuleIn) -> Any:
+    require_perm(request, SETTINGS_PERM)
+    rule = get_object_or_404(RoutingRule, pk=rule_id)
+    return services.routing_rule_save(actor=request.user, rule=rule, **_rule_fields(body))
+
+
+class ScheduleOut(Schema):
+    id: int
+    name: str
+    survey_id: int
+    audience_tag_id: int | None
+    audience_stage: str
+    audience_tier: str
+    every_days: int
+    next_run_at: datetime
+    last_run_at: datetime | None
+    last_sent: int
+    last_skipped: int
+    active: bool
+
+
+class ScheduleIn(InputSchema):
+    name: str
+    survey_id: int
+    audience_tag_id: int | None = None
+    audience_stage: str = ""
+    audience_tier: str = ""
+    every_days: int = 30
+    next_run_at: datetime
+    active: bool = True
+
+
+def _schedule_fields(body: ScheduleIn) -> dict[str, Any]:
+    from guanxi.core.models import Tag
+
+    data = body.dict()
+    survey_id, tag_id = data.pop("survey_id"), data.pop("audience_tag_id")
+    data["survey"] = Survey.objects.filter(pk=survey_id).first()
+    data["audience_tag"] = Tag.objects.filter(pk=tag_id).first() if tag_id else None
+    if tag_id and data["audience_tag"] is None:
+        raise ValidationError({"audience_tag_id": _("No such tag.")})
+    return data
+
+
+@router.get("/survey-schedules", response=list[ScheduleOut])
+def schedules_list(request: AuthedRequest) -> Any:
+    require_perm(request, "feedback.view_survey")
+    return list(SurveySchedule.objects.order_by("next_run_at", "id"))
+
+
+@router.post("/survey-schedules", response={201: ScheduleOut})
+def schedule_create(request: AuthedRequest, body: ScheduleIn) -> Any:
+    require_perm(request, "feedback.change_survey")
+    return Status(201, services.survey_schedule_save(actor=request.user, **_schedule_fields(body)))
+
+
+@router.put("/survey-schedules/{schedule_id}", response=ScheduleOut)
+def schedule_update(request: AuthedRequest, schedule_id: int, body: ScheduleIn) -> Any:
+    require_perm(request, "feedback.change_survey")
+    schedule = get_object_or_404(SurveySchedule, pk=schedule_id)
+    return services.survey_schedule_save(actor=request.user, schedule=schedule, **_schedule_fields(body))

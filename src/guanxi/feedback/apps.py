@@ -18,6 +18,8 @@ class FeedbackConfig(AppConfig):
         from guanxi.core.roles import grant
 
         from . import jobs  # noqa: F401  registers the retrain job kind
+        from .measures import register_kpis
+        from .products import register_related_kinds
         from .triggers import survey_triggers
 
         for role in ("manager", "sales", "service"):
@@ -49,7 +51,10 @@ class FeedbackConfig(AppConfig):
         event_action("answered", pgettext_lazy("event action", "answered"))
         event_action("points_awarded", pgettext_lazy("event action", "points awarded"))
         event_action("points_redeemed", pgettext_lazy("event action", "points redeemed"))
+        event_action("run", pgettext_lazy("event action", "run"))
         event_handler(survey_triggers)
+        register_related_kinds()
+        register_kpis()
 
         nav_item(
             NavItem(
@@ -58,6 +63,25 @@ class FeedbackConfig(AppConfig):
         )
         nav_item(
             NavItem(_("Surveys"), "survey-list", "feedback.view_survey", order=62, icon="clipboard", group="service")
+        )
+        nav_item(
+            NavItem(
+                _("Feedback settings"),
+                "feedback-settings",
+                "feedback.change_feedbacksettings",
+                section="admin",
+                order=75,
+            )
+        )
+        nav_item(
+            NavItem(
+                _("Survey schedules"),
+                "survey-schedule-list",
+                "feedback.view_survey",
+                order=63,
+                icon="calendar",
+                group="service",
+            )
         )
         nav_item(
             NavItem(

@@ -181,12 +181,14 @@ def sentiment_of(probabilities: dict[str, float]) -> tuple[str, float]:
     return "neutral", 1 - abs(positive - 0.5) * 2
 
 
-def classify(text: str) -> Classification:
-    """Suggested topic key and sentiment of one text, with confidences in 0–1."""
+def classify(text: str, *, topics: set[str] | None = None) -> Classification:
+    """Suggested topic key and sentiment of one text, with confidences in 0–1; `topics` limits the topic
+    to the organisation's active ones (a retired topic is never suggested)."""
     text = text.strip() or "?"
     topic_model = model_for("topic")
     topic_p = dict(zip(topic_model.classes_, topic_model.predict_proba([text])[0], strict=True))
-    topic = max(topic_p, key=lambda k: topic_p[k])
+    allowed = [k for k in topic_p if topics is None or k in topics] or list(topic_p)
+    topic = max(allowed, key=lambda k: topic_p[k])
     sentiment_model = model_for("sentiment")
     sentiment_p = dict(zip(sentiment_model.classes_, sentiment_model.predict_proba([text])[0], strict=True))
     sentiment, confidence = sentiment_of({str(k): float(v) for k, v in sentiment_p.items()})

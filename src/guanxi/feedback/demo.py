@@ -88,6 +88,9 @@ def feedback_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[st
             name="CES 自助服务", kind="ces", question=services.default_question("ces"), trigger="manual"
         ),
     ]
+    from .products import demo_product_ids
+
+    products = demo_product_ids()  # the demo's sales products, when the sales demo made some
     answers = []
     for contact in contacts:
         survey = rng.choice(surveys)
@@ -112,6 +115,7 @@ def feedback_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[st
                 score=score,
                 channel=rng.choice(CHANNELS),
                 agent=rng.choice(staff),
+                product_id=rng.choice(products) if products and rng.random() < 0.7 else 0,
                 created_at=when,
             )
         )

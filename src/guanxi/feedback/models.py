@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from guanxi.core.models import OwnedModel
+from guanxi.customers.models import Account, LifecycleStage
 
 
 class Kind(models.TextChoices):
@@ -53,6 +54,11 @@ class FeedbackSettings(models.Model):
     recurring_days = models.PositiveIntegerField(_("period for recurring items (days)"), default=7)
     remind_hours_before = models.PositiveIntegerField(_("remind this many hours before the deadline"), default=4)
     default_response_hours = models.PositiveIntegerField(_("default response time (hours)"), default=48)
+    survey_throttle_days = models.PositiveIntegerField(
+        _("survey one customer at most once in (days)"),
+        default=30,
+        help_text=_("For every survey together; a survey may ask for a longer pause of its own."),
+    )
 
     class Meta:
         verbose_name = _("feedback settings")
@@ -89,7 +95,7 @@ class RoutingRule(models.Model):
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, blank=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, blank=True)
-    tier = models.CharField(_("customer tier"), max_length=12, blank=True)
+    tier = models.CharField(_("customer tier"), max_length=12, choices=Account.Tier.choices, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -258,6 +264,7 @@ class Survey(models.Model):
         RESOLVED = "resolved", pgettext_lazy("survey trigger", "A record with a customer is resolved or solved")
         COMPLETED = "completed", pgettext_lazy("survey trigger", "A record with a customer is completed")
         FEEDBACK_CLOSED = "feedback_closed", pgettext_lazy("survey trigger", "A feedback item is closed")
+        ONBOARDING = "onboarding", pgettext_lazy("survey trigger", "Some days after a contact's first order")
 
     name = models.CharField(_("name"), max_length=150)
     kind = models.CharField(_("kind"), max_length=8, choices=SurveyKind.choices)
@@ -266,6 +273,9 @@ class Survey(models.Model):
     questions = models.JSONField(_("extra questions"), default=list, blank=True)
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
     throttle_days = models.PositiveIntegerField(_("survey one customer at most once in (days)"), default=30)
+    onboarding_days = models.PositiveIntegerField(
+        _("days after the first order"), default=7, help_text=_("For the trigger “some days after the first order”.")
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -295,6 +305,10 @@ class SurveyInvitation(models.Model):
     nonce = models.CharField(max_length=32, unique=True, editable=False)
     # the event that triggered it (idempotent event handling), or empty for a hand-sent invitation
     source_event_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # what else sent it, once per customer: "onboarding", or "schedule:<id>:<run day>" for a scheduled run
+    source_key = models.CharField(max_length=60, blank=True, default="")
+    # the product the answer is about (a sales product id, from the order or feedback that triggered it); 0: none
+    product_id = models.PositiveBigIntegerField(default=0)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
     team = models.ForeignKey("core.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     agent = models.ForeignKey(
@@ -313,7 +327,12 @@ class SurveyInvitation(models.Model):
                 fields=["survey", "source_event_id"],
                 condition=Q(source_event_id__isnull=False),
                 name="survey_invitation_once_per_event",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "contact", "source_key"],
+                condition=~Q(source_key=""),
+                name="survey_invitation_once_per_key",
+            ),
         ]
         indexes = [models.Index(fields=["contact", "created_at"], name="survey_invitation_recent")]
 
@@ -338,6 +357,7 @@ class SurveyAnswer(models.Model):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    product_id = models.PositiveBigIntegerField(default=0)  # a sales product id, 0: none
     created_at = models.DateTimeField(_("answered"), db_index=True)
 
     class Meta:
@@ -429,3 +449,58 @@ class ScoreDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.score}: {self.count}"
+
+
+class ScoreDailyProduct(models.Model):
+    """How many answers about one product got one score on one day: the reports and KPIs by product read this.
+    Apart from `ScoreDaily` so that the product does not multiply the rows every other report reads."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    product_id = models.PositiveBigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind", "score", "product_id"], name="score_daily_product_once")
+        ]
+        indexes = [models.Index(fields=["kind", "day"], name="score_daily_product_kind_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.score} product {self.product_id}: {self.count}"
+
+
+class SurveySchedule(models.Model):
+    """A survey sent again and again to an audience (a tag, a lifecycle stage, an account tier) every N days.
+
+    The worker's periodic task runs the schedules that are due; each run is keyed by its day, so running the
+    task twice sends nothing twice, and the usual throttling skips customers surveyed recently."""
+
+    name = models.CharField(_("name"), max_length=150)
+    survey = models.ForeignKey(Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="schedules")
+    audience_tag = models.ForeignKey(
+        "core.Tag",
+        verbose_name=_("contacts with the tag"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    audience_stage = models.CharField(_("lifecycle stage"), max_length=12, choices=LifecycleStage.choices, blank=True)
+    audience_tier = models.CharField(_("account tier"), max_length=12, choices=Account.Tier.choices, blank=True)
+    every_days = models.PositiveIntegerField(_("every (days)"), default=30)
+    next_run_at = models.DateTimeField(_("next run"))
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_sent = models.PositiveIntegerField(_("sent in the last run"), default=0)
+    last_skipped = models.PositiveIntegerField(_("skipped in the last run"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("survey schedule")
+        verbose_name_plural = _("survey schedules")
+        ordering = ["next_run_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,7 +15,8 @@ from django.utils import timezone
 from guanxi.core.models import Team, User
 from guanxi.customers.models import Contact
 
-from .models import FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, Survey
+from .models import Channel, FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, ScoreDailyProduct, Survey
+from .products import product_names
 
 
 def feedback_visible_to(user: Any, action: str = "view") -> QuerySet[FeedbackItem]:
@@ -60,15 +61,23 @@ def nps_figures(promoters: int, passives: int, detractors: int) -> dict[str, Any
     }
 
 
+GROUPS = {"channel": "channel", "team": "team_id", "agent": "agent_id", "product": "product_id"}
+SERIES_GROUPS = 6  # the groups with the most answers get a line in the "NPS over time" chart
+
+
 def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict[str, Any]:
     """CSAT (share of 4–5 and mean), NPS with CI and CES mean: overall, per month, and per `group`
-    (channel, team or agent). Reads the daily rollup (`ScoreDaily`), one grouped query, not every answer."""
+    (channel, team, agent or product), each group also month by month. Reads the daily rollup (`ScoreDaily`),
+    one grouped query, not every answer."""
     end_day = timezone.localdate(end) if end else timezone.localdate()
     start_day = timezone.localdate(start) if start else end_day - timedelta(days=365)
-    field = {"channel": "channel", "team": "team_id", "agent": "agent_id"}.get(group, "")
+    field = GROUPS.get(group, "")
     keys = ["kind", "score", "month", *([field] if field else [])]
+    # by product: the groups come from the product rollup, the overall figures still from every answer
+    overall = score_report(start=start, end=end) if group == "product" else None
+    rollup: Any = ScoreDailyProduct if group == "product" else ScoreDaily
     rows = (
-        ScoreDaily.objects.filter(day__gt=start_day, day__lte=end_day)
+        rollup.objects.filter(day__gt=start_day, day__lte=end_day)
         .annotate(month=TruncMonth("day"))
         .values(*keys)
         .annotate(n=Sum("count"))
@@ -76,13 +85,17 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
     )
     totals: dict[str, Counter[int]] = defaultdict(Counter)
     by_month: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
-    by_group: dict[Any, Counter[int]] = defaultdict(Counter)
+    by_group: dict[Any, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+    group_month: dict[Any, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
     for row in rows:
         kind, score, n = row["kind"], row["score"], row["n"]
+        month = row["month"].strftime("%Y-%m")
         totals[kind][score] += n
-        by_month[row["month"].strftime("%Y-%m")][kind][score] += n
-        if field and kind == "nps":
-            by_group[row[field]][score] += n
+        by_month[month][kind][score] += n
+        if field:
+            by_group[row[field]][kind][score] += n
+            if kind == "nps":
+                group_month[row[field]][month][score] += n
     months = []
     for month, kinds in sorted(by_month.items()):
         entry: dict[str, Any] = {"month": month}
@@ -93,15 +106,42 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
         if kinds.get("ces"):
             entry["ces"] = _mean(kinds["ces"])
         months.append(entry)
-    names = _group_names(group, list(by_group))
-    by = [{"key": names.get(key, key) or "—", **_nps(counts)} for key, counts in by_group.items()]
-    by.sort(key=lambda r: str(r["key"]))
+    names = group_names(group, list(by_group))
+    by = []
+    for key, kinds in by_group.items():
+        csat = _csat(kinds["csat"])
+        by.append(
+            {
+                "key": names.get(key) or "—",
+                **_nps(kinds["nps"]),
+                "csat": csat["score"],
+                "csat_n": csat["n"],
+                "ces": _mean(kinds["ces"]),
+                "ces_n": sum(kinds["ces"].values()),
+                "answers": sum(sum(c.values()) for c in kinds.values()),
+            }
+        )
+    by.sort(key=lambda r: (-r["answers"], str(r["key"])))
+    if overall is not None:
+        months = overall["months"]
+    month_keys = [m["month"] for m in months]
+    busiest = sorted(group_month, key=lambda k: -sum(sum(c.values()) for c in group_month[k].values()))
+    series = [
+        {
+            "name": names.get(key) or "—",
+            "data": [_nps(group_month[key][m])["nps"] if group_month[key].get(m) else None for m in month_keys],
+        }
+        for key in busiest[:SERIES_GROUPS]
+    ]
+    if overall is not None:
+        return {**overall, "by": by, "series": series}
     return {
         "nps": _nps(totals["nps"]),
         "csat": _csat(totals["csat"]),
         "ces": {"n": sum(totals["ces"].values()), "mean": _mean(totals["ces"])},
         "months": months,
         "by": by,
+        "series": series,
     }
 
 
@@ -122,20 +162,34 @@ def _mean(counts: Counter[int]) -> float | None:
     return round(sum(s * c for s, c in counts.items()) / n, 2) if n else None
 
 
-def _group_names(group: str, keys: list[Any]) -> dict[Any, str]:
+def group_names(group: str, keys: list[Any]) -> dict[Any, str]:
+    """Readable names of report groups: translated channel labels, team and agent names, product names."""
+    if group == "channel":
+        labels = dict(Channel.choices)
+        return {key: str(labels.get(key, key)) for key in keys if key}
     if group == "team":
         return {t.pk: t.name for t in Team.objects.filter(pk__in=keys)}
     if group == "agent":
         return {u.pk: str(u) for u in User.objects.filter(pk__in=keys)}
+    if group == "product":
+        return product_names(keys)
     return {}
+
+
+def _avg(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def feedback_report(*, user: Any, start: Any = None, end: Any = None) -> dict[str, Any]:
-    """Top topics and their monthly trend, time to first response and to closure, the closed-loop share."""
+ITEM_GROUPS = {"channel": "channel", "team": "team_id", "agent": "owner_id"}
+
+
+def feedback_report(*, user: Any, start: Any = None, end: Any = None, group: str = "") -> dict[str, Any]:
+    """Top topics and their monthly trend, time to first response and to closure, the closed-loop share;
+    the times and the share also per channel, team or agent (`group`)."""
     end = end or timezone.now()
     start = start or end - timedelta(days=365)
     items = FeedbackItem.objects.visible_to(user).filter(created_at__gte=start, created_at__lt=end)
@@ -151,19 +205,40 @@ def feedback_report(*, user: Any, start: Any = None, end: Any = None) -> dict[st
     ):
         trend.setdefault(row["month"].strftime("%Y-%m"), {})[row["topic__key"]] = row["n"]
     first, closure = [], []
-    for created, responded, closed in items.values_list("created_at", "first_response_at", "closed_at"):
+    field = ITEM_GROUPS.get(group, "")
+    per: dict[Any, dict[str, list[float]]] = defaultdict(lambda: {"first": [], "closure": [], "all": []})
+    for created, responded, closed, key in items.values_list(
+        "created_at", "first_response_at", "closed_at", field or "id"
+    ):
+        bucket = per[key] if field else {"first": [], "closure": [], "all": []}
+        bucket["all"].append(1)
         if responded:
             first.append((responded - created).total_seconds() / 3600)
+            bucket["first"].append(first[-1])
         if closed:
             closure.append((closed - created).total_seconds() / 3600)
+            bucket["closure"].append(closure[-1])
+    names = group_names(group, list(per)) if field else {}
+    by: list[dict[str, Any]] = [
+        {
+            "key": names.get(key) or "—",
+            "items": len(b["all"]),
+            "first_response_hours": _avg(b["first"]),
+            "closure_hours": _avg(b["closure"]),
+            "closed_loop_share": _share(len(b["closure"]), len(b["all"])),
+        }
+        for key, b in per.items()
+    ]
+    by.sort(key=lambda r: (-r["items"], str(r["key"])))
     total = items.count()
     closed_loop = items.filter(status=FeedbackItem.Status.CLOSED).count()
     return {
         "total": total,
         "top_topics": top,
         "trend": [{"month": m, **v} for m, v in sorted(trend.items())],
-        "first_response_hours": round(sum(first) / len(first), 1) if first else None,
-        "closure_hours": round(sum(closure) / len(closure), 1) if closure else None,
+        "first_response_hours": _avg(first),
+        "closure_hours": _avg(closure),
+        "by": by,
         "closed_loop_share": _share(closed_loop, total),
         "satisfied_share": _share(
             items.filter(customer_satisfied=True).count(), items.filter(rated_at__isnull=False).count()

@@ -3,6 +3,7 @@ deadline reminders and escalation; recurring-topic issues; surveys, invitations 
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -12,17 +13,17 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Min, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from guanxi.core.events import record_event
+from guanxi.core.events import field_changes, record_event, snapshot
 from guanxi.core.models import User
 from guanxi.core.services import notification_send
-from guanxi.customers.models import Account, Contact, Lead
+from guanxi.customers.models import Account, Contact, Lead, LifecycleStage
 
 from . import classifier
 from .models import (
@@ -35,11 +36,13 @@ from .models import (
     PointsEntry,
     RoutingRule,
     ScoreDaily,
+    ScoreDailyProduct,
     Sentiment,
     Severity,
     Survey,
     SurveyAnswer,
     SurveyInvitation,
+    SurveySchedule,
 )
 from .related import related_kinds
 
@@ -149,8 +152,17 @@ def _tier_of(contact: Contact | None, account: Account | None) -> str:
     return ""
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+PUBLIC_POINTS_EVERY = timedelta(days=1)  # an unsigned-in form earns one customer feedback points once a day
+
+
+def plain_text(text: str) -> str:
+    """Any script and emoji are kept; control characters (NUL breaks PostgreSQL text) are dropped."""
+    return CONTROL.sub("", text or "").strip()
+
+
 def _clean_text(text: str) -> str:
-    text = (text or "").strip()
+    text = plain_text(text)
     if not text:
         raise ValidationError({"text": _("Write the feedback.")})
     if len(text) > MAX_TEXT:
@@ -188,11 +200,16 @@ def feedback_create(
         raise ValidationError({"related_kind": _("Unknown kind of related record.")})
     if related_kind and not related_id:
         raise ValidationError({"related_id": _("Give the id of the related record.")})
+    resolve = related_kinds()[related_kind].resolve if related_kind else None
+    if resolve is not None and related_id and resolve(related_id) is None:
+        raise ValidationError({"related_id": _("There is no such related record.")})
     languages = dict(settings.LANGUAGES)
     language = language if language in languages else (translation.get_language() or settings.LANGUAGE_CODE)
     if language not in languages:
         language = settings.LANGUAGE_CODE
-    suggestion = classifier.classify(text)
+    suggestion = classifier.classify(
+        text, topics=set(FeedbackTopic.objects.filter(active=True).values_list("key", flat=True))
+    )
     topic = _topic(suggestion.topic)
     if not severity:
         negative = suggestion.sentiment == Sentiment.NEGATIVE
@@ -252,6 +269,11 @@ def feedback_create(
             url=item.get_absolute_url(),
             event=event,
         )
+    if award_points and actor is None and channel in (Channel.WEB_FORM, Channel.PORTAL) and contact is not None:
+        # the public form matches the customer by the email typed in: one award a day, so it cannot be farmed
+        award_points = not PointsEntry.objects.filter(
+            contact=contact, reason=PointsEntry.Reason.FEEDBACK, created_at__gte=now - PUBLIC_POINTS_EVERY
+        ).exists()
     if award_points:
         _points_award(
             contact=contact, reason=PointsEntry.Reason.FEEDBACK, points=policy.points_feedback, source=item, actor=actor
@@ -561,6 +583,7 @@ def survey_create(
     questions: list[dict[str, Any]] | None = None,
     trigger: str = Survey.Trigger.MANUAL,
     throttle_days: int = 30,
+    onboarding_days: int = 7,
 ) -> Survey:
     """Define a survey: its kind fixes the score scale (CSAT 1–5, NPS 0–10, CES 1–7; custom has none)."""
     if not name.strip():
@@ -574,6 +597,8 @@ def survey_create(
         raise ValidationError({"questions": _("A custom survey needs at least one question.")})
     if throttle_days < 0 or throttle_days > 3650:
         raise ValidationError({"throttle_days": _("Use 0 to 3650 days.")})
+    if onboarding_days < 0 or onboarding_days > 3650:
+        raise ValidationError({"onboarding_days": _("Use 0 to 3650 days.")})
     survey = Survey.objects.create(
         name=name.strip()[:150],
         kind=kind,
@@ -581,6 +606,7 @@ def survey_create(
         questions=cleaned,
         trigger=trigger,
         throttle_days=throttle_days,
+        onboarding_days=onboarding_days,
     )
     record_event(obj=survey, action="created", actor=actor, data={"kind": kind, "trigger": trigger})
     return survey
@@ -606,6 +632,11 @@ def survey_throttled(*, contact: Contact, days: int, now: Any = None) -> bool:
     return SurveyInvitation.objects.filter(contact=contact, created_at__gte=since).exists()
 
 
+def survey_pause_days(survey: Survey) -> int:
+    """The throttle for this survey: its own pause or the organisation's, whichever is longer."""
+    return max(survey.throttle_days, feedback_settings().survey_throttle_days)
+
+
 def survey_invite(
     *,
     survey: Survey,
@@ -613,29 +644,42 @@ def survey_invite(
     actor: Any,
     language: str = "",
     source_event_id: int | None = None,
+    source_key: str = "",
     channel: str = "",
     team: Any = None,
     agent: Any = None,
+    product_id: int = 0,
 ) -> SurveyInvitation | None:
-    """Email one customer a signed, single-use link; None when throttled, inactive or without an email."""
-    if not survey.active or not contact.email or survey_throttled(contact=contact, days=survey.throttle_days):
+    """Email one customer a signed, single-use link; None when throttled, inactive, without an email, or when
+    this event or key (a scheduled run, the onboarding trigger) already sent it."""
+    if not survey.active or not contact.email:
         return None
     if source_event_id and SurveyInvitation.objects.filter(survey=survey, source_event_id=source_event_id).exists():
         return None
+    if source_key and SurveyInvitation.objects.filter(survey=survey, contact=contact, source_key=source_key).exists():
+        return None
+    if survey_throttled(contact=contact, days=survey_pause_days(survey)):
+        return None
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-    with transaction.atomic():
-        invitation = SurveyInvitation.objects.create(
-            survey=survey,
-            contact=contact,
-            email=contact.email,
-            language=language,
-            nonce=secrets.token_hex(16),
-            source_event_id=source_event_id,
-            channel=channel,
-            team=team,
-            agent=agent,
-            sent_at=timezone.now(),
-        )
+    with transaction.atomic():  # a failed email leaves no invitation behind
+        try:
+            with transaction.atomic():
+                invitation = SurveyInvitation.objects.create(
+                    survey=survey,
+                    contact=contact,
+                    email=contact.email,
+                    language=language,
+                    nonce=secrets.token_hex(16),
+                    source_event_id=source_event_id,
+                    source_key=source_key[:60],
+                    channel=channel,
+                    team=team,
+                    agent=agent,
+                    product_id=product_id or 0,
+                    sent_at=timezone.now(),
+                )
+        except IntegrityError:  # the same event or run handled at the same moment by another worker
+            return None
         link = site_url(reverse("survey-answer", args=[survey_token(invitation)]))
         with translation.override(language):
             subject = _("A quick question from us: %(survey)s") % {"survey": survey.name}
@@ -712,7 +756,7 @@ def survey_answer(
             )
     else:
         score = None
-    text = (text or "").strip()
+    text = plain_text(text)
     if len(text) > MAX_TEXT:
         raise ValidationError({"text": _("Keep the comment under %(max)d characters.") % {"max": MAX_TEXT}})
     given = answers or {}
@@ -732,7 +776,7 @@ def survey_answer(
                 )
             cleaned[q["key"]] = number
         else:
-            cleaned[q["key"]] = str(value).strip()[:2000]
+            cleaned[q["key"]] = plain_text(str(value))[:2000]
     if survey.kind == Survey.SurveyKind.CUSTOM and not cleaned and not text:
         raise ValidationError({"answers": _("Answer at least one question.")})
     now = timezone.now()
@@ -747,6 +791,7 @@ def survey_answer(
         channel=invitation.channel,
         team=invitation.team,
         agent=invitation.agent,
+        product_id=invitation.product_id,
         created_at=now,
     )
     invitation.answered_at = now
@@ -800,6 +845,10 @@ def score_rollup_add(answer: SurveyAnswer) -> None:
     }
     row, _created = ScoreDaily.objects.get_or_create(**key)
     ScoreDaily.objects.filter(pk=row.pk).update(count=F("count") + 1)
+    if answer.product_id:
+        product_key = {"day": key["day"], "kind": answer.kind, "score": answer.score, "product_id": answer.product_id}
+        product_row, _created = ScoreDailyProduct.objects.get_or_create(**product_key)
+        ScoreDailyProduct.objects.filter(pk=product_row.pk).update(count=F("count") + 1)
 
 
 @transaction.atomic
@@ -826,4 +875,279 @@ def score_rollup_rebuild() -> int:
         for g in groups.iterator(chunk_size=5000)
     ]
     ScoreDaily.objects.bulk_create(rows, batch_size=2000)
+    ScoreDailyProduct.objects.all().delete()
+    by_product: Any = (
+        SurveyAnswer.objects.filter(score__isnull=False, product_id__gt=0)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "kind", "score", "product_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    ScoreDailyProduct.objects.bulk_create(
+        (
+            ScoreDailyProduct(day=g["day"], kind=g["kind"], score=g["score"], product_id=g["product_id"], count=g["n"])
+            for g in by_product.iterator(chunk_size=5000)
+        ),
+        batch_size=2000,
+    )
     return len(rows)
+
+
+# --- settings: policy, topics, routing rules ---------------------------------------------------
+
+SETTINGS_LIMITS: dict[str, tuple[int, int]] = {
+    "points_feedback": (0, 100000),
+    "points_survey": (0, 100000),
+    "points_adopted": (0, 100000),
+    "recurring_count": (2, 1000),
+    "recurring_days": (1, 365),
+    "remind_hours_before": (0, 720),
+    "default_response_hours": (1, 8760),
+    "survey_throttle_days": (0, 3650),
+}
+
+
+@transaction.atomic
+def feedback_settings_save(*, actor: User, **fields: Any) -> FeedbackSettings:
+    """Change the feedback policy: points amounts, the recurring-topic threshold, reminders, survey pause."""
+    policy = FeedbackSettings.objects.select_for_update().filter(pk=1).first() or feedback_settings()
+    errors: dict[str, str] = {}
+    for name, value in fields.items():
+        if name not in SETTINGS_LIMITS:
+            raise ValidationError({name: _("Unknown setting.")})
+        low, high = SETTINGS_LIMITS[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            field = str(getattr(FeedbackSettings._meta.get_field(name), "verbose_name", name))
+            errors[name] = _("“%(field)s” must be a whole number from %(low)d to %(high)d.") % {
+                "field": field,
+                "low": low,
+                "high": high,
+            }
+    if errors:
+        raise ValidationError(errors)
+    before = snapshot(policy, fields)
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    policy.save()
+    record_event(obj=policy, action="updated", actor=actor, changes=field_changes(policy, before, fields))
+    return policy
+
+
+@transaction.atomic
+def topic_save(
+    *, actor: User, name: str, name_zh: str = "", key: str = "", topic: FeedbackTopic | None = None
+) -> FeedbackTopic:
+    """Add a topic to the classifier's list, or rename one (its key never changes: it names the training labels)."""
+    name, name_zh = (name or "").strip(), (name_zh or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the topic a name.")})
+    if len(name) > 80 or len(name_zh) > 80:
+        raise ValidationError({"name": _("Keep the names under 80 characters.")})
+    if topic is None:
+        key = (key or "").strip().lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", key):
+            raise ValidationError(
+                {"key": _("Use lower-case letters, digits, “-” or “_” (at most 40), starting with a letter or digit.")}
+            )
+        if FeedbackTopic.objects.filter(key=key).exists():
+            raise ValidationError({"key": _("A topic with the key “%(key)s” already exists.") % {"key": key}})
+        topic = FeedbackTopic.objects.create(key=key, name=name, name_zh=name_zh)
+        record_event(obj=topic, action="created", actor=actor, data={"key": key, "name": name, "name_zh": name_zh})
+        return topic
+    before = snapshot(topic, ("name", "name_zh"))
+    topic.name, topic.name_zh = name, name_zh
+    topic.save(update_fields=["name", "name_zh"])
+    record_event(obj=topic, action="updated", actor=actor, changes=field_changes(topic, before, ("name", "name_zh")))
+    return topic
+
+
+@transaction.atomic
+def topic_set_active(*, actor: User, topic: FeedbackTopic, active: bool) -> FeedbackTopic:
+    """Retire a topic (the classifier stops suggesting it; items keep it) or bring it back."""
+    if topic.key == "other" and not active:
+        raise ValidationError({"active": _("“Other” catches everything else and cannot be retired.")})
+    if topic.active == active:
+        return topic
+    topic.active = active
+    topic.save(update_fields=["active"])
+    record_event(obj=topic, action="updated", actor=actor, changes={"active": [not active, active]})
+    return topic
+
+
+ROUTING_FIELDS = ("name", "kind", "severity", "tier", "owner_id", "team_id", "response_hours", "active")
+
+
+@transaction.atomic
+def routing_rule_save(
+    *,
+    actor: User,
+    name: str,
+    rule: RoutingRule | None = None,
+    kind: str = "",
+    severity: str = "",
+    tier: str = "",
+    owner: User | None = None,
+    team: Any = None,
+    response_hours: int = 24,
+    active: bool = True,
+) -> RoutingRule:
+    """Create or change a routing rule: kind, severity and customer tier → owner and/or team, response deadline."""
+    from guanxi.customers.models import Account as _Account
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the rule a name.")})
+    if kind and kind not in Kind.values:
+        raise ValidationError({"kind": _("Choose complaint, suggestion, praise or question.")})
+    if severity and severity not in Severity.values:
+        raise ValidationError({"severity": _("Unknown severity.")})
+    if tier and tier not in _Account.Tier.values:
+        raise ValidationError({"tier": _("Unknown customer tier.")})
+    if owner is None and team is None:
+        raise ValidationError({"owner": _("Choose an owner, a team or both.")})
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": _("This user is deactivated.")})
+    if not isinstance(response_hours, int) or not 1 <= response_hours <= 8760:
+        raise ValidationError({"response_hours": _("The response deadline is 1 to 8760 hours.")})
+    rule = rule or RoutingRule()
+    created = rule.pk is None
+    before = snapshot(rule, ROUTING_FIELDS)
+    rule.name, rule.kind, rule.severity, rule.tier = name[:120], kind, severity, tier
+    rule.owner, rule.team, rule.response_hours, rule.active = owner, team, response_hours, active
+    rule.save()
+    record_event(
+        obj=rule,
+        action="created" if created else "updated",
+        actor=actor,
+        changes=field_changes(rule, before, ROUTING_FIELDS),
+    )
+    return rule
+
+
+# --- scheduled and onboarding surveys ----------------------------------------------------------
+
+ONBOARDING_GRACE_DAYS = 7  # a first order this much older than the survey's delay is no longer "onboarding"
+
+
+def schedule_audience(schedule: SurveySchedule) -> Any:
+    """The contacts a schedule reaches: not archived, with an email, matching its tag, stage and tier."""
+    contacts = Contact.objects.filter(archived_at__isnull=True).exclude(email="")
+    if schedule.audience_tag_id:
+        contacts = contacts.filter(tags=schedule.audience_tag_id)
+    if schedule.audience_stage:
+        contacts = contacts.filter(lifecycle_stage=schedule.audience_stage)
+    if schedule.audience_tier:
+        contacts = contacts.filter(links__account__tier=schedule.audience_tier)
+    return contacts.distinct().order_by("pk")
+
+
+@transaction.atomic
+def survey_schedule_save(
+    *,
+    actor: User,
+    name: str,
+    survey: Survey | None,
+    every_days: int,
+    next_run_at: Any,
+    schedule: SurveySchedule | None = None,
+    audience_tag: Any = None,
+    audience_stage: str = "",
+    audience_tier: str = "",
+    active: bool = True,
+) -> SurveySchedule:
+    """Create or change a survey schedule: which survey, to whom, how often, and when it runs next."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the schedule a name.")})
+    if survey is None:
+        raise ValidationError({"survey": _("Choose a survey.")})
+    if not isinstance(every_days, int) or not 1 <= every_days <= 366:
+        raise ValidationError({"every_days": _("Run every 1 to 366 days.")})
+    if next_run_at is None:
+        raise ValidationError({"next_run_at": _("Say when the first run is.")})
+    if audience_stage and audience_stage not in LifecycleStage.values:
+        raise ValidationError({"audience_stage": _("Unknown lifecycle stage.")})
+    if audience_tier and audience_tier not in Account.Tier.values:
+        raise ValidationError({"audience_tier": _("Unknown customer tier.")})
+    if audience_tag is None and not audience_stage and not audience_tier:
+        raise ValidationError(
+            {"audience_tag": _("Choose who receives it: a tag, a lifecycle stage or a tier (or several).")}
+        )
+    fields = ("name", "survey_id", "audience_tag_id", "audience_stage", "audience_tier", "every_days", "active")
+    schedule = schedule or SurveySchedule()
+    created = schedule.pk is None
+    before = snapshot(schedule, (*fields, "next_run_at"))
+    schedule.name, schedule.survey, schedule.audience_tag = name[:150], survey, audience_tag
+    schedule.audience_stage, schedule.audience_tier = audience_stage, audience_tier
+    schedule.every_days, schedule.next_run_at, schedule.active = every_days, next_run_at, active
+    schedule.save()
+    record_event(
+        obj=schedule,
+        action="created" if created else "updated",
+        actor=actor,
+        changes=field_changes(schedule, before, fields),
+    )
+    return schedule
+
+
+def survey_schedules_run(*, now: Any = None) -> dict[str, int]:
+    """Run every due schedule once: invite its audience (throttled ones skipped), then move its next run on.
+
+    A run is keyed by the schedule and its planned day, and each invitation is committed on its own under that
+    key (unique per survey, contact and key): a task started twice, or retried after a crash half-way, sends
+    only to the customers not yet invited in that run, and the run moves on once, when it is complete."""
+    now = now or timezone.now()
+    done = {"runs": 0, "sent": 0, "skipped": 0}
+    due = SurveySchedule.objects.filter(active=True, survey__active=True, next_run_at__lte=now)
+    for schedule in due.select_related("survey").order_by("next_run_at", "id"):
+        planned = schedule.next_run_at
+        key = f"schedule:{schedule.pk}:{timezone.localtime(planned):%Y%m%d}"
+        sent = skipped = 0
+        for contact in schedule_audience(schedule).iterator(chunk_size=500):
+            if survey_invite(survey=schedule.survey, contact=contact, actor=None, source_key=key):
+                sent += 1
+            else:
+                skipped += 1
+        next_run = planned
+        while next_run <= now:
+            next_run += timedelta(days=schedule.every_days)
+        with transaction.atomic():
+            moved = SurveySchedule.objects.filter(pk=schedule.pk, next_run_at=planned).update(
+                next_run_at=next_run, last_run_at=now, last_sent=sent, last_skipped=skipped
+            )
+            if not moved:  # another worker finished this run first; what it sent is already counted there
+                continue
+            record_event(obj=schedule, action="run", actor=None, data={"sent": sent, "skipped": skipped, "key": key})
+        done["runs"] += 1
+        done["sent"] += sent
+        done["skipped"] += skipped
+    return done
+
+
+def onboarding_contacts(*, days: int, now: Any = None) -> Any:
+    """Contacts whose first order (not cancelled or refunded) was `days` to `days` + a grace week ago."""
+    from guanxi.sales.models import Order
+
+    now = now or timezone.now()
+    firsts = (
+        Order.objects.filter(contact__isnull=False)
+        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .values("contact_id")
+        .annotate(first=Min("ordered_at"))
+        .filter(
+            first__lte=now - timedelta(days=days),
+            first__gt=now - timedelta(days=days + ONBOARDING_GRACE_DAYS),
+        )
+        .values("contact_id")
+    )
+    return Contact.objects.filter(pk__in=firsts, archived_at__isnull=True).exclude(email="").order_by("pk")
+
+
+def survey_onboarding_run(*, now: Any = None) -> dict[str, int]:
+    """Send each onboarding survey to the customers whose first order was its number of days ago, once each."""
+    done = {"sent": 0, "skipped": 0}
+    for survey in Survey.objects.filter(active=True, trigger=Survey.Trigger.ONBOARDING):
+        for contact in onboarding_contacts(days=survey.onboarding_days, now=now).iterator(chunk_size=500):
+            invitation = survey_invite(survey=survey, contact=contact, actor=None, source_key="onboarding")
+            done["sent" if invitation else "skipped"] += 1
+    return done

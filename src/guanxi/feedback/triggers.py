@@ -57,6 +57,7 @@ def survey_triggers(event: Event) -> None:
     if not trigger:
         return
     from .models import FeedbackItem, Survey
+    from .products import product_of
     from .services import survey_invite
 
     surveys = list(Survey.objects.filter(active=True, trigger=trigger))
@@ -78,4 +79,5 @@ def survey_triggers(event: Event) -> None:
             channel=getattr(obj, "channel", "") if isinstance(obj, FeedbackItem) else "",
             team=getattr(obj, "team", None),
             agent=getattr(obj, "owner", None),
+            product_id=product_of(obj),
         )

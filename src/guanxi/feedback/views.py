@@ -28,11 +28,23 @@ from guanxi.customers import selectors as customer_selectors
 from guanxi.customers.models import Contact
 
 from . import lists, selectors, services
-from .forms import CorrectForm, PublicFeedbackForm, RedeemForm, StaffFeedbackForm, SurveyForm, SurveySendForm
-from .models import Channel, FeedbackItem, FeedbackTopic, Survey
+from .forms import (
+    CorrectForm,
+    PublicFeedbackForm,
+    RedeemForm,
+    RoutingRuleForm,
+    ScheduleForm,
+    SettingsForm,
+    StaffFeedbackForm,
+    SurveyForm,
+    SurveySendForm,
+    TopicForm,
+)
+from .models import Channel, FeedbackItem, FeedbackTopic, RoutingRule, Survey, SurveySchedule
 
 PUBLIC_LIMIT = 5  # public form submissions per IP address per hour
 PUBLIC_WINDOW = 3600
+LINK_LIMIT = 30  # survey and rating link posts, and refused (forged, used) links, per IP address per hour
 
 
 def _errors(request: AuthedRequest, exc: ValidationError) -> None:
@@ -162,6 +174,9 @@ def survey_create(request: AuthedRequest) -> HttpResponse:
                 questions=form.questions_list(),
                 trigger=form.cleaned_data["trigger"],
                 throttle_days=form.cleaned_data["throttle_days"],
+                onboarding_days=7
+                if form.cleaned_data["onboarding_days"] is None
+                else form.cleaned_data["onboarding_days"],
                 actor=request.user,
             )
         except ValidationError as exc:
@@ -214,10 +229,10 @@ def survey_send(request: AuthedRequest, pk: int) -> HttpResponse:
 def reports(request: AuthedRequest) -> HttpResponse:
     """CSAT, NPS with its confidence interval, CES over time and by channel/team/agent; topics; times; loop."""
     group = request.GET.get("by", "channel")
-    if group not in ("channel", "team", "agent"):
+    if group not in selectors.GROUPS:
         group = "channel"
     scores = selectors.score_report(group=group)
-    items = selectors.feedback_report(user=request.user)
+    items = selectors.feedback_report(user=request.user, group=group)
     topics = {t.key: str(t) for t in FeedbackTopic.objects.all()}
     chart = {
         "months": [m["month"] for m in scores["months"]],
@@ -231,8 +246,24 @@ def reports(request: AuthedRequest) -> HttpResponse:
             if t["topic__key"]
         ],
         "labels": {"nps": "NPS", "csat": "CSAT %", "ces": "CES"},
+        "series": scores["series"],
     }
-    context = {"scores": scores, "items": items, "group": group, "chart": chart, "topics": topics}
+    groups = [
+        ("channel", _("Channel")),
+        ("team", _("Team")),
+        ("agent", _("Agent")),
+        ("product", _("Product")),
+    ]
+    context = {
+        "scores": scores,
+        "items": items,
+        "group": group,
+        "group_label": dict(groups)[group],
+        "groups": groups,
+        "chart": chart,
+        "topics": topics,
+        "item_groups": selectors.ITEM_GROUPS,
+    }
     return render(request, "feedback/reports.html", context)
 
 
@@ -268,6 +299,141 @@ def contact_points(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "feedback/contact_points.html", context)
 
 
+# --- settings: policy, topics, routing rules ---------------------------------------------------
+
+
+@staff_perm("feedback.change_feedbacksettings")
+def feedback_settings(request: AuthedRequest) -> HttpResponse:
+    """The feedback policy (recurring threshold, points, reminders, survey pause), topics and routing rules."""
+    policy = services.feedback_settings()
+    form = SettingsForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.feedback_settings_save(
+                actor=request.user, **{name: form.cleaned_data[name] for name in SettingsForm.Meta.fields}
+            )
+        except ValidationError as exc:
+            policy.refresh_from_db()
+            apply_service_errors(form, exc)  # type: ignore[arg-type]
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("feedback-settings")
+    context = {
+        "form": form,
+        "topics": FeedbackTopic.objects.order_by("-active", "key"),
+        "rules": RoutingRule.objects.select_related("owner", "team").order_by("-active", "id"),
+    }
+    return render(request, "feedback/settings.html", context)
+
+
+@staff_perm("feedback.change_feedbacksettings")
+def topic_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    """Add a topic, or rename one (its key stays)."""
+    topic = get_object_or_404(FeedbackTopic, pk=pk) if pk is not None else None
+    initial = {"key": topic.key, "name": topic.name, "name_zh": topic.name_zh} if topic else {}
+    form = TopicForm(request.POST or None, initial=initial)
+    if topic is not None:
+        form.fields["key"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.topic_save(
+                actor=request.user,
+                topic=topic,
+                key=form.cleaned_data.get("key") or "",
+                name=form.cleaned_data["name"],
+                name_zh=form.cleaned_data["name_zh"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("feedback-settings")
+    title = _("Rename topic") if topic else _("New topic")
+    return render(request, "core/form.html", {"form": form, "title": title, "back": "feedback-settings"})
+
+
+@require_POST
+@staff_perm("feedback.change_feedbacksettings")
+def topic_active(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Retire a topic or bring it back."""
+    topic = get_object_or_404(FeedbackTopic, pk=pk)
+    try:
+        services.topic_set_active(actor=request.user, topic=topic, active=request.POST.get("active") == "1")
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("feedback-settings")
+
+
+@staff_perm("feedback.change_feedbacksettings")
+def routing_rule_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    """Create or change a routing rule."""
+    rule = get_object_or_404(RoutingRule, pk=pk) if pk is not None else None
+    initial: dict[str, Any] = {}
+    if rule is not None:
+        initial = {
+            "name": rule.name,
+            "kind": rule.kind,
+            "severity": rule.severity,
+            "tier": rule.tier,
+            "owner": rule.owner_id,
+            "team": rule.team_id,
+            "response_hours": rule.response_hours,
+            "active": rule.active,
+        }
+    form = RoutingRuleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.routing_rule_save(actor=request.user, rule=rule, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("feedback-settings")
+    title = _("Routing rule")
+    return render(request, "core/form.html", {"form": form, "title": title, "back": "feedback-settings"})
+
+
+# --- survey schedules -----------------------------------------------------------------------------
+
+
+@staff_perm("feedback.view_survey")
+def schedule_list(request: AuthedRequest) -> HttpResponse:
+    """The survey schedules with their audience, cadence, last and next run."""
+    rows = SurveySchedule.objects.select_related("survey", "audience_tag").order_by("-active", "next_run_at", "id")
+    return render(request, "feedback/schedule_list.html", {"page": page_of(request, rows)})
+
+
+@staff_perm("feedback.change_survey")
+def schedule_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    """Create or change a survey schedule."""
+    schedule = get_object_or_404(SurveySchedule, pk=pk) if pk is not None else None
+    initial: dict[str, Any] = {"next_run_at": timezone.localtime().replace(minute=0, second=0, microsecond=0)}
+    if schedule is not None:
+        initial = {
+            "name": schedule.name,
+            "survey": schedule.survey_id,
+            "audience_tag": schedule.audience_tag_id,
+            "audience_stage": schedule.audience_stage,
+            "audience_tier": schedule.audience_tier,
+            "every_days": schedule.every_days,
+            "next_run_at": timezone.localtime(schedule.next_run_at),
+            "active": schedule.active,
+        }
+    form = ScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_schedule_save(actor=request.user, schedule=schedule, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("survey-schedule-list")
+    title = _("Survey schedule")
+    return render(request, "core/form.html", {"form": form, "title": title, "back": "survey-schedule-list"})
+
+
 # --- public pages -----------------------------------------------------------------------------
 
 
@@ -275,10 +441,11 @@ def _client_ip(request: Any) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def _rate_limited(request: Any) -> bool:
-    key = f"feedback:public:{_client_ip(request)}"
+def _rate_limited(request: Any, scope: str = "public", limit: int = PUBLIC_LIMIT) -> bool:
+    """Count one attempt from this address in `scope`; True once the hour's `limit` is reached."""
+    key = f"feedback:{scope}:{_client_ip(request)}"
     count = cache.get_or_set(key, 0, PUBLIC_WINDOW) or 0
-    if count >= PUBLIC_LIMIT:
+    if count >= limit:
         return True
     try:
         cache.incr(key)
@@ -322,15 +489,33 @@ def public_form(request: Any) -> HttpResponse:
     return render(request, "feedback/public_form.html", {"form": form, "done": done}, status=status)
 
 
+def _too_many(request: Any) -> HttpResponse:
+    message = _("Too many attempts from your address. Please try again in an hour.")
+    return render(request, "feedback/public_message.html", {"message": message}, status=429)
+
+
+def _link_refused(request: Any, exc: ValidationError) -> HttpResponse:
+    """A forged, expired or used link: a clear message, and the attempt counts towards the address's limit."""
+    if _rate_limited(request, "link", LINK_LIMIT):
+        return _too_many(request)
+    return render(request, "feedback/public_message.html", {"message": exc.messages[0]}, status=400)
+
+
 @csrf_exempt  # the signed single-use token is the credential
 def survey_answer(request: Any, token: str) -> HttpResponse:
-    """The page an emailed survey link opens: no sign-in; forged, expired and used links get a clear message."""
+    """The page an emailed survey link opens: no sign-in; forged, expired and used links get a clear message;
+    a honeypot and a per-address limit keep bots out."""
     try:
         invitation = services.invitation_from_token(token)
     except ValidationError as exc:
-        return render(request, "feedback/public_message.html", {"message": exc.messages[0]}, status=400)
+        return _link_refused(request, exc)
     survey = invitation.survey
     error = ""
+    if request.method == "POST" and request.POST.get("website"):
+        # a bot filled the hidden field: thank it, keep nothing, and the link stays open for the customer
+        return render(request, "feedback/public_message.html", {"message": _("Thank you for your answer!"), "ok": True})
+    if request.method == "POST" and _rate_limited(request, "link", LINK_LIMIT):
+        return _too_many(request)
     if request.method == "POST":
         raw = request.POST.get("score", "").strip()
         try:
@@ -362,7 +547,9 @@ def feedback_rate(request: Any, token: str) -> HttpResponse:
     try:
         item = services.item_from_rating_token(token)
     except ValidationError as exc:
-        return render(request, "feedback/public_message.html", {"message": exc.messages[0]}, status=400)
+        return _link_refused(request, exc)
+    if request.method == "POST" and _rate_limited(request, "link", LINK_LIMIT):
+        return _too_many(request)
     if request.method == "POST":
         try:
             services.feedback_rate(token=token, satisfied=request.POST.get("satisfied") == "yes")

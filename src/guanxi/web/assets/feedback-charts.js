@@ -31,6 +31,14 @@ function start() {
       { name: data.labels.ces, type: "line", yAxisIndex: 1, data: data.ces },
     ],
   });
+  draw("chart-groups", {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, type: "scroll" },
+    grid,
+    xAxis: { type: "category", data: data.months },
+    yAxis: { type: "value", min: -100, max: 100 },
+    series: (data.series || []).map((g) => ({ name: g.name, type: "line", connectNulls: true, data: g.data })),
+  });
   draw("chart-topics", {
     tooltip: { trigger: "axis" },
     legend: { top: 0, type: "scroll" },
