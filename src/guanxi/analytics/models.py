@@ -164,6 +164,7 @@ class DashboardSubscription(models.Model):
     class Role(models.TextChoices):
         EXECUTIVE = "executive", pgettext_lazy("dashboard", "Executive")
         SALES = "sales", pgettext_lazy("dashboard", "Sales team")
+        SERVICE = "service", pgettext_lazy("dashboard", "Service")
         MINE = "mine", pgettext_lazy("dashboard", "My own")
 
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")

@@ -17,8 +17,28 @@ from .models import CustomerScore, KpiValue, ModelRun, Segment
 from .orderdata import COUNTED
 
 # the KPIs of each role's default dashboard
+SERVICE_KPIS = [
+    "first_contact_resolution",
+    "first_response_time",
+    "handling_time",
+    "ticket_close_rate",
+    "complaint_handling_time",
+]
 ROLE_KPIS = {
-    "executive": ["revenue", "orders", "aov", "repurchase_rate", "retention_rate", "cac", "ltv", "deals_won_rate"],
+    "executive": [
+        "revenue",
+        "orders",
+        "aov",
+        "repurchase_rate",
+        "retention_rate",
+        "cac",
+        "ltv",
+        "deals_won_rate",
+        "first_contact_resolution",
+        "ticket_close_rate",
+        "complaint_handling_time",
+    ],
+    "service": [*SERVICE_KPIS, "interaction_frequency"],
     "sales": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency", "repurchase_rate"],
     "mine": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency"],
 }
@@ -100,7 +120,11 @@ def months_ending(month: date, count: int) -> list[date]:
 def kpi_codes_for(user: Any) -> list[str]:
     """KPIs a user's dashboard shows: the ones whose records they may read."""
     needs = {"orders": "sales.view_order", "deals": "sales.view_deal", "interactions": "customers.view_interaction"}
-    return [code for code, item in kpis().items() if user.has_perm(needs.get(item.drill, "analytics.view_kpivalue"))]
+    return [
+        code
+        for code, item in kpis().items()
+        if user.has_perm(item.records_perm or needs.get(item.drill, "analytics.view_kpivalue"))
+    ]
 
 
 # --- drill-down --------------------------------------------------------------------------------
@@ -111,6 +135,8 @@ def drill_records(*, user: Any, code: str, month: date, scope: str = "") -> Quer
     item = kpis()[code]
     start, end = month_bounds(month)
     mine = Q(owner=user) if scope == "mine" else Q()
+    if item.records is not None:
+        return item.records(item.records_model.objects.visible_to(user).filter(mine), start, end)
     if item.drill == "orders":
         return (
             Order.objects.visible_to(user)

@@ -26,7 +26,7 @@ from .kpis import kpis, month_start
 from .models import AcquisitionSpend, DashboardSubscription, Segment
 from .selectors import ROLE_KPIS
 
-ROLES = ("executive", "sales", "mine")
+ROLES = ("executive", "sales", "service", "mine")
 
 
 def _month(request: AuthedRequest) -> date:
@@ -42,7 +42,11 @@ def _role(request: AuthedRequest) -> str:
     role = request.GET.get("role", "")
     if role in ROLES:
         return role
-    return "sales" if "sales" in request.user.role_names and not request.user.sees_everything else "executive"
+    if request.user.sees_everything:
+        return "executive"
+    if "sales" in request.user.role_names:
+        return "sales"
+    return "service" if "service" in request.user.role_names else "executive"
 
 
 @staff_perm("analytics.view_kpivalue")
@@ -80,7 +84,12 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     }
     context = {
         "role": role,
-        "roles": [("executive", _("Executive")), ("sales", _("Sales team")), ("mine", _("My own"))],
+        "roles": [
+            ("executive", _("Executive")),
+            ("sales", _("Sales team")),
+            ("service", _("Service")),
+            ("mine", _("My own")),
+        ],
         "month": month,
         "numbers": numbers,
         "period": period,
@@ -146,6 +155,23 @@ def _drill_csv(item: Any, rows: Any, month: date) -> HttpResponse:
                     d.closed_at.isoformat(),
                     d.amount_cny or "",
                     d.owner or "",
+                ]
+            )
+    elif item.drill == "tickets":
+        writer.writerow(
+            [_("Ticket"), _("Subject"), _("Queue"), _("Channel"), _("Priority"), _("Status"), _("Opened"), _("Agent")]
+        )
+        for t in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    t.number,
+                    t.subject,
+                    t.queue or "",
+                    t.get_channel_display(),
+                    t.get_priority_display(),
+                    t.get_status_display(),
+                    t.opened_at.isoformat(),
+                    t.owner or "",
                 ]
             )
     elif item.drill == "interactions":
