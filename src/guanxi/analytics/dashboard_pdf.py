@@ -53,7 +53,7 @@ def _line_chart(board: Dashboard, font: str) -> Any:
     chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = font
     chart.categoryAxis.labels.fontSize = chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
-    chart.valueAxis.valueMax = max(values + [1.0]) * 1.1
+    chart.valueAxis.valueMax = max([*values, 1.0]) * 1.1
     chart.lines[0].strokeColor = colors.HexColor("#206bc4")
     chart.lines[0].strokeWidth = 1.5
     drawing.add(chart)
