@@ -165,3 +165,15 @@ def test_contact_and_account_pages_link_to_the_customer_profile(login) -> None:
     contact = customer_factories.contact(owner=manager, team=manager.teams.first())
     page = login(manager).get(contact.get_absolute_url()).content.decode()
     assert reverse("analytics-profile", args=["contact", contact.pk]) in page
+
+
+def test_dashboard_api_returns_every_widget_as_the_csv_does(desk_month: dict, login) -> None:
+    """GET /analytics/dashboards/service gives the widgets' tables; an unknown dashboard is a 404."""
+    client = login(desk_month["boss"])
+    body = client.get("/api/v1/analytics/dashboards/service").json()
+    widgets = {w["widget"]: w for w in body["widgets"]}
+    assert set(widgets) == set(selectors.WIDGETS)
+    numbers = {r[0]: r[1] for r in widgets["numbers"]["rows"]}
+    assert numbers["Ticket close rate"] == 50.0
+    assert sum(sum(r[1:]) for r in widgets["heatmap"]["rows"]) == 2
+    assert client.get("/api/v1/analytics/dashboards/nope").status_code == 404
