@@ -6,6 +6,7 @@ Cancelled and refunded orders do not count; values are in CNY at the order's own
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -80,7 +81,9 @@ def interactions_until(end: datetime) -> tuple[NDArray[np.int64], NDArray[np.flo
     return _keyed_days(rows)
 
 
-def _keyed_days(rows: list[tuple[int | None, int | None, datetime]]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def _keyed_days(
+    rows: Sequence[tuple[int | None, int | None, datetime]],
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     keys = np.array([customer_key(r[0], r[1]) for r in rows], dtype=np.int64)
     days = np.array([r[2].timestamp() / DAY for r in rows], dtype=np.float64)
     return keys, days
