@@ -189,9 +189,11 @@ def analytics(bench: Bench) -> dict[str, Any]:
     `size` demo contacts with generated order histories over two years (eight product families, 85% of
     baskets within the customer's family), the nightly scoring job's function `scores_refresh`: wall
     time, churn AUC on the held-out last 90 days vs a recency-only baseline, Brier score, and
-    co-purchase hit rate@10 on each repeat customer's held-out last order vs most-popular. (3) The
-    dashboard's API reads (KPI series, at-risk list, segments) on a real `guanxi web`, administrator
-    token, after the KPI rebuild job's function has filled 13 months."""
+    co-purchase hit rate@10 on each repeat customer's held-out last order vs most-popular. (3) The full
+    KPI rebuild (every registered KPI × 13 months, the nightly job's function), then the incremental path:
+    1,000 new orders with their events, drained by the event dispatcher. (4) The dashboard's API reads
+    (KPI series, at-risk list, segments, the executive and service dashboards with every widget) on a
+    real `guanxi web`, administrator token."""
     from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.utils import timezone
