@@ -77,7 +77,7 @@ function start() {
     const narrow = window.innerWidth < 576;
     draw("chart-heat", {
       tooltip: { position: "top" },
-      grid: { left: 40, right: 10, top: 10, bottom: 60 },
+      grid: { left: 40, right: 10, top: 10, bottom: 80 },
       xAxis: { type: "category", data: data.heat.hours, splitArea: { show: true }, axisLabel: { interval: narrow ? 3 : 0 } },
       yAxis: { type: "category", data: data.heat.days, inverse: true, splitArea: { show: true } },
       visualMap: {
