@@ -134,3 +134,19 @@ def test_other_apps_register_their_kpis() -> None:
         assert KpiValue.objects.get(kpi="test_constant").numerator == 7
     finally:
         kpis._registry.pop("test_constant")
+
+
+def test_one_dispatch_batch_reads_each_month_once_and_later_orders_still_count(teams: dict) -> None:
+    """The month's company row records the newest event it had read, so the batch's other orders of the
+    month are not recounted; an order after that is counted when its own event arrives."""
+    from guanxi.core.models import Event
+
+    _orders(teams)
+    this = timezone.localdate().replace(day=1)
+    newest_order_event = Event.objects.filter(content_type__model="order").order_by("-id").first()
+    row = KpiValue.objects.get(kpi="revenue", period=this, dimension="")
+    assert row.as_of_event >= newest_order_event.pk and row.numerator == 50
+    customer = customer_factories.contact(owner=teams["rep_n"], team=teams["north"])
+    factories.order(customer=customer, at=_month_ago(0), total=70)
+    events_dispatch_batch()
+    assert KpiValue.objects.get(kpi="revenue", period=this, dimension="").numerator == 120

@@ -114,6 +114,18 @@ class ScoreFilters(Schema):
     list: str | None = Field(None, description='"high" (by predicted value) or "risk" (churn risk ≥ 0.5).')
 
 
+class WidgetOut(Schema):
+    widget: str
+    header: list[str]
+    rows: list[list[Any]]
+
+
+class DashboardOut(Schema):
+    role: str
+    month: date
+    widgets: list[WidgetOut]
+
+
 class SpendOut(Schema):
     id: int
     channel: str
@@ -173,6 +185,21 @@ def kpi_values(request: AuthedRequest, code: str, filters: Query[KpiFilters]) ->
             for f in series
         ],
     }
+
+
+@router.get("/analytics/dashboards/{role}", response=DashboardOut)
+def dashboard(request: AuthedRequest, role: str, month: date | None = None) -> Any:
+    """Every widget of a role's dashboard (executive, sales, service, mine) as tables: the numbers the page
+    draws and its CSV and PDF exports print, scoped to the caller."""
+    require_perm(request, "analytics.view_kpivalue")
+    if role not in selectors.ROLE_KPIS:
+        raise Http404
+    board = selectors.dashboard(user=request.user, role=role, month=month_start(month or timezone.localdate()))
+    widgets = []
+    for widget in selectors.WIDGETS:
+        header, rows = selectors.widget_table(board, widget)
+        widgets.append({"widget": widget, "header": header, "rows": rows})
+    return {"role": role, "month": board.month, "widgets": widgets}
 
 
 @router.get("/analytics/profiles/{kind}/{customer_id}", response=ProfileOut)

@@ -19,7 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 from .orderdata import CustomerSummary, OrderColumns, summarise
 
@@ -52,20 +52,37 @@ def extra_features() -> list[Feature]:
     return list(_features.values())
 
 
+def _window_orders(summary: CustomerSummary, cols: OrderColumns, start: float, end: float) -> Array:
+    """Orders each customer placed in [start, end)."""
+    part = summarise(cols, end, since_day=start)
+    out = np.zeros(summary.keys.size)
+    out[np.searchsorted(summary.keys, part.keys)] = part.orders
+    return out
+
+
 def order_features(summary: CustomerSummary, cols: OrderColumns, cutoff: float) -> dict[str, Array]:
-    """Features every customer with orders has, computed from orders before `cutoff`."""
-    recent = summarise(cols, cutoff, since_day=cutoff - 90)
-    recent_orders = np.zeros(summary.keys.size)
-    where = np.searchsorted(summary.keys, recent.keys)
-    recent_orders[where] = recent.orders
+    """Features every customer with orders has, computed from orders before `cutoff`.
+
+    Besides recency itself, what predicts lapsing is recency measured against the customer's own rhythm
+    (a monthly buyer silent for 60 days is more worrying than a yearly one) and a falling order rate.
+    """
+    recent = _window_orders(summary, cols, cutoff - 90, cutoff)
+    before = _window_orders(summary, cols, cutoff - 180, cutoff - 90)
+    recency = cutoff - summary.last_day
     tenure = cutoff - summary.first_day
+    # mean days between orders; a one-order customer's rhythm is unknown, so their whole tenure stands in
+    rhythm = np.where(
+        summary.orders > 1, (summary.last_day - summary.first_day) / np.maximum(summary.orders - 1, 1), tenure
+    )
     return {
-        "recency": cutoff - summary.last_day,
+        "recency": recency,
+        "overdue": np.log1p(recency / np.maximum(rhythm, 1.0)),
         "orders": np.log1p(summary.orders),
         "revenue": np.log1p(summary.revenue),
         "tenure": tenure,
-        "gap": tenure / np.maximum(summary.orders, 1),
-        "orders_90d": recent_orders,
+        "gap": rhythm,
+        "orders_90d": recent,
+        "order_trend": recent - before,
     }
 
 
@@ -97,6 +114,17 @@ class ChurnResult:
 
 
 def _model() -> Any:
+    """The risk model: a logistic regression on spline bases of the features (an additive model), so the
+    risk can bend with recency (it rises fast at first, then flattens) instead of growing in a straight line."""
+    return make_pipeline(
+        StandardScaler(),
+        SplineTransformer(n_knots=6, degree=3, knots="quantile", extrapolation="constant"),
+        LogisticRegression(max_iter=2000, C=1.0),
+    )
+
+
+def _explainer() -> Any:
+    """A linear model on the same features, read for the per-customer reasons (coefficient × value)."""
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 
 
@@ -137,7 +165,7 @@ def churn_fit_and_score(
     }
     # the production model learns from the most recent complete window, then scores everyone now
     final = CalibratedClassifierCV(_model(), method="sigmoid", cv=3).fit(x_test, y_test)
-    explain = _model().fit(x_test, y_test)
+    explain = _explainer().fit(x_test, y_test)
     s_now, _n, x_now = feature_matrix(cols, now, context)
     risk = final.predict_proba(x_now)[:, 1]
     scaler, logistic = explain[0], explain[1]
@@ -161,7 +189,7 @@ def _shown(name: str, value: float) -> float:
     return round(float(np.expm1(value) if name in LOG_FEATURES else value), 2)
 
 
-LOG_FEATURES = {"orders", "revenue"}
+LOG_FEATURES = {"orders", "revenue", "overdue"}
 
 
 def feature_labels() -> dict[str, Any]:
@@ -173,7 +201,9 @@ def feature_labels() -> dict[str, Any]:
         "revenue": _("Total spent"),
         "tenure": _("Days since the first order"),
         "gap": _("Days between orders"),
+        "overdue": _("Days since the last order ÷ usual days between orders"),
         "orders_90d": _("Orders in the last 90 days"),
+        "order_trend": _("Orders in the last 90 days minus the 90 days before"),
     }
     labels |= {f.code: f.label for f in extra_features()}
     return labels

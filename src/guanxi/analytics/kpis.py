@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,9 +41,14 @@ class Kpi:
     kind: str = "ratio"  # or "sum"
     dimensions: tuple[str, ...] = ("team", "owner")
     help: Any = ""
-    drill: str = ""  # what the records behind the number are: "orders", "deals", "interactions", "customers"
+    drill: str = ""  # what the records behind the number are: "orders", "deals", "interactions", "customers", "tickets"
     higher_is_better: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # another app's records behind the number: (model's scoped queryset, month start, end) → those records;
+    # `records_perm` is the permission needed to read them (and so to see the KPI at all)
+    records: Callable[[QuerySet[Any], datetime, datetime], QuerySet[Any]] | None = None
+    records_model: Any = None
+    records_perm: str = ""
 
     def value(self, numerator: float, denominator: float) -> float | None:
         if self.kind == "sum":
@@ -81,15 +86,26 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(next_month(month), datetime.min.time()))
 
 
-def _grouped(qs: QuerySet[Any], numerator: Any, denominator: Any) -> list[Row]:
-    """The same aggregate for everyone, per team and per owner."""
+def grouped(qs: QuerySet[Any], numerator: Any, denominator: Any, dims: dict[str, str] | None = None) -> list[Row]:
+    """The same aggregate for everyone and per dimension value (`dims`: dimension name → field, team and owner
+    by default), each row keyed "" or "<dimension>:<value>"."""
     rows: list[Row] = []
     total = qs.aggregate(n=numerator, d=denominator)
     rows.append(("", float(total["n"] or 0), float(total["d"] or 0)))
-    for dim in ("team", "owner"):
-        for r in qs.exclude(**{f"{dim}__isnull": True}).values(dim).annotate(n=numerator, d=denominator).order_by():
-            rows.append((f"{dim}:{r[dim]}", float(r["n"] or 0), float(r["d"] or 0)))
+    for dim, name in (dims or {"team": "team", "owner": "owner"}).items():
+        for r in qs.exclude(**{f"{name}__isnull": True}).values(name).annotate(n=numerator, d=denominator).order_by():
+            if r[name] != "":
+                rows.append((f"{dim}:{r[name]}", float(r["n"] or 0), float(r["d"] or 0)))
     return rows
+
+
+# "app_label.model" → (model, date fields): the months a record's KPIs live in (see `kpis_on_event`)
+_source_dates: dict[str, tuple[Any, tuple[str, ...]]] = {}
+
+
+def kpi_source(label: str, model: Any, *date_fields: str) -> None:
+    """Name the date fields that place a source model's record in a month, for the event handler."""
+    _source_dates[label] = (model, date_fields)
 
 
 def _orders(start: datetime, end: datetime) -> QuerySet[Order]:
@@ -100,11 +116,11 @@ REVENUE = Sum(F("gross_total") * F("rate_to_cny"))
 
 
 def revenue_formula(start: datetime, end: datetime) -> list[Row]:
-    return _grouped(_orders(start, end), REVENUE, Count("id"))
+    return grouped(_orders(start, end), REVENUE, Count("id"))
 
 
 def aov_formula(start: datetime, end: datetime) -> list[Row]:
-    return _grouped(_orders(start, end), REVENUE, Count("id"))
+    return grouped(_orders(start, end), REVENUE, Count("id"))
 
 
 def _customers_of(qs: QuerySet[Order]) -> dict[str, set[tuple[int | None, int | None]]]:
@@ -140,12 +156,12 @@ def interaction_formula(start: datetime, end: datetime) -> list[Row]:
     """Interactions per customer touched in the month (calls, emails, visits …; tasks excluded)."""
     qs = Interaction.objects.filter(occurred_at__gte=start, occurred_at__lt=end).exclude(kind=Interaction.Kind.TASK)
     touched = Count("contact", distinct=True) + Count("account", distinct=True) + Count("lead", distinct=True)
-    return _grouped(qs, Count("id"), touched)
+    return grouped(qs, Count("id"), touched)
 
 
 def deals_won_formula(start: datetime, end: datetime) -> list[Row]:
     qs = Deal.objects.filter(closed_at__gte=start, closed_at__lt=end, status__in=[DealStatus.WON, DealStatus.LOST])
-    return _grouped(qs, Count("id", filter=Q(status=DealStatus.WON)), Count("id"))
+    return grouped(qs, Count("id", filter=Q(status=DealStatus.WON)), Count("id"))
 
 
 def _new_customers(start: datetime, end: datetime) -> int:
@@ -264,14 +280,24 @@ def register_builtin() -> None:
 
 
 @transaction.atomic
-def kpi_month_refresh(*, code: str, month: date) -> int:
+def kpi_month_refresh(*, code: str, month: date, as_of_event: int = 0) -> int:
     """Recompute one KPI for one month, every dimension; returns how many values were written."""
     item = _registry[code]
     start, end = month_bounds(month_start(month))
     rows = list(item.formula(start, end))
     KpiValue.objects.filter(kpi=code, period=start.date()).delete()
     KpiValue.objects.bulk_create(
-        [KpiValue(kpi=code, period=start.date(), dimension=d, numerator=n, denominator=den) for d, n, den in rows]
+        [
+            KpiValue(
+                kpi=code,
+                period=start.date(),
+                dimension=d,
+                numerator=n,
+                denominator=den,
+                as_of_event=as_of_event if d == "" else 0,
+            )
+            for d, n, den in rows
+        ]
     )
     return len(rows)
 
@@ -304,34 +330,53 @@ def kpis_on_event(event: Event) -> None:
     """Event-spine handler: recompute the KPIs fed by this record's model, for the months it touches.
 
     Idempotent (a recomputation), so at-least-once delivery is fine. An order recomputes the month
-    after it too, because retention compares consecutive months.
+    after it too, because retention compares consecutive months. A (KPI, month) already recomputed after
+    this event was committed is skipped (its company row keeps the highest event id committed when it was
+    read), so a dispatch batch of a thousand new orders recomputes each month once, not a thousand times.
+    An event whose transaction commits after a higher id was read can be skipped too; the nightly
+    rebuild of the last 13 months puts such a month right.
     """
     label = f"{event.content_type.app_label}.{event.content_type.model}"
     codes = [code for code, item in _registry.items() if label in item.sources]
     if not codes:
         return
     months = months_touched(event)
-    obj_month = _object_month(label, event.object_id)
-    if obj_month:
-        months.add(obj_month)
+    months |= _object_months(label, event.object_id)
     months |= {next_month(m) for m in months}
-    kpis_refresh(months=sorted(months), codes=codes)
+    fresh = {
+        (code, period)
+        for code, period in KpiValue.objects.filter(
+            kpi__in=codes, period__in=months, dimension="", as_of_event__gte=event.pk
+        ).values_list("kpi", "period")
+    }
+    stale = [(c, m) for c in codes for m in sorted(months) if (c, m) not in fresh]
+    if not stale:
+        return
+    seen = Event.objects.aggregate(top=Max("id"))["top"] or event.pk
+    for code, month in stale:
+        kpi_month_refresh(code=code, month=month, as_of_event=seen)
 
 
-def _object_month(label: str, pk: int) -> date | None:
+def _object_months(label: str, pk: int) -> set[date]:
+    """The months the record's own date fields fall in (its opening, resolution … month for a ticket)."""
     from .models import ModelRun
 
-    field_by_model: dict[str, tuple[Any, str]] = {
-        "sales.order": (Order, "ordered_at"),
-        "sales.deal": (Deal, "closed_at"),
-        "customers.interaction": (Interaction, "occurred_at"),
-        "analytics.acquisitionspend": (AcquisitionSpend, "month"),
-        "analytics.modelrun": (ModelRun, "period"),
+    builtin: dict[str, tuple[Any, tuple[str, ...]]] = {
+        "sales.order": (Order, ("ordered_at",)),
+        "sales.deal": (Deal, ("closed_at",)),
+        "customers.interaction": (Interaction, ("occurred_at",)),
+        "analytics.acquisitionspend": (AcquisitionSpend, ("month",)),
+        "analytics.modelrun": (ModelRun, ("period",)),
     }
-    if label not in field_by_model:
-        return None
-    model, name = field_by_model[label]
-    value = model.objects.filter(pk=pk).values_list(name, flat=True).first()
-    if isinstance(value, datetime):
-        return month_start(timezone.localtime(value).date())
-    return month_start(value) if isinstance(value, date) else None
+    known = builtin | _source_dates
+    if label not in known:
+        return set()
+    model, names = known[label]
+    row = model.objects.filter(pk=pk).values_list(*names).first()
+    months = set()
+    for value in row or ():
+        if isinstance(value, datetime):
+            months.add(month_start(timezone.localtime(value).date()))
+        elif isinstance(value, date):
+            months.add(month_start(value))
+    return months

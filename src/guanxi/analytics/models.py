@@ -122,6 +122,9 @@ class KpiValue(models.Model):
     dimension = models.CharField(_("dimension"), max_length=40, default="", blank=True)
     numerator = models.FloatField(default=0)
     denominator = models.FloatField(default=0)
+    # on the company row: the highest event id committed when the month was read (the event handler skips
+    # events at or below it); 0 after a full rebuild
+    as_of_event = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -164,6 +167,7 @@ class DashboardSubscription(models.Model):
     class Role(models.TextChoices):
         EXECUTIVE = "executive", pgettext_lazy("dashboard", "Executive")
         SALES = "sales", pgettext_lazy("dashboard", "Sales team")
+        SERVICE = "service", pgettext_lazy("dashboard", "Service")
         MINE = "mine", pgettext_lazy("dashboard", "My own")
 
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")

@@ -6,6 +6,7 @@ Cancelled and refunded orders do not count; values are in CNY at the order's own
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -77,9 +78,42 @@ def interactions_until(end: datetime) -> tuple[NDArray[np.int64], NDArray[np.flo
         .filter(Q(account__isnull=False) | Q(contact__isnull=False))
         .values_list("account_id", "contact_id", "occurred_at")
     )
+    return _keyed_days(rows)
+
+
+def _keyed_days(
+    rows: Sequence[tuple[int | None, int | None, datetime]],
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     keys = np.array([customer_key(r[0], r[1]) for r in rows], dtype=np.int64)
     days = np.array([r[2].timestamp() / DAY for r in rows], dtype=np.float64)
     return keys, days
+
+
+def service_signals_until(end: datetime) -> dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]:
+    """(customer key, day) of each ticket, complaint and unhappy survey answer before `end`, for churn features.
+
+    An unhappy answer is an NPS score of 6 or less (a detractor) or a CSAT score of 2 or less.
+    """
+    from guanxi.feedback.models import FeedbackItem, Kind, SurveyAnswer
+    from guanxi.service.models import Ticket
+
+    with_customer = Q(account__isnull=False) | Q(contact__isnull=False)
+    tickets = Ticket.objects.filter(with_customer, opened_at__lt=end).values_list(
+        "account_id", "contact_id", "opened_at"
+    )
+    complaints = FeedbackItem.objects.filter(with_customer, kind=Kind.COMPLAINT, created_at__lt=end).values_list(
+        "account_id", "contact_id", "created_at"
+    )
+    unhappy = (
+        SurveyAnswer.objects.filter(contact__isnull=False, created_at__lt=end, score__isnull=False)
+        .filter(Q(kind="nps", score__lte=6) | Q(kind="csat", score__lte=2))
+        .values_list("contact_id", "created_at")
+    )
+    return {
+        "tickets": _keyed_days(list(tickets)),
+        "complaints": _keyed_days(list(complaints)),
+        "unhappy_surveys": _keyed_days([(None, c, at) for c, at in unhappy]),
+    }
 
 
 @dataclass

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.customers.models import Account, Contact, Interaction
 from guanxi.sales.models import Deal, DealStatus, Order, Product
@@ -17,8 +19,28 @@ from .models import CustomerScore, KpiValue, ModelRun, Segment
 from .orderdata import COUNTED
 
 # the KPIs of each role's default dashboard
+SERVICE_KPIS = [
+    "first_contact_resolution",
+    "first_response_time",
+    "handling_time",
+    "ticket_close_rate",
+    "complaint_handling_time",
+]
 ROLE_KPIS = {
-    "executive": ["revenue", "orders", "aov", "repurchase_rate", "retention_rate", "cac", "ltv", "deals_won_rate"],
+    "executive": [
+        "revenue",
+        "orders",
+        "aov",
+        "repurchase_rate",
+        "retention_rate",
+        "cac",
+        "ltv",
+        "deals_won_rate",
+        "first_contact_resolution",
+        "ticket_close_rate",
+        "complaint_handling_time",
+    ],
+    "service": [*SERVICE_KPIS, "interaction_frequency"],
     "sales": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency", "repurchase_rate"],
     "mine": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency"],
 }
@@ -100,7 +122,11 @@ def months_ending(month: date, count: int) -> list[date]:
 def kpi_codes_for(user: Any) -> list[str]:
     """KPIs a user's dashboard shows: the ones whose records they may read."""
     needs = {"orders": "sales.view_order", "deals": "sales.view_deal", "interactions": "customers.view_interaction"}
-    return [code for code, item in kpis().items() if user.has_perm(needs.get(item.drill, "analytics.view_kpivalue"))]
+    return [
+        code
+        for code, item in kpis().items()
+        if user.has_perm(item.records_perm or needs.get(item.drill, "analytics.view_kpivalue"))
+    ]
 
 
 # --- drill-down --------------------------------------------------------------------------------
@@ -111,6 +137,8 @@ def drill_records(*, user: Any, code: str, month: date, scope: str = "") -> Quer
     item = kpis()[code]
     start, end = month_bounds(month)
     mine = Q(owner=user) if scope == "mine" else Q()
+    if item.records is not None:
+        return item.records(item.records_model.objects.visible_to(user).filter(mine), start, end)
     if item.drill == "orders":
         return (
             Order.objects.visible_to(user)
@@ -225,3 +253,302 @@ def score_periods() -> list[date]:
 
 def latest_run() -> ModelRun | None:
     return ModelRun.objects.order_by("-period", "-id").first()
+
+
+# --- dashboard widgets -------------------------------------------------------------------------
+
+WEEKDAYS = [
+    pgettext_lazy("weekday", "Mon"),
+    pgettext_lazy("weekday", "Tue"),
+    pgettext_lazy("weekday", "Wed"),
+    pgettext_lazy("weekday", "Thu"),
+    pgettext_lazy("weekday", "Fri"),
+    pgettext_lazy("weekday", "Sat"),
+    pgettext_lazy("weekday", "Sun"),
+]
+
+
+@dataclass
+class Heatmap:
+    """Counts by weekday (0 = Monday) × hour (0–23, local time) of the month's tickets or interactions."""
+
+    source: str  # "tickets" or "interactions"
+    title: Any
+    cells: list[list[int]]  # 7 rows of 24
+
+    @property
+    def total(self) -> int:
+        return sum(sum(row) for row in self.cells)
+
+    @property
+    def peak(self) -> int:
+        return max((max(row) for row in self.cells), default=0)
+
+
+def heatmap(*, user: Any, month: date, source: str, scope: str = "") -> Heatmap:
+    """When the month's work happens, scoped by visible_to: tickets opened or interactions logged."""
+    from django.db.models import Count
+    from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+
+    start, end = month_bounds(month_start(month))
+    mine = Q(owner=user) if scope == "mine" else Q()
+    if source == "tickets" and user.has_perm("service.view_ticket"):
+        from guanxi.service.models import Ticket
+
+        qs: QuerySet[Any] = Ticket.objects.visible_to(user).filter(mine, opened_at__gte=start, opened_at__lt=end)
+        at, title = "opened_at", _("Tickets opened, by weekday and hour")
+    elif user.has_perm("customers.view_interaction"):
+        source = "interactions"
+        qs = (
+            Interaction.objects.visible_to(user)
+            .filter(mine, occurred_at__gte=start, occurred_at__lt=end)
+            .exclude(kind=Interaction.Kind.TASK)
+        )
+        at, title = "occurred_at", _("Interactions, by weekday and hour")
+    else:
+        return Heatmap(source, _("Interactions, by weekday and hour"), [[0] * 24 for _d in range(7)])
+    cells = [[0] * 24 for _d in range(7)]
+    counted = (
+        qs.order_by()
+        .annotate(wd=ExtractIsoWeekDay(at), hr=ExtractHour(at))
+        .values("wd", "hr")
+        .annotate(n=Count("id"))
+        .values_list("wd", "hr", "n")
+    )
+    for weekday, hour, n in counted:
+        cells[int(weekday) - 1][int(hour)] += n
+    return Heatmap(source, title, cells)
+
+
+@dataclass
+class Dashboard:
+    """Every widget of one role's dashboard for one month, as one user may see it: what the page draws,
+    the CSV and PDF exports print and the API returns."""
+
+    role: str
+    month: date
+    numbers: list[Figure]
+    months: list[date]
+    trend: dict[str, list[Figure]]
+    period: date | None
+    segments: list[dict[str, Any]]
+    funnel: list[dict[str, Any]]
+    risky: list[CustomerScore]
+    heat: Heatmap
+
+
+def dashboard(*, user: Any, role: str, month: date) -> Dashboard:
+    scope = "mine" if role == "mine" else ""
+    allowed = set(kpi_codes_for(user))
+    codes = [c for c in ROLE_KPIS[role] if c in allowed]
+    months = months_ending(month, 12)
+    numbers = [kpi_series(user=user, code=c, months=[month], scope=scope)[0] for c in codes]
+    trend_pair = ("first_contact_resolution", "handling_time") if role == "service" else ("revenue", "orders")
+    trend = {c: kpi_series(user=user, code=c, months=months, scope=scope) for c in trend_pair if c in allowed}
+    period = latest_period()
+    segments = segment_counts(user, period) if period else []
+    risky = list(at_risk(user, period)[:8]) if period else []
+    funnel = []
+    if period:
+        scores = scores_visible_to(user).filter(period=period)
+        funnel = [
+            {"name": str(_("Customers who bought")), "value": scores.count()},
+            {"name": str(_("Bought more than once")), "value": scores.filter(orders__gte=2).count()},
+            {
+                "name": str(_("Loyal or champions")),
+                "value": scores.filter(segment__in=[Segment.LOYAL, Segment.CHAMPIONS]).count(),
+            },
+        ]
+    heat = heatmap(user=user, month=month, source="tickets" if role == "service" else "interactions", scope=scope)
+    return Dashboard(role, month, numbers, months, trend, period, segments, funnel, risky, heat)
+
+
+def widget_table(board: Dashboard, widget: str) -> tuple[list[str], list[list[Any]]]:
+    """One widget's numbers as a header and rows (the CSV export, the PDF's tables); KeyError if unknown."""
+    if widget == "numbers":
+        return [str(_("KPI")), str(_("Value")), str(_("Unit")), str(_("Change vs previous month (%)"))], [
+            [str(f.kpi.label), _rounded(f.value), f.kpi.unit, "" if f.change is None else f.change]
+            for f in board.numbers
+        ]
+    if widget == "trend":
+        header = [str(_("Month")), *(str(series[0].kpi.label) for series in board.trend.values() if series)]
+        rows = [
+            [m.strftime("%Y-%m"), *(_rounded(series[i].value) for series in board.trend.values())]
+            for i, m in enumerate(board.months)
+        ]
+        return header, rows
+    if widget == "segments":
+        return [str(_("Segment")), str(_("Customers"))], [[s["label"], s["customers"]] for s in board.segments]
+    if widget == "funnel":
+        return [str(_("Step")), str(_("Customers"))], [[s["name"], s["value"]] for s in board.funnel]
+    if widget == "heatmap":
+        header = [str(_("Weekday")), *(f"{h:02d}" for h in range(24))]
+        return header, [[str(WEEKDAYS[d]), *board.heat.cells[d]] for d in range(7)]
+    raise KeyError(widget)
+
+
+WIDGETS = ("numbers", "trend", "segments", "funnel", "heatmap")
+
+
+def _rounded(value: float | None) -> Any:
+    return "" if value is None else round(value, 4)
+
+
+# --- customer journey --------------------------------------------------------------------------
+
+TOUCH_DAYS = 30  # interactions this many days before a conversion count as its touchpoints
+
+
+@dataclass
+class Journey:
+    stages: list[dict[str, Any]]  # stage, label, customers, share (%)
+    conversions: list[dict[str, Any]]  # from, to, customers, median_days
+    touchpoints: list[dict[str, Any]]  # dimension ("kind"/"channel"), label, conversions, share (%), touches
+    converted: int  # conversions the touchpoints are counted over
+    since: date
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def journey(*, user: Any, since: date) -> Journey:
+    """Lifecycle stages of the customers the user may see, the moves between stages since `since` with the
+    days each took, and the interaction kinds and channels in the 30 days before each conversion.
+
+    A conversion is a stage change to a later stage (lead → prospect → customer → loyal) recorded on the
+    event spine, or a customer's first order (the moment they became a customer).
+    """
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Count, Min
+
+    from guanxi.core.models import Event
+    from guanxi.customers.models import LifecycleStage
+
+    from .orderdata import customer_key
+
+    order = [LifecycleStage.LEAD, LifecycleStage.PROSPECT, LifecycleStage.CUSTOMER, LifecycleStage.LOYAL]
+    accounts = Account.objects.visible_to(user).filter(archived_at__isnull=True)
+    contacts = Contact.objects.visible_to(user).filter(archived_at__isnull=True)
+    counts: dict[str, int] = {s: 0 for s in LifecycleStage.values}
+    for qs in (accounts, contacts):
+        for stage, n in qs.order_by().values_list("lifecycle_stage").annotate(n=Count("id")):
+            counts[stage] = counts.get(stage, 0) + n
+    total = sum(counts.values())
+    stages = [
+        {
+            "stage": s,
+            "label": str(LifecycleStage(s).label),
+            "customers": counts.get(s, 0),
+            "share": round(counts.get(s, 0) / total * 100, 1) if total else 0.0,
+        }
+        for s in LifecycleStage.values
+    ]
+    start = month_bounds(month_start(since))[0]
+    # conversions on the event spine: (customer key, moment, from, to), and each record's previous move
+    types = {ContentType.objects.get_for_model(Account).pk: "a", ContentType.objects.get_for_model(Contact).pk: "c"}
+    events = (
+        Event.objects.filter(
+            action="stage_changed", content_type_id__in=list(types), changes__has_key="lifecycle_stage"
+        )
+        .filter(
+            Q(content_type_id=ContentType.objects.get_for_model(Account).pk, object_id__in=accounts.values("pk"))
+            | Q(content_type_id=ContentType.objects.get_for_model(Contact).pk, object_id__in=contacts.values("pk"))
+        )
+        .order_by("occurred_at", "id")
+        .values_list("content_type_id", "object_id", "occurred_at", "changes")
+    )
+    moves: dict[tuple[str, str], list[float]] = {}
+    conversions: list[tuple[int, Any]] = []
+    last_move: dict[tuple[str, int], Any] = {}
+    for ct, pk, at, changes in events:
+        kind = types[ct]
+        before, after = (changes.get("lifecycle_stage") or [None, None])[:2]
+        previous = last_move.get((kind, pk))
+        last_move[(kind, pk)] = at
+        if at < start or not before or not after:
+            continue
+        days = (at - previous).total_seconds() / 86400 if previous else None
+        moves.setdefault((before, after), []).append(days if days is not None else -1.0)  # -1: first move seen
+        if after in order and before in order and order.index(after) > order.index(before):
+            key = customer_key(pk, None) if kind == "a" else customer_key(None, pk)
+            conversions.append((key, at))
+    # a first order is a conversion to customer too (it is when most customers became one)
+    firsts = (
+        Order.objects.filter(COUNTED)
+        .filter(Q(account__in=accounts.values("pk")) | Q(account__isnull=True, contact__in=contacts.values("pk")))
+        .order_by()
+        .values("account_id", "contact_id")
+        .annotate(first=Min("ordered_at"))
+        .filter(first__gte=start)
+    )
+    first_orders = [(customer_key(r["account_id"], r["contact_id"]), r["first"]) for r in firsts]
+    conversions += first_orders
+    rows = [
+        {
+            "from": str(LifecycleStage(a).label) if a in LifecycleStage.values else a,
+            "to": str(LifecycleStage(b).label) if b in LifecycleStage.values else b,
+            "customers": len(days),
+            "median_days": _median([d for d in days if d >= 0]),
+        }
+        for (a, b), days in sorted(moves.items(), key=lambda kv: -len(kv[1]))
+    ]
+    if first_orders:
+        rows.append(
+            {"from": _("Not yet bought"), "to": _("First order"), "customers": len(first_orders), "median_days": None}
+        )
+    return Journey(stages, rows, _touchpoints(user, conversions, start), len(conversions), month_start(since))
+
+
+def _touchpoints(user: Any, conversions: list[tuple[int, Any]], start: Any) -> list[dict[str, Any]]:
+    """For each interaction kind and channel: how many conversions it preceded (within TOUCH_DAYS)."""
+    from datetime import timedelta as td
+
+    from .orderdata import customer_key
+
+    if not conversions:
+        return []
+    by_key: dict[int, list[Any]] = {}
+    for key, at in conversions:
+        by_key.setdefault(key, []).append(at)
+    touches: dict[int, list[tuple[Any, str, str]]] = {}
+    rows = (
+        Interaction.objects.visible_to(user)
+        .filter(occurred_at__gte=start - td(days=TOUCH_DAYS))
+        .exclude(kind=Interaction.Kind.TASK)
+        .filter(Q(account__isnull=False) | Q(contact__isnull=False))
+        .values_list("account_id", "contact_id", "occurred_at", "kind", "channel")
+    )
+    for account_id, contact_id, at, kind, channel in rows.iterator(chunk_size=5000):
+        key = customer_key(account_id, contact_id)
+        if key in by_key:
+            touches.setdefault(key, []).append((at, kind, channel))
+    preceded: dict[tuple[str, str], int] = {}
+    count: dict[tuple[str, str], int] = {}
+    for key, moments in by_key.items():
+        for moment in moments:
+            seen: set[tuple[str, str]] = set()
+            for at, kind, channel in touches.get(key, []):
+                if moment - td(days=TOUCH_DAYS) <= at < moment:
+                    for item in (("kind", kind), ("channel", channel or "other")):
+                        count[item] = count.get(item, 0) + 1
+                        seen.add(item)
+            for item in seen:
+                preceded[item] = preceded.get(item, 0) + 1
+    total = len(conversions)
+    kinds, channels = dict(Interaction.Kind.choices), dict(Interaction.Channel.choices)
+    out = [
+        {
+            "dimension": dim,
+            "label": str((kinds if dim == "kind" else channels).get(value, value)),
+            "conversions": n,
+            "share": round(n / total * 100, 1),
+            "touches": count[(dim, value)],
+        }
+        for (dim, value), n in preceded.items()
+    ]
+    return sorted(out, key=lambda r: (r["dimension"] != "kind", -r["conversions"]))

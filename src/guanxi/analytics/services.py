@@ -21,23 +21,52 @@ from guanxi.customers.services import interaction_log
 from . import clv, recommend
 from .churn import churn_feature, churn_fit_and_score
 from .models import AcquisitionSpend, CustomerScore, DashboardSubscription, ModelRun
-from .orderdata import DAY, interactions_until, key_parts, order_products, orders_until, period_end, summarise
+from .orderdata import (
+    DAY,
+    interactions_until,
+    key_parts,
+    order_products,
+    orders_until,
+    period_end,
+    service_signals_until,
+    summarise,
+)
 from .rfm import rfm_scores
 
 log = logging.getLogger(__name__)
 CLV_MONTHS = 12
 
 
-@churn_feature("interactions_90d", gettext_lazy("Contacts with us in the last 90 days"))
-def _interactions_recent(keys: Any, cutoff: float, context: dict[str, Any]) -> Any:
-    i_keys, i_days = context.get("interactions", (np.zeros(0, np.int64), np.zeros(0)))
-    window = (i_days < cutoff) & (i_days >= cutoff - 90)
-    found, counts = np.unique(i_keys[window], return_counts=True)
+def _recent_count(keys: Any, cutoff: float, pairs: Any, days: float = 90) -> Any:
+    """How many of the (customer key, day) pairs fall in the `days` before `cutoff`, per key."""
+    p_keys, p_days = pairs if pairs is not None else (np.zeros(0, np.int64), np.zeros(0))
+    window = (p_days < cutoff) & (p_days >= cutoff - days)
+    found, counts = np.unique(p_keys[window], return_counts=True)
     out = np.zeros(keys.size)
     pos = np.searchsorted(found, keys)
     hit = (pos < found.size) & (found[np.minimum(pos, max(found.size - 1, 0))] == keys) if found.size else pos < 0
     out[hit] = counts[pos[hit]]
     return out
+
+
+@churn_feature("interactions_90d", gettext_lazy("Contacts with us in the last 90 days"))
+def _interactions_recent(keys: Any, cutoff: float, context: dict[str, Any]) -> Any:
+    return _recent_count(keys, cutoff, context.get("interactions"))
+
+
+@churn_feature("tickets_90d", gettext_lazy("Service tickets in the last 90 days"))
+def _tickets_recent(keys: Any, cutoff: float, context: dict[str, Any]) -> Any:
+    return _recent_count(keys, cutoff, context.get("tickets"))
+
+
+@churn_feature("complaints_180d", gettext_lazy("Complaints in the last 180 days"))
+def _complaints_recent(keys: Any, cutoff: float, context: dict[str, Any]) -> Any:
+    return _recent_count(keys, cutoff, context.get("complaints"), days=180)
+
+
+@churn_feature("unhappy_surveys_180d", gettext_lazy("Low survey scores (NPS detractor, low CSAT) in the last 180 days"))
+def _unhappy_recent(keys: Any, cutoff: float, context: dict[str, Any]) -> Any:
+    return _recent_count(keys, cutoff, context.get("unhappy_surveys"), days=180)
 
 
 def _clv(summary: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -97,7 +126,8 @@ def scores_refresh(*, asof: date, actor: Any, progress: Any = None) -> ModelRun:
     expected, alive, value, params = _clv(summary) if n else (None, None, None, {})
     if progress:
         progress(2, 5, _("Lifetime value fitted"))
-    churn = churn_fit_and_score(cols, now_day, context={"interactions": interactions_until(end)}) if n else None
+    context = {"interactions": interactions_until(end), **service_signals_until(end)} if n else {}
+    churn = churn_fit_and_score(cols, now_day, context=context) if n else None
     metrics: dict[str, Any] = {}
     risk: dict[int, tuple[float, list[dict[str, Any]]]] = {}
     if churn is not None:

@@ -24,9 +24,8 @@ from guanxi.customers.models import Lead
 from . import selectors, services
 from .kpis import kpis, month_start
 from .models import AcquisitionSpend, DashboardSubscription, Segment
-from .selectors import ROLE_KPIS
 
-ROLES = ("executive", "sales", "mine")
+ROLES = ("executive", "sales", "service", "mine")
 
 
 def _month(request: AuthedRequest) -> date:
@@ -42,56 +41,84 @@ def _role(request: AuthedRequest) -> str:
     role = request.GET.get("role", "")
     if role in ROLES:
         return role
-    return "sales" if "sales" in request.user.role_names and not request.user.sees_everything else "executive"
+    if request.user.sees_everything:
+        return "executive"
+    if "sales" in request.user.role_names:
+        return "sales"
+    return "service" if "service" in request.user.role_names else "executive"
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [
+        ("executive", _("Executive")),
+        ("sales", _("Sales team")),
+        ("service", _("Service")),
+        ("mine", _("My own")),
+    ]
 
 
 @staff_perm("analytics.view_kpivalue")
 def dashboard(request: AuthedRequest) -> HttpResponse:
     user, month, role = request.user, _month(request), _role(request)
-    scope = "mine" if role == "mine" else ""
-    allowed = set(selectors.kpi_codes_for(user))
-    codes = [c for c in ROLE_KPIS[role] if c in allowed]
-    months = selectors.months_ending(month, 12)
-    numbers = [selectors.kpi_series(user=user, code=c, months=[month], scope=scope)[0] for c in codes]
-    trend_codes = [c for c in ("revenue", "orders") if c in allowed]
-    trend = {c: selectors.kpi_series(user=user, code=c, months=months, scope=scope) for c in trend_codes}
-    period = selectors.latest_period()
-    segments = selectors.segment_counts(user, period) if period else []
-    risky = list(selectors.at_risk(user, period)[:8]) if period else []
-    funnel = []
-    if period:
-        scores = selectors.scores_visible_to(user).filter(period=period)
-        funnel = [
-            {"name": _("Customers who bought"), "value": scores.count()},
-            {"name": _("Bought more than once"), "value": scores.filter(orders__gte=2).count()},
-            {
-                "name": _("Loyal or champions"),
-                "value": scores.filter(segment__in=[Segment.LOYAL, Segment.CHAMPIONS]).count(),
-            },
-        ]
+    board = selectors.dashboard(user=user, role=role, month=month)
     chart = {
-        "months": [m.strftime("%Y-%m") for m in months],
+        "months": [m.strftime("%Y-%m") for m in board.months],
         "trend": [
             {"name": str(kpis()[c].label), "values": [round(f.value or 0, 2) for f in series]}
-            for c, series in trend.items()
+            for c, series in board.trend.items()
         ],
-        "segments": [{"name": s["label"], "value": s["customers"]} for s in segments],
-        "funnel": funnel,
+        "segments": [{"name": s["label"], "value": s["customers"]} for s in board.segments],
+        "funnel": board.funnel,
+        "heat": {
+            "days": [str(d) for d in selectors.WEEKDAYS],
+            "hours": [f"{h:02d}" for h in range(24)],
+            "cells": [[h, d, n] for d, row in enumerate(board.heat.cells) for h, n in enumerate(row)],
+            "peak": board.heat.peak,
+        },
     }
     context = {
         "role": role,
-        "roles": [("executive", _("Executive")), ("sales", _("Sales team")), ("mine", _("My own"))],
+        "roles": _role_choices(),
         "month": month,
-        "numbers": numbers,
-        "period": period,
-        "risky": risky,
-        "segments": segments,
+        "numbers": board.numbers,
+        "period": board.period,
+        "risky": board.risky,
+        "segments": board.segments,
+        "heat": board.heat,
         "chart": json.dumps(chart, ensure_ascii=False),
-        "has_data": any(f.numerator or f.denominator for f in numbers) or bool(period),
+        "has_data": any(f.numerator or f.denominator for f in board.numbers) or bool(board.period),
         "can_refresh": user.has_perm("analytics.add_modelrun"),
         "subscribed": DashboardSubscription.objects.filter(user=user, role=role).exists(),
     }
     return render(request, "analytics/dashboard.html", context)
+
+
+@staff_perm("analytics.view_kpivalue")
+def widget_export(request: AuthedRequest, widget: str) -> HttpResponse:
+    """One dashboard widget's numbers as CSV: the table behind the chart, the same the page and the API show."""
+    if widget not in selectors.WIDGETS:
+        raise Http404
+    month, role = _month(request), _role(request)
+    board = selectors.dashboard(user=request.user, role=role, month=month)
+    header, rows = selectors.widget_table(board, widget)
+    response, writer = _csv_response(f"{role}-{widget}-{month:%Y-%m}.csv")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+@staff_perm("analytics.view_kpivalue")
+def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
+    """The dashboard as a PDF: every widget's numbers as a table, with the trend and segments drawn."""
+    from .dashboard_pdf import dashboard_pdf as render_pdf
+
+    month, role = _month(request), _role(request)
+    board = selectors.dashboard(user=request.user, role=role, month=month)
+    title = dict(_role_choices())[role]
+    content = render_pdf(board, title=title, language=request.LANGUAGE_CODE)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{role}-{month:%Y-%m}.pdf"'
+    return response
 
 
 def _kpi_or_404(request: AuthedRequest, code: str) -> Any:
@@ -146,6 +173,23 @@ def _drill_csv(item: Any, rows: Any, month: date) -> HttpResponse:
                     d.closed_at.isoformat(),
                     d.amount_cny or "",
                     d.owner or "",
+                ]
+            )
+    elif item.drill == "tickets":
+        writer.writerow(
+            [_("Ticket"), _("Subject"), _("Queue"), _("Channel"), _("Priority"), _("Status"), _("Opened"), _("Agent")]
+        )
+        for t in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    t.number,
+                    t.subject,
+                    t.queue or "",
+                    t.get_channel_display(),
+                    t.get_priority_display(),
+                    t.get_status_display(),
+                    t.opened_at.isoformat(),
+                    t.owner or "",
                 ]
             )
     elif item.drill == "interactions":
@@ -274,6 +318,27 @@ def profile(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
             "risk_percent": round(score.churn_risk * 100) if score.churn_risk is not None else None,
         }
     return render(request, "analytics/profile.html", context)
+
+
+@staff_perm("analytics.view_customerscore")
+def journey(request: AuthedRequest) -> HttpResponse:
+    """The customer journey: customers per lifecycle stage, moves between stages, touchpoints before conversion."""
+    try:
+        months = max(1, min(24, int(request.GET.get("months", 12))))
+    except ValueError:
+        months = 12
+    since = selectors.months_ending(month_start(timezone.localdate()), months)[0]
+    data = selectors.journey(user=request.user, since=since)
+    chart = {"stages": [{"name": s["label"], "value": s["customers"]} for s in data.stages]}
+    context = {
+        "journey": data,
+        "months": months,
+        "kinds": [t for t in data.touchpoints if t["dimension"] == "kind"],
+        "channels": [t for t in data.touchpoints if t["dimension"] == "channel"],
+        "chart": json.dumps(chart, ensure_ascii=False),
+        "touch_days": selectors.TOUCH_DAYS,
+    }
+    return render(request, "analytics/journey.html", context)
 
 
 # --- acquisition spend ---------------------------------------------------------------------------

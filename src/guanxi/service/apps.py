@@ -23,7 +23,7 @@ class ServiceConfig(AppConfig):
         from guanxi.core.navigation import NavItem, nav_item
         from guanxi.core.roles import grant
 
-        from . import tasks  # noqa: F401  registers the SLA sweep job kind
+        from . import kpis, tasks  # noqa: F401  registers the SLA sweep job kind and the service KPIs
 
         for role in AGENTS:
             grant(role, *_perms(TICKET_MODELS, ("view", "add", "change")))

@@ -35,6 +35,7 @@ SUBJECTS = {
         ("修改收货地址", "order"),
         ("系统报错 500", "technical"),
         ("密码重置邮件收不到", "account"),
+        ("投诉：产品质量问题", "complaint"),
     ],
     "en": [
         ("Cannot download the invoice", "billing"),
@@ -45,6 +46,7 @@ SUBJECTS = {
         ("Change the delivery address", "order"),
         ("Error 500 in the portal", "technical"),
         ("Password reset email not received", "account"),
+        ("Complaint about product quality", "complaint"),
     ],
 }
 BODIES = {
