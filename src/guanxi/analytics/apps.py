@@ -34,7 +34,12 @@ class AnalyticsConfig(AppConfig):
 
         # one main-menu entry (the menu is full): the value lists are a button on the dashboard, and
         # acquisition spend sits with the settings pages
-        nav_item(NavItem(_("Dashboard"), "analytics-dashboard", "analytics.view_kpivalue", order=3, icon="dashboard"))
+        for label, url_name, permission, order in (
+            (_("Dashboard"), "analytics-dashboard", "analytics.view_kpivalue", 3),
+            (_("Customer value"), "analytics-customers", "analytics.view_customerscore", 4),
+            (_("Customer journey"), "analytics-journey", "analytics.view_customerscore", 5),
+        ):
+            nav_item(NavItem(label, url_name, permission, order=order, icon="dashboard", group="analytics"))
         nav_item(
             NavItem(
                 _("Acquisition spend"), "analytics-spend", "analytics.view_acquisitionspend", section="admin", order=80

@@ -47,6 +47,7 @@ MENU_GROUPS: dict[str, str | Promise] = {
     "customers": pgettext_lazy("menu", "Customers"),
     "sales": pgettext_lazy("menu", "Sales"),
     "service": pgettext_lazy("menu", "Service"),
+    "analytics": pgettext_lazy("menu", "Analytics"),
 }
 
 

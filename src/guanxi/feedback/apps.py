@@ -85,6 +85,11 @@ class FeedbackConfig(AppConfig):
         )
         nav_item(
             NavItem(
-                _("Feedback reports"), "feedback-reports", "feedback.view_surveyanswer", order=64, icon="chart-line"
+                _("Feedback reports"),
+                "feedback-reports",
+                "feedback.view_surveyanswer",
+                order=64,
+                icon="chart-line",
+                group="analytics",
             )
         )
