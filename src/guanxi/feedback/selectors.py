@@ -15,7 +15,7 @@ from django.utils import timezone
 from guanxi.core.models import Team, User
 from guanxi.customers.models import Contact
 
-from .models import FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, Survey
+from .models import FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, Survey, SurveyInvitation
 
 
 def feedback_visible_to(user: Any, action: str = "view") -> QuerySet[FeedbackItem]:
@@ -175,3 +175,22 @@ def surveys_all() -> QuerySet[Survey]:
     return Survey.objects.annotate(
         sent=Count("invitations", distinct=True), answered=Count("answers", distinct=True)
     ).order_by("-created_at", "-id")
+
+
+def feedback_of_customer(contact: Contact) -> QuerySet[FeedbackItem]:
+    """The feedback one customer gave (for the customer's own portal: no staff scope applies)."""
+    return FeedbackItem.objects.filter(contact=contact).select_related("topic").order_by("-created_at", "-id")
+
+
+def surveys_pending_for(contact: Contact) -> QuerySet[SurveyInvitation]:
+    """Invitations the customer has not answered yet, of active surveys, whose links still work."""
+    from .services import LINK_MAX_AGE
+
+    since = timezone.now() - timedelta(seconds=LINK_MAX_AGE)
+    return (
+        SurveyInvitation.objects.filter(
+            contact=contact, answered_at__isnull=True, survey__active=True, created_at__gte=since
+        )
+        .select_related("survey")
+        .order_by("-created_at", "-id")
+    )

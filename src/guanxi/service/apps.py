@@ -44,3 +44,7 @@ class ServiceConfig(AppConfig):
             NavItem(_("Tickets"), "ticket-queue", "service.view_ticket", order=60, icon="lifebuoy", group="service")
         )
         nav_item(NavItem(_("Service desk"), "service-settings", "service.change_queue", section="admin", order=70))
+
+        from . import portal
+
+        portal.ready()  # the customer portal: staff permissions and event names
