@@ -262,8 +262,8 @@ def test_a_new_portal_ticket_goes_through_the_service_desk(desk) -> None:
     account = invited(desk["li"], desk["agent"])
     client = signed_in(account)
     upload = SimpleUploadedFile("screen.png", b"\x89PNG fake", content_type="image/png")
-    response = client.post(reverse("portal-ticket-new"),
-                           {"subject": "无法登录 Cannot log in", "body": "密码重置邮件没有收到。", "attachments": upload})  # fmt: skip
+    form = {"subject": "无法登录 Cannot log in", "body": "密码重置邮件没有收到。", "attachments": upload}
+    response = client.post(reverse("portal-ticket-new"), form)
     ticket = Ticket.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("portal-ticket", args=[ticket.pk])
     assert ticket.channel == "portal" and ticket.contact == desk["li"] and ticket.account is not None
@@ -299,7 +299,9 @@ def test_the_customer_replies_and_a_resolved_ticket_reopens(desk) -> None:
     last = ticket.messages.last()
     assert last is not None and last.from_customer and last.from_email == "li.na@kehu.example.cn"
     assert ticket.status == "reopened" and ticket.reopen_count == 1
-    assert Event.objects.filter(action="customer_replied", object_id=ticket.pk, actor_label__startswith="portal:").exists()
+    assert Event.objects.filter(
+        action="customer_replied", object_id=ticket.pk, actor_label__startswith="portal:"
+    ).exists()
 
 
 def test_feedback_from_the_portal_with_status_points_and_surveys(desk) -> None:
@@ -307,7 +309,9 @@ def test_feedback_from_the_portal_with_status_points_and_surveys(desk) -> None:
     status and resolution, the points ledger, and a survey waiting with its answer link."""
     account = invited(desk["li"], desk["agent"])
     client = signed_in(account)
-    response = client.post(reverse("portal-feedback-new"), {"kind": "suggestion", "text": "希望增加微信支付 Please add WeChat Pay"})
+    response = client.post(
+        reverse("portal-feedback-new"), {"kind": "suggestion", "text": "希望增加微信支付 Please add WeChat Pay"}
+    )
     assert response.status_code == 302
     item = FeedbackItem.objects.get()
     assert item.channel == "portal" and item.contact == desk["li"] and item.account is not None

@@ -174,7 +174,10 @@ def portal_invite(*, contact: Contact, actor: Any, language: str = "") -> Portal
     account = account or PortalAccount(contact=contact)
     account.email = email
     account.is_active, account.deactivated_at = True, None
-    account.invited_at, account.invited_by = timezone.now(), actor if getattr(actor, "is_authenticated", False) else None
+    account.invited_at, account.invited_by = (
+        timezone.now(),
+        actor if getattr(actor, "is_authenticated", False) else None,
+    )
     account.language = _language(language) if language else (account.language or settings.LANGUAGE_CODE)
     account.save()
     record_event(obj=account, action="portal_invited", actor=actor, data={"contact": contact.pk, "new": created})
@@ -209,9 +212,9 @@ def account_from_link(token: str) -> PortalAccount:
         age_ok = data.get("p") == "invite" or signing.loads(token, salt=LINK_SALT, max_age=link_minutes() * 60)
     except signing.BadSignature:  # SignatureExpired included
         raise _link_refused() from None
-    if not age_ok or not isinstance(data, dict):
+    if not age_ok or not isinstance(data, dict) or not isinstance(data.get("a"), int):
         raise _link_refused()
-    account = PortalAccount.objects.select_related("contact").filter(pk=data.get("a"), is_active=True).first()
+    account = PortalAccount.objects.select_related("contact").filter(pk=int(data["a"]), is_active=True).first()
     if account is None or not constant_time_compare(str(data.get("s", "")), _stamp(account)):
         raise _link_refused()
     return account
@@ -489,4 +492,3 @@ def staff_can_manage(user: Any) -> bool:
 
 def account_for_contact(contact: Contact) -> PortalAccount | None:
     return PortalAccount.objects.filter(contact=contact).first()
-

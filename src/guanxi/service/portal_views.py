@@ -71,7 +71,9 @@ class PortalFeedbackForm(forms.Form):
 
 class PasswordForm(forms.Form):
     password = forms.CharField(
-        label=gettext_lazy("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=gettext_lazy("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     confirm = forms.CharField(
         label=gettext_lazy("New password again"),
@@ -93,7 +95,7 @@ def portal_page(*, public: bool = False) -> Callable[[PortalView], PortalView]:
             request.portal_account = account  # type: ignore[attr-defined]
             if account is None and not public:
                 target = f"{reverse('portal-sign-in')}?next={quote(request.get_full_path())}"
-                return portal.session_save(request, HttpResponseRedirect(target))  # type: ignore[arg-type]
+                return portal.session_save(request, HttpResponseRedirect(target))
             language = account.language if account is not None and account.language else ""
             if language:
                 translation.activate(language)

@@ -16,4 +16,7 @@ def portal_access(context: dict[str, Any], contact: Any) -> dict[str, Any] | Non
     request = context.get("request")
     if request is None or contact is None or not portal.staff_can_manage(request.user):
         return None
-    return {"account": portal.account_for_contact(contact), "can_deactivate": request.user.has_perm("service.change_portalaccount")}
+    return {
+        "account": portal.account_for_contact(contact),
+        "can_deactivate": request.user.has_perm("service.change_portalaccount"),
+    }
