@@ -12,7 +12,9 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from guanxi.core.models import Event
@@ -347,3 +349,18 @@ def test_the_language_switch_is_remembered_on_the_account(desk) -> None:
     assert account.language == "zh-hans"
     page = client.get(reverse("portal-tickets"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'lang="zh-hans"' in page
+
+
+def test_the_ticket_list_runs_a_fixed_number_of_queries(desk) -> None:
+    """Two or twelve tickets cost the same queries on "My requests" (no N+1 on contact or company)."""
+    client = signed_in(invited(desk["li"], desk["agent"]))
+    for i in range(2):
+        factories.ticket(contact=desk["li"], subject=f"工单 {i}")
+    client.get(reverse("portal-tickets"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("portal-tickets"))
+    for i in range(10):
+        factories.ticket(contact=desk["colleague"] if i % 2 else desk["li"], subject=f"更多 {i}")
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(reverse("portal-tickets")).status_code == 200
+    assert len(many) == len(few)
