@@ -100,7 +100,7 @@ def test_a_requested_link_expires_after_its_minutes(desk, monkeypatch) -> None:
     monkeypatch.setattr("django.core.signing.time.time", lambda: later)
     with pytest.raises(ValidationError, match="expired"):
         portal.portal_sign_in_link(token=token)
-    assert portal.portal_sign_in_link.__name__  # the invitation link (purpose "invite") lives longer:
+    # the invitation link (purpose "invite") lives longer: PORTAL_INVITE_DAYS, 7 by default
     invite = portal.link_token(account, purpose="invite")
     assert portal.account_from_link(invite) == account
 
