@@ -196,3 +196,57 @@ from .kb_access_cases import PAGES as KB_PAGES  # noqa: E402
 
 PAGES += KB_PAGES
 ENDPOINTS += KB_ENDPOINTS
+
+# --- the customer portal: its pages answer to the portal session only, so staff and visitors alike are sent
+# to the portal's sign-in (302); a staff sign-in opens none of them. The staff invite/deactivate buttons are scoped.
+
+
+def _portal_contact(owner: Any) -> Any:
+    from ..customers import factories as customer_factories
+
+    return customer_factories.contact(owner=owner, email=f"portal{next(_seq)}@kehu.example.cn")
+
+
+def _portal_account(owner: Any) -> Any:
+    from guanxi.service import portal
+
+    return portal.portal_invite(contact=_portal_contact(owner), actor=None)
+
+
+def _portal_ticket(world: World, user: Any) -> dict[str, Any]:
+    return {"pk": factories.ticket(email=f"p{next(_seq)}@kehu.example.cn").pk}
+
+
+PORTAL_ONLY = {"allowed": SIGNED_IN, "public": True, "ok": 302}
+
+PAGES += [
+    Case("portal-home", **PORTAL_ONLY),
+    Case("portal-sign-in", SIGNED_IN, public=True),
+    Case("portal-link", SIGNED_IN, public=True, ok=400, args=lambda w, u: {"token": "forged"}),
+    Case("portal-sign-out", method="POST", **PORTAL_ONLY),
+    Case("portal-language", method="POST", body=lambda w, u: {"language": "en"}, **PORTAL_ONLY),
+    Case("portal-tickets", **PORTAL_ONLY),
+    Case("portal-ticket-new", **PORTAL_ONLY),
+    Case("portal-ticket", args=_portal_ticket, **PORTAL_ONLY),
+    Case("portal-attachment", args=lambda w, u: {"pk": 1}, **PORTAL_ONLY),
+    Case("portal-feedback", **PORTAL_ONLY),
+    Case("portal-feedback-new", **PORTAL_ONLY),
+    Case("portal-points", **PORTAL_ONLY),
+    Case("portal-account", **PORTAL_ONLY),
+    Case(
+        "portal-invite",
+        AGENTS,
+        method="POST",
+        ok=302,
+        args=lambda w, u: {"contact_pk": _portal_contact(u).pk},
+        in_scope_only=lambda w, u: {"contact_pk": _portal_contact(None).pk},
+    ),
+    Case(
+        "portal-deactivate",
+        AGENTS,
+        method="POST",
+        ok=302,
+        args=lambda w, u: {"pk": _portal_account(u).pk},
+        in_scope_only=lambda w, u: {"pk": _portal_account(None).pk},
+    ),
+]

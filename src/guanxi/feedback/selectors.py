@@ -15,7 +15,16 @@ from django.utils import timezone
 from guanxi.core.models import Team, User
 from guanxi.customers.models import Contact
 
-from .models import Channel, FeedbackIssue, FeedbackItem, PointsEntry, ScoreDaily, ScoreDailyProduct, Survey
+from .models import (
+    Channel,
+    FeedbackIssue,
+    FeedbackItem,
+    PointsEntry,
+    ScoreDaily,
+    ScoreDailyProduct,
+    Survey,
+    SurveyInvitation,
+)
 from .products import product_names
 
 
@@ -250,3 +259,22 @@ def surveys_all() -> QuerySet[Survey]:
     return Survey.objects.annotate(
         sent=Count("invitations", distinct=True), answered=Count("answers", distinct=True)
     ).order_by("-created_at", "-id")
+
+
+def feedback_of_customer(contact: Contact) -> QuerySet[FeedbackItem]:
+    """The feedback one customer gave (for the customer's own portal: no staff scope applies)."""
+    return FeedbackItem.objects.filter(contact=contact).select_related("topic").order_by("-created_at", "-id")
+
+
+def surveys_pending_for(contact: Contact) -> QuerySet[SurveyInvitation]:
+    """Invitations the customer has not answered yet, of active surveys, whose links still work."""
+    from .services import LINK_MAX_AGE
+
+    since = timezone.now() - timedelta(seconds=LINK_MAX_AGE)
+    return (
+        SurveyInvitation.objects.filter(
+            contact=contact, answered_at__isnull=True, survey__active=True, created_at__gte=since
+        )
+        .select_related("survey")
+        .order_by("-created_at", "-id")
+    )

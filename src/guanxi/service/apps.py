@@ -58,3 +58,6 @@ class ServiceConfig(AppConfig):
         nav_item(
             NavItem(_("Knowledge base"), "kb-list", "service.view_kbarticle", order=62, icon="book", group="service")
         )
+        from . import portal
+
+        portal.ready()  # the customer portal: staff permissions and event names

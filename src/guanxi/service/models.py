@@ -454,3 +454,37 @@ class KbVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id}: {'+' if self.helpful else '-'}"
+
+
+# --- the customer portal ----------------------------------------------------------------------
+
+
+class PortalAccount(models.Model):
+    """A customer's sign-in to the portal, one per contact. Not a staff `User`: its session is separate."""
+
+    contact = models.OneToOneField(
+        "customers.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="portal_account"
+    )
+    email = models.EmailField(_("email"), max_length=254, unique=True)  # stored lower-case
+    password = models.CharField(_("password"), max_length=128, blank=True)  # a Django hash; blank: links only
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    invited_at = models.DateTimeField(_("invited"), null=True, blank=True)
+    invited_by = models.ForeignKey(
+        User, verbose_name=_("invited by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_login_at = models.DateTimeField(_("last sign-in"), null=True, blank=True)
+    deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("portal account")
+        verbose_name_plural = _("portal accounts")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"portal:{self.email}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)

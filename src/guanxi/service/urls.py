@@ -35,3 +35,23 @@ urlpatterns += [
     path("help/<int:pk>/", kb_views.help_article, name="help-article"),
     path("help/<int:pk>/vote/", kb_views.help_vote, name="help-vote"),
 ]
+
+from . import portal_views  # noqa: E402  the customer portal (its own session) and the staff invite buttons
+
+urlpatterns += [
+    path("portal/", portal_views.portal_home, name="portal-home"),
+    path("portal/sign-in/", portal_views.portal_sign_in, name="portal-sign-in"),
+    path("portal/sign-in/<str:token>/", portal_views.portal_link, name="portal-link"),
+    path("portal/sign-out/", portal_views.portal_sign_out, name="portal-sign-out"),
+    path("portal/language/", portal_views.portal_language, name="portal-language"),
+    path("portal/tickets/", portal_views.portal_tickets, name="portal-tickets"),
+    path("portal/tickets/new/", portal_views.portal_ticket_new, name="portal-ticket-new"),
+    path("portal/tickets/<int:pk>/", portal_views.portal_ticket, name="portal-ticket"),
+    path("portal/attachments/<int:pk>/", portal_views.portal_attachment, name="portal-attachment"),
+    path("portal/feedback/", portal_views.portal_feedback, name="portal-feedback"),
+    path("portal/feedback/new/", portal_views.portal_feedback_new, name="portal-feedback-new"),
+    path("portal/points/", portal_views.portal_points, name="portal-points"),
+    path("portal/account/", portal_views.portal_account, name="portal-account"),
+    path("portal-access/invite/<int:contact_pk>/", portal_views.portal_invite, name="portal-invite"),
+    path("portal-access/<int:pk>/deactivate/", portal_views.portal_deactivate, name="portal-deactivate"),
+]
