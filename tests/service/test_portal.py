@@ -260,9 +260,12 @@ def test_internal_notes_and_their_attachments_never_reach_the_customer(desk) -> 
 
 
 def test_a_new_portal_ticket_goes_through_the_service_desk(desk) -> None:
-    """Channel "portal", linked to the contact and company, routed and timed; the event names the portal account."""
+    """Channel "portal", linked to the contact and company, routed and timed; the event names the portal account.
+    The form asks the help centre for articles matching what the customer types."""
     account = invited(desk["li"], desk["agent"])
     client = signed_in(account)
+    page = client.get(reverse("portal-ticket-new")).content.decode()
+    assert f'hx-get="{reverse("kb-suggest")}"' in page and 'id="kb-suggestions"' in page
     upload = SimpleUploadedFile("screen.png", b"\x89PNG fake", content_type="image/png")
     form = {"subject": "无法登录 Cannot log in", "body": "密码重置邮件没有收到。", "attachments": upload}
     response = client.post(reverse("portal-ticket-new"), form)
