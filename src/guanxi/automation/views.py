@@ -57,6 +57,7 @@ def _builder(rule: Rule | None, data: dict[str, Any] | None = None) -> dict[str,
         "fields": {label: _fields_of(label) for label in MODELS},
         "operators": list(OPERATORS),
         "inbound": list(InboundWebhook.objects.values_list("slug", flat=True)),
+        **selectors.builder_choices(),
     }
 
 
@@ -116,6 +117,7 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "record_label": MODELS.get(model, model),
         "runs": runs,
         "action_labels": {a.kind: a.label for a in engine.actions().values()},
+        "problems": selectors.rule_problems(rule),
     }
     return render(request, "automation/rule_detail.html", context)
 

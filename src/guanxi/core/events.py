@@ -24,7 +24,10 @@ from .models import Event
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], None]
+BatchHook = Callable[[list[Event]], None]
 _handlers: list[EventHandler] = []
+_batch_starts: list[BatchHook] = []
+_batch_ends: list[BatchHook] = []
 
 # Display names of event actions; apps add theirs with `event_action(...)` (e.g. "stage_changed", "merged").
 ACTION_LABELS: dict[str, Any] = {
@@ -80,6 +83,17 @@ def event_handler(fn: EventHandler) -> EventHandler:
 
 def event_handlers() -> tuple[EventHandler, ...]:
     return tuple(_handlers)
+
+
+def event_batch_hooks(*, start: BatchHook | None = None, end: BatchHook | None = None) -> None:
+    """Let a handler work per batch as well as per event: `start(batch)` runs before the batch's events
+    are handed out (load what they need in a few queries), `end(handled)` after, in the same transaction,
+    with the events every handler took without error (write what was collected in bulk). An `end` that
+    raises rolls the whole batch back; its events are dispatched again."""
+    if start is not None and start not in _batch_starts:
+        _batch_starts.append(start)
+    if end is not None and end not in _batch_ends:
+        _batch_ends.append(end)
 
 
 def record_event(
@@ -144,8 +158,10 @@ def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitio
             pending = pending.annotate(part=models.F("object_id") % partitions).filter(part=partition)
         # an object whose earlier event is waiting out a retry back-off keeps its later events waiting too
         blocked = set(pending.filter(dispatch_after__gt=now).values_list("content_type_id", "object_id"))
-        batch = list(pending.exclude(dispatch_after__gt=now)[:batch_size])
-        settled, failed = [], []
+        batch = list(pending.exclude(dispatch_after__gt=now).select_related("content_type")[:batch_size])
+        for start in _batch_starts:
+            start(batch)
+        settled, failed, handled = [], [], []
         for event in batch:
             key = (event.content_type_id, event.object_id)
             if key in blocked:
@@ -165,6 +181,9 @@ def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitio
                 blocked.add(key)
                 continue
             settled.append(event.pk)
+            handled.append(event)
+        for end in _batch_ends:
+            end(handled)
         Event.objects.bulk_update(failed, ["dispatch_attempts", "dispatch_error", "dispatch_after"])
         Event.objects.filter(pk__in=settled).update(dispatched_at=timezone.now())
     return len(settled)

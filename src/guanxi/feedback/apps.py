@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -50,6 +50,10 @@ class FeedbackConfig(AppConfig):
         event_action("points_awarded", pgettext_lazy("event action", "points awarded"))
         event_action("points_redeemed", pgettext_lazy("event action", "points redeemed"))
         event_handler(survey_triggers)
+        if apps.is_installed("guanxi.automation"):
+            from . import automation
+
+            automation.register()
 
         nav_item(
             NavItem(
