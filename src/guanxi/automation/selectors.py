@@ -75,7 +75,11 @@ def rule_problems(rule: Rule) -> list[str]:
             trigger=rule.trigger, trigger_config=rule.trigger_config, conditions=rule.conditions, actions=rule.actions
         )
     except ValidationError as exc:
-        return [f"{key}: {message}" if key != "__all__" else message for key, ms in exc.message_dict.items() for message in ms]
+        return [
+            f"{key}: {message}" if key != "__all__" else message
+            for key, messages in exc.message_dict.items()
+            for message in messages
+        ]
     return []
 
 
@@ -87,7 +91,9 @@ def builder_choices() -> dict[str, Any]:
 
     return {
         "teams": [{"id": t.pk, "name": t.name} for t in Team.objects.order_by("name", "id")],
-        "users": [{"id": u.pk, "name": str(u)} for u in User.objects.filter(is_active=True).order_by("full_name", "id")],
+        "users": [
+            {"id": u.pk, "name": str(u)} for u in User.objects.filter(is_active=True).order_by("full_name", "id")
+        ],
         "deadline_events": {
             model: [{"event": action, "label": str(label)} for action, label in events.items()]
             for model, events in DEADLINE_EVENTS.items()

@@ -26,7 +26,7 @@ STARTER_RULES: list[dict[str, Any]] = [
     },
     {
         "name": "升级超时的服务工单 Escalate breached SLAs",
-        "description": "When the SLA sweep records that a ticket breached its SLA, tell the administrators and the owner.",
+        "description": "When the SLA sweep records a ticket's breach, tell the administrators and the owner.",
         "trigger": "deadline.event",
         "trigger_config": {"model": "service.ticket", "event": "sla_breached"},
         "conditions": {},
@@ -68,7 +68,10 @@ STARTER_RULES: list[dict[str, Any]] = [
                     "body": "感谢您的首单 {{ number }}！Thank you for your first order {{ number }}.",
                 },
             },
-            {"kind": "notify", "config": {"to": "owner", "message": "首单 {{ number }}：请致电欢迎 First order, call to welcome"}},
+            {
+                "kind": "notify",
+                "config": {"to": "owner", "message": "首单 {{ number }}：请致电欢迎 First order, call to welcome"},
+            },
         ],
     },
     {
