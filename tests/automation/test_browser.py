@@ -92,8 +92,11 @@ def test_build_dry_run_switch_on_trigger_and_see_the_run(browser, live_server, l
 def test_assign_picks_a_team_from_a_list_and_a_starter_rule_switched_on_fires(browser, live_server, language, width):
     """The assign action offers the teams by name (no ids typed); the shipped "welcome after a first order" rule
     is switched on from the rule list and runs when the sales app records a customer's first order."""
+    from guanxi.automation.starter import starter_rules_load
+
     from ..sales import order_factories as orders
 
+    starter_rules_load(Rule)  # a transactional test flushes what the migration loaded
     team = TeamFactory(name=f"华东销售 East sales {language}{width}")
     admin = UserFactory(
         email=f"admin2-{language}-{width}@example.com", roles=["administrator"], language=language, teams=[team]
