@@ -380,6 +380,7 @@ def register() -> None:
             _notify,
             needs_record=False,
             changes_record=False,
+            defers_writes=True,
         )
     )
     action_register(

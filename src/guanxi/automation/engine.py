@@ -8,6 +8,7 @@ Later apps add triggers and actions with `trigger_register` / `action_register` 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -75,6 +76,9 @@ class Action:
     # rules run one by one. Otherwise the dispatcher's batch path writes the run rows in bulk afterwards.
     needs_run_row: bool = False
     changes_record: bool = True  # False when the action leaves the record as it is (notify, email, task)
+    # True when, on the batch path, the action writes nothing itself (it leaves its rows in ctx.later):
+    # an event whose rules only have such actions needs no savepoint of its own.
+    defers_writes: bool = False
 
 
 _triggers: dict[str, Trigger] = {}
@@ -635,8 +639,11 @@ def _rules_batched(state: _Batch, event: Event, rules: list[tuple[Rule, models.M
     runs: list[_RunRow] = []
     later: dict[str, Any] = {}
     fields: dict[int, dict[str, Any]] = {}  # the record's values for the run log, read once per record
+    deferred = all(
+        getattr(_actions.get(i.get("kind", "")), "defers_writes", False) for r, _rec in rules for i in r.actions
+    )
     try:
-        with transaction.atomic():
+        with contextlib.nullcontext() if deferred else transaction.atomic():
             for rule, record in rules:
                 started = time.perf_counter()
                 held, trace = conditions_hold(rule.conditions, record, changes, infos=state.infos)
