@@ -15,6 +15,12 @@ from benchmarks.scenarios import scenario
 MATCHING = 5  # rules whose conditions hold for every lead event (each writes a run and a notification)
 ON_LEADS = 50  # rules listening to lead creation (the other 45 have conditions that do not hold)
 RULES = 200
+# Measured with the code before the dispatcher's batch path (one query set per event and rule, a savepoint and
+# a run row insert per run, notifications one by one), on this machine, for comparison.
+BEFORE = (
+    "Before the batch path (commit 780dcfe): 5 events/s on SQLite — 2,000 events in 389 s (load 12–24), and "
+    "500 events in 98.8 s (load 11–18) re-measured on 2026-11-24 with the same rules."
+)
 
 
 def _rules(owner: Any) -> None:
@@ -243,6 +249,7 @@ def automation(bench: Bench) -> dict[str, Any]:
         ),
         "notes": [
             f"{runs:,} rule runs for {done:,} events (5 matching rules each).",
+            BEFORE,
             f"Event → action latency with events arriving at 1,000/s for 10 s: p50 {p50} ms, p95 {p95} ms, "
             f"max {round(latencies[-1]) if latencies else 0} ms over {len(latencies):,} runs.",
         ],

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from guanxi.core.models import ADMINISTRATOR, Tag, Team, User
+from guanxi.core.models import ADMINISTRATOR, Notification, Tag, Team, User
 from guanxi.core.services import notification_send, tag_name_clean
 
 from .conditions import TEXT, _typed, field_info
@@ -238,12 +238,31 @@ def _notify_plan(ctx: RunContext, config: Config) -> str:
 
 
 def _notify(ctx: RunContext, config: Config) -> str:
-    text = placeholders_fill(config["message"], ctx).replace("%", "%%")
+    raw = placeholders_fill(config["message"], ctx)[:200]
+    while len(text := raw.replace("%", "%%")) > 200:  # a title holds 200 characters, "%" stored as "%%"
+        raw = raw[:-1]
+    people = _recipients(ctx, config["to"])
+    done = _("Notify %(people)s: “%(message)s”.") % {
+        "people": ", ".join(str(u) for u in people) or "-",
+        "message": placeholders_fill(config["message"], ctx),
+    }
+    if ctx.later is not None and ctx.event is not None:
+        # batch path: one row per (recipient, event) however many rules notify, inserted with the batch
+        seen = ctx.later.setdefault("notified", set())
+        people = [u for u in people if u.pk not in seen]
+        seen.update(u.pk for u in people)
+    if not people:
+        return done
     record: Any = ctx.record
     url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else ""
-    for user in _recipients(ctx, config["to"]):
-        notification_send(recipient=user, title=text, url=url, event=ctx.event)
-    return _notify_plan(ctx, config)
+    for user in people:
+        if ctx.later is not None and ctx.event is not None:
+            ctx.later.setdefault("notifications", []).append(
+                Notification(recipient=user, title=text, url=url, event=ctx.event)
+            )
+        else:
+            notification_send(recipient=user, title=text, url=url, event=ctx.event)
+    return done
 
 
 def _email_validate(config: Config, model_label: str) -> Config:
@@ -252,6 +271,10 @@ def _email_validate(config: Config, model_label: str) -> Config:
         model = model_of(model_label) if model_label else None
         if model is None or field_info(model, "email") is None:
             raise ValidationError(_("This kind of record has no email address; send to its owner instead."))
+    elif to == "contact":
+        model = model_of(model_label) if model_label else None
+        if model is None or field_info(model, "contact.email") is None:
+            raise ValidationError(_("This kind of record has no contact to write to; send to its owner instead."))
     else:
         to = _recipients_validate({"to": to}, model_label)
     subject = _text(config, "subject", limit=200)
@@ -265,6 +288,9 @@ def _email_addresses(ctx: RunContext, config: Config) -> list[str]:
     if config["to"] == "record":
         address = getattr(ctx.record, "email", "")
         return [address] if address else []
+    if config["to"] == "contact":
+        contact = getattr(ctx.record, "contact", None)
+        return [contact.email] if contact is not None and contact.email else []
     return [u.email for u in _recipients(ctx, config["to"]) if u.email]
 
 
@@ -335,7 +361,16 @@ def _webhook(ctx: RunContext, config: Config) -> str:
 def register() -> None:
     action_register(Action("set_field", gettext_lazy("Set a field"), _set_field_validate, _set_field_plan, _set_field))
     action_register(Action("assign", gettext_lazy("Assign to a team member"), _assign_validate, _assign_plan, _assign))
-    action_register(Action("create_task", gettext_lazy("Create a follow-up task"), _task_validate, _task_plan, _task))
+    action_register(
+        Action(
+            "create_task",
+            gettext_lazy("Create a follow-up task"),
+            _task_validate,
+            _task_plan,
+            _task,
+            changes_record=False,
+        )
+    )
     action_register(
         Action(
             "notify",
@@ -344,10 +379,20 @@ def register() -> None:
             _notify_plan,
             _notify,
             needs_record=False,
+            changes_record=False,
+            defers_writes=True,
         )
     )
     action_register(
-        Action("send_email", gettext_lazy("Send an email"), _email_validate, _email_plan, _email, needs_record=False)
+        Action(
+            "send_email",
+            gettext_lazy("Send an email"),
+            _email_validate,
+            _email_plan,
+            _email,
+            needs_record=False,
+            changes_record=False,
+        )
     )
     action_register(Action("add_tag", gettext_lazy("Add a tag"), _tag_validate, _tag_plan, _tag))
     action_register(
@@ -358,5 +403,7 @@ def register() -> None:
             _webhook_plan,
             _webhook,
             needs_record=False,
+            needs_run_row=True,
+            changes_record=False,
         )
     )

@@ -54,7 +54,6 @@ class RuleOut(Schema):
     trigger_config: dict[str, Any]
     conditions: dict[str, Any]
     actions: list[dict[str, Any]]
-    needs: str
     version: int
     updated_at: datetime
 

@@ -32,6 +32,25 @@ def _customers_updaters() -> None:
     automation_model("customers.interaction", _("Interaction or task"))
 
 
+def _other_apps() -> None:
+    """Records of the apps that are installed: rules can watch tickets, feedback and orders (changes to them
+    go through those apps' own actions, so no updater is registered here)."""
+    from django.apps import apps
+
+    from .triggers import automation_model, deadline_event
+
+    if apps.is_installed("guanxi.service"):
+        automation_model("service.ticket", _("Ticket"))
+        deadline_event("service.ticket", "sla_breached", pgettext_lazy("event action", "SLA breached"))
+        deadline_event("service.ticket", "sla_warned", pgettext_lazy("event action", "SLA warning"))
+    if apps.is_installed("guanxi.sales"):
+        automation_model("sales.order", _("Order"))
+        automation_model("sales.deal", _("Deal"))
+    if apps.is_installed("guanxi.feedback"):
+        automation_model("feedback.feedbackitem", _("Feedback"))
+        deadline_event("feedback.feedbackitem", "escalated", _("Response deadline passed"))
+
+
 class AutomationConfig(AppConfig):
     name = "guanxi.automation"
     label = "automation"
@@ -50,6 +69,7 @@ class AutomationConfig(AppConfig):
         triggers.register()
         actions.register()
         _customers_updaters()
+        _other_apps()
         event_action("received", pgettext_lazy("event action", "received"))
         nav_item(NavItem(_("Automation rules"), "automation-rule-list", "automation.change_rule", "admin", 70))
         nav_item(NavItem(_("Rule runs"), "automation-run-list", "automation.view_rulerun", "admin", 71))

@@ -250,9 +250,15 @@ def _row_holds(row: dict[str, Any], record: models.Model | None, changes: dict[s
 
 
 def conditions_hold(
-    conditions: dict[str, Any], record: models.Model | None, changes: dict[str, Any] | None = None
+    conditions: dict[str, Any],
+    record: models.Model | None,
+    changes: dict[str, Any] | None = None,
+    *,
+    infos: dict[tuple[Any, str], FieldInfo | None] | None = None,
 ) -> tuple[bool, list[dict[str, Any]]]:
-    """Whether the conditions hold for the record (and the event's changes), with each row's result."""
+    """Whether the conditions hold for the record (and the event's changes), with each row's result.
+
+    `infos` caches the fields' types across calls (the dispatcher keeps one per batch)."""
     if not conditions or not conditions.get("groups"):
         return True, []
     trace: list[dict[str, Any]] = []
@@ -261,7 +267,14 @@ def conditions_hold(
     for group in conditions["groups"]:
         rows = []
         for row in group["rules"]:
-            info = field_info(model, row["field"]) if model is not None else None
+            if model is None:
+                info = None
+            elif infos is None:
+                info = field_info(model, row["field"])
+            elif (model, row["field"]) in infos:
+                info = infos[(model, row["field"])]
+            else:
+                info = infos[(model, row["field"])] = field_info(model, row["field"])
             held = _row_holds(row, record, changes or {}, info.kind if info else TEXT)
             trace.append({**row, "held": held})
             rows.append(held)

@@ -8,6 +8,9 @@ Later apps add triggers and actions with `trigger_register` / `action_register` 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import json
 import logging
 import re
 import threading
@@ -21,15 +24,17 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from guanxi.core.events import event_context, event_handler
+from guanxi.core.events import event_batch_hooks, event_context, event_handler
 from guanxi.core.models import Event
+from guanxi.core.services import notifications_send_many
 
-from .conditions import conditions_check, conditions_hold, field_info, field_value
+from .conditions import TEXT, conditions_check, conditions_hold, field_info, field_value
 from .models import Rule, RuleRun
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,13 @@ class Action:
     execute: Callable[[RunContext, Config], str]
     needs_record: bool = True
     help: str | Promise = ""
+    # True when `execute` needs the run's saved row (ctx.run.pk), e.g. to key a webhook delivery to it; such
+    # rules run one by one. Otherwise the dispatcher's batch path writes the run rows in bulk afterwards.
+    needs_run_row: bool = False
+    changes_record: bool = True  # False when the action leaves the record as it is (notify, email, task)
+    # True when, on the batch path, the action writes nothing itself (it leaves its rows in ctx.later):
+    # an event whose rules only have such actions needs no savepoint of its own.
+    defers_writes: bool = False
 
 
 _triggers: dict[str, Trigger] = {}
@@ -227,6 +239,10 @@ class RunContext:
     dry_run: bool = False
     changes: dict[str, Any] = field(default_factory=dict)
     run: RuleRun | None = None
+    # `run` is the saved log row on the one-by-one path; None on the batch path unless the action needs_run_row.
+    # On the dispatcher's batch path: rows an action leaves for one bulk insert at the end of the batch
+    # ({"notifications": [...]}); None when the action must write at once.
+    later: dict[str, Any] | None = None
 
 
 class _Index:
@@ -238,6 +254,8 @@ class _Index:
         self.stale = True
         self.by_key: dict[tuple[str, str], list[Rule]] = {}
         self.timed: list[Rule] = []
+        self.gates: dict[int, tuple[str, str]] = {}
+        self.one_by_one: set[int] = set()
         self.stamp: tuple[Any, ...] = ()
 
     def get(self) -> _Index:
@@ -260,6 +278,7 @@ class _Index:
     def _build(self) -> None:
         by_key: dict[tuple[str, str], list[Rule]] = {}
         timed: list[Rule] = []
+        gates: dict[int, tuple[str, str]] = {}
         for rule in Rule.objects.filter(active=True).select_related("updated_by", "created_by").order_by("id"):
             spec = _triggers.get(rule.trigger)
             if spec is None:
@@ -268,11 +287,52 @@ class _Index:
                 timed.append(rule)
             for key in spec.keys(rule.trigger_config):
                 by_key.setdefault(key, []).append(rule)
-        self.by_key, self.timed = by_key, timed
+            gate = _gate(rule)
+            if gate is not None:
+                gates[rule.pk] = gate
+        self.by_key, self.timed, self.gates = by_key, timed, gates
+        self.one_by_one = {rule.pk for rules in by_key.values() for rule in rules if _one_by_one(rule)}
         self.built, self.stale = time.monotonic(), False
 
     def rules_for(self, model: str, action: str) -> list[Rule]:
         return self.by_key.get((model, action), []) + self.by_key.get((model, "*"), [])
+
+
+def _gate(rule: Rule) -> tuple[str, str] | None:
+    """A text field and value the record must have for the rule's conditions to hold, when the conditions say
+    so plainly (all groups must hold, one of them requires `field eq value`). The batch path skips a rule
+    whose gate is shut without evaluating its conditions; the conditions still decide for the others."""
+    conditions = rule.conditions or {}
+    groups = conditions.get("groups") or []
+    if not groups or (conditions.get("match") == "any" and len(groups) > 1):
+        return None
+    model = model_of(str((rule.trigger_config or {}).get("model") or ""))
+    if model is None:
+        return None
+    for group in groups:
+        rows = group.get("rules") or []
+        if group.get("match") == "any" and len(rows) > 1:
+            continue
+        for row in rows:
+            name, value = str(row.get("field") or ""), row.get("value")
+            if row.get("op") != "eq" or "." in name or name == "tags" or value in (None, "") or isinstance(value, list):
+                continue
+            info = field_info(model, name)
+            if info is None or info.kind != TEXT:
+                continue
+            try:
+                column = model._meta.get_field(name).attname  # type: ignore[union-attr]
+            except Exception:
+                continue
+            return column, str(value)
+    return None
+
+
+def _gate_open(gate: tuple[str, str] | None, record: models.Model | None) -> bool:
+    if gate is None or record is None:
+        return True
+    value = getattr(record, gate[0], None)
+    return value is not None and str(value) == gate[1]
 
 
 _index = _Index()
@@ -435,21 +495,243 @@ def _load(event: Event, cache: dict[str, Any]) -> models.Model | None:
     return cache["record"]
 
 
+# --- the batch path: what the dispatcher hands over in one transaction -----------------------------
+
+
+@dataclass
+class _Batch:
+    """One dispatcher batch: its records loaded together, the runs that already exist, the runs collected."""
+
+    records: dict[tuple[str, int], models.Model | None] = field(default_factory=dict)
+    done: set[tuple[int, int]] = field(default_factory=set)  # (rule, event) pairs that ran before
+    runs: dict[int, list[_RunRow]] = field(default_factory=dict)  # event id → run rows to insert at the end
+    later: dict[int, dict[str, Any]] = field(default_factory=dict)  # event id → rows the actions left for later
+    infos: dict[tuple[Any, str], Any] = field(default_factory=dict)  # field types the conditions name
+
+
+_batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("automation_batch", default=None)
+
+
+def _label(event: Event) -> str:
+    ct = event.content_type
+    return f"{ct.app_label}.{ct.model}"
+
+
+def _records_load(model: type[models.Model], ids: set[int]) -> dict[int, models.Model]:
+    rows = model._base_manager.filter(pk__in=ids)
+    owner = next((f for f in model._meta.concrete_fields if f.name == "owner" and f.is_relation), None)
+    if owner is not None:
+        rows = rows.select_related("owner")
+    return {r.pk: r for r in rows}
+
+
+def rules_batch_start(batch: list[Event]) -> None:
+    """Once per dispatcher batch: the index, the records of the events some rule listens to, and the runs
+    that already happened (a redelivered batch), each in one query per kind of record."""
+    index = _index.get()
+    state = _Batch()
+    wanted: dict[str, set[int]] = {}
+    events: list[int] = []
+    for event in batch:
+        label = _label(event)
+        if index.rules_for(label, event.action):
+            wanted.setdefault(label, set()).add(event.object_id)
+            events.append(event.pk)
+    for label, ids in wanted.items():
+        model = model_of(label)
+        found = _records_load(model, ids) if model is not None else {}
+        state.records.update({(label, pk): found.get(pk) for pk in ids})
+    if events:
+        state.done = set(RuleRun.objects.filter(event_id__in=events).values_list("rule_id", "event_id"))
+    _batch.set(state)
+
+
+def rules_batch_end(handled: list[Event]) -> None:
+    """Write the run rows of the events every handler took, in bulk, in the batch's transaction."""
+    state = _batch.get()
+    _batch.set(None)
+    if state is None:
+        return
+    rows = [run for event in handled for run in state.runs.get(event.pk, [])]
+    if rows:
+        _runs_insert(rows)
+    notifications = [n for event in handled for n in state.later.get(event.pk, {}).get("notifications", [])]
+    if notifications:
+        notifications_send_many(notifications=notifications)
+
+
+@dataclass(slots=True)
+class _RunRow:
+    """A run on the batch path: plain values, written with one bulk insert (no model instance per run)."""
+
+    rule_id: int
+    event_id: int
+    record_type: str
+    record_id: int | None
+    record_repr: str
+    inputs: dict[str, Any]
+    outcome: str = RuleRun.Outcome.OK
+    actions_done: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    duration_ms: int = 0
+
+
+_RUN_COLUMNS: tuple[str, ...] = (
+    "rule",
+    "event",
+    "key",
+    "record_type",
+    "record_id",
+    "record_repr",
+    "dry_run",
+    "outcome",
+    "inputs",
+)
+_RUN_COLUMNS += ("actions_done", "error", "duration_ms", "created_at")
+
+
+def _runs_insert(rows: list[_RunRow]) -> None:
+    from django.db import connection
+
+    from guanxi.core.bulk import insert_rows
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+    insert_rows(
+        model=RuleRun,
+        fields=_RUN_COLUMNS,
+        rows=(
+            (
+                r.rule_id,
+                r.event_id,
+                f"event:{r.event_id}",
+                r.record_type,
+                r.record_id,
+                r.record_repr,
+                False,
+                r.outcome,
+                dump(r.inputs),
+                dump(r.actions_done),
+                r.error,
+                r.duration_ms,
+                now,
+            )
+            for r in rows
+        ),
+    )
+
+
+class _Refused(Exception):
+    """An action refused inside the batch path: the event's rules are run again one by one."""
+
+
+def _rules_batched(state: _Batch, event: Event, rules: list[tuple[Rule, models.Model | None]]) -> None:
+    """The event's matching rules with all their actions in one savepoint, run rows kept for the bulk insert.
+
+    When any action refuses, that savepoint is rolled back and the rules run one by one (`rule_run`), so
+    the failing run is logged and the others still act, exactly as without the batch."""
+    changes = dict(event.changes or {})
+    chain = _chain(event)
+    max_depth = getattr(settings, "AUTOMATION_MAX_DEPTH", 3)
+    runs: list[_RunRow] = []
+    later: dict[str, Any] = {}
+    fields: dict[int, dict[str, Any]] = {}  # the record's values for the run log, read once per record
+    deferred = all(
+        getattr(_actions.get(i.get("kind", "")), "defers_writes", False) for r, _rec in rules for i in r.actions
+    )
+    try:
+        with contextlib.nullcontext() if deferred else transaction.atomic():
+            for rule, record in rules:
+                started = time.perf_counter()
+                held, trace = conditions_hold(rule.conditions, record, changes, infos=state.infos)
+                if not held:
+                    continue
+                if id(record) not in fields:
+                    fields[id(record)] = _record_fields(record)
+                run = _RunRow(
+                    rule_id=rule.pk,
+                    event_id=event.pk,
+                    record_type=record._meta.label_lower if record is not None else "",
+                    record_id=record.pk if record is not None else None,
+                    record_repr=str(record)[:200] if record is not None else "",
+                    inputs={"conditions": trace, "changes": changes, "record": fields[id(record)], "chain": chain},
+                )
+                runs.append(run)
+                if rule.pk in chain:
+                    run.outcome, run.error = (
+                        RuleRun.Outcome.SKIPPED,
+                        _("Skipped: the event was caused by this rule's own action."),
+                    )
+                    continue
+                if len(chain) >= max_depth:
+                    run.outcome = RuleRun.Outcome.SKIPPED
+                    run.error = _("Skipped: %(depth)s rules in a row caused this event (the limit).") % {
+                        "depth": len(chain)
+                    }
+                    continue
+                ctx = RunContext(
+                    rule=rule, record=record, event=event, actor=_actor(rule), changes=changes, later=later
+                )
+                done: list[dict[str, Any]] = []
+                with event_context(automation={"chain": [*chain, rule.pk], "rule": rule.pk}):
+                    for item in rule.actions:
+                        action = _actions.get(item.get("kind", ""))
+                        if action is None:
+                            raise _Refused
+                        try:
+                            done.append({"kind": action.kind, "result": action.execute(ctx, item.get("config") or {})})
+                        except DatabaseError:
+                            raise
+                        except Exception as exc:
+                            raise _Refused from exc
+                if any(getattr(_actions.get(d["kind"]), "changes_record", True) for d in done):
+                    fields.clear()  # the next rule's log shows the record as this rule left it
+                run.actions_done = done
+                run.duration_ms = int((time.perf_counter() - started) * 1000)
+    except _Refused:
+        for rule, record in rules:
+            rule_run(rule, record=record, event=event, key=f"event:{event.pk}", changes=changes)
+        return
+    if runs:
+        state.runs.setdefault(event.pk, []).extend(runs)
+    if later:
+        state.later[event.pk] = later
+
+
+def _one_by_one(rule: Rule) -> bool:
+    return any(getattr(_actions.get(item.get("kind", "")), "needs_run_row", False) for item in rule.actions)
+
+
 @event_handler
 def rules_on_event(event: Event) -> None:
     """The rules whose trigger this event fires run, each once; one rule's failure leaves the others."""
-    ct = event.content_type
+    label = _label(event)
     index = _index.get()
-    rules = index.rules_for(f"{ct.app_label}.{ct.model}", event.action)
+    rules = index.rules_for(label, event.action)
     if not rules:
         return
+    state = _batch.get()
     cache: dict[str, Any] = {}
+    if state is not None and (label, event.object_id) in state.records:
+        cache["record"] = state.records[(label, event.object_id)]
+    batched: list[tuple[Rule, models.Model | None]] = []
     for rule in rules:
         spec = _triggers.get(rule.trigger)
         if spec is None or not spec.matches(rule.trigger_config, event):
             continue
         record = spec.record_of(rule.trigger_config, event) if spec.record_of else _load(event, cache)
-        rule_run(rule, record=record, event=event, key=f"event:{event.pk}")
+        if state is None or rule.pk in index.one_by_one:
+            rule_run(rule, record=record, event=event, key=f"event:{event.pk}")
+        elif (rule.pk, event.pk) not in state.done and _gate_open(index.gates.get(rule.pk), record):
+            batched.append((rule, record))
+    if batched and state is not None:
+        _rules_batched(state, event, batched)
+
+
+event_batch_hooks(start=rules_batch_start, end=rules_batch_end)
 
 
 def rules_sweep_timed(now: datetime | None = None, *, limit: int = 1000) -> int:

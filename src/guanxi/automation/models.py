@@ -35,7 +35,6 @@ class Rule(models.Model):
     conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     actions = models.JSONField(_("actions"), default=list, blank=True)
     state = models.JSONField(default=dict, blank=True, editable=False)  # round-robin pointers and the like
-    needs = models.CharField(_("needs"), max_length=60, blank=True, help_text=_("An app this rule waits for."))
     version = models.PositiveIntegerField(_("version"), default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

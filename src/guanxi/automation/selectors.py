@@ -62,3 +62,40 @@ def record_for_dry_run(user: Any, model_label: str, record_id: Any) -> Any:
     manager: Any = model._default_manager
     rows = manager.visible_to(user) if hasattr(manager, "visible_to") else manager.none()
     return rows.filter(pk=int(record_id)).first()
+
+
+def rule_problems(rule: Rule) -> list[str]:
+    """What in a saved rule no longer fits (a deleted field, user, team or survey), checked as a save would."""
+    from django.core.exceptions import ValidationError
+
+    from .engine import rule_definition_check
+
+    try:
+        rule_definition_check(
+            trigger=rule.trigger, trigger_config=rule.trigger_config, conditions=rule.conditions, actions=rule.actions
+        )
+    except ValidationError as exc:
+        return [
+            f"{key}: {message}" if key != "__all__" else message
+            for key, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return []
+
+
+def builder_choices() -> dict[str, Any]:
+    """What the rule builder offers in its lists: teams to assign to, active users, apps' deadline events."""
+    from guanxi.core.models import Team, User
+
+    from .triggers import DEADLINE_EVENTS
+
+    return {
+        "teams": [{"id": t.pk, "name": t.name} for t in Team.objects.order_by("name", "id")],
+        "users": [
+            {"id": u.pk, "name": str(u)} for u in User.objects.filter(is_active=True).order_by("full_name", "id")
+        ],
+        "deadline_events": {
+            model: [{"event": action, "label": str(label)} for action, label in events.items()]
+            for model, events in DEADLINE_EVENTS.items()
+        },
+    }

@@ -89,7 +89,6 @@ def rule_update(*, rule: Rule, actor: Any, **values: Any) -> Rule:
     for key, value in cleaned.items():
         setattr(rule, key, value)
     rule.version += 1
-    rule.needs = ""
     rule.updated_by = actor
     rule.save()
     record_event(obj=rule, action="updated", actor=actor, changes={k: [before.get(k), cleaned.get(k)] for k in changed})
@@ -99,11 +98,10 @@ def rule_update(*, rule: Rule, actor: Any, **values: Any) -> Rule:
 
 @transaction.atomic
 def rule_set_active(*, rule: Rule, active: bool, actor: Any) -> Rule:
-    """Switch a rule on or off. A rule waiting for an app (its trigger or an action unknown) stays off."""
-    if active and (rule.needs or trigger_get(rule.trigger) is None):
-        raise ValidationError(
-            {"active": _("This rule needs the “%(app)s” app, which is not installed.") % {"app": rule.needs or "?"}}
-        )
+    """Switch a rule on or off. Switching on checks the rule again: a field, user, team or survey deleted
+    since it was saved is refused here with the setting it concerns."""
+    if active and trigger_get(rule.trigger) is None:
+        raise ValidationError({"active": _("The trigger “%(kind)s” is not available.") % {"kind": rule.trigger}})
     fields = ["active", "updated_by", "updated_at"]
     if active:
         # a field or user deleted since the save is caught here; loaded definitions get their defaults
@@ -137,56 +135,18 @@ def rule_restore_version(*, rule: Rule, version: RuleVersion, actor: Any) -> Rul
     return rule_update(rule=rule, actor=actor, **version.definition)
 
 
-def missing_app(item: dict[str, Any]) -> str:
-    """The app a rule definition waits for ("service" for "service.sla_breached"), or "" when all is here."""
-    from django.apps import apps
-
-    from .engine import actions
-
-    names = [str(item.get("trigger") or "")]
-    model = str((item.get("trigger_config") or {}).get("model") or "")
-    if model and not apps.is_installed(f"guanxi.{model.split('.')[0]}"):
-        return model.split(".")[0]
-    names += [str((a or {}).get("kind") or "") for a in item.get("actions") or [] if isinstance(a, dict)]
-    for n, name in enumerate(names):
-        known = trigger_get(name) is not None if n == 0 else name in actions()
-        if not known and "." in name and not apps.is_installed(f"guanxi.{name.split('.')[0]}"):
-            return name.split(".")[0]
-    return ""
-
-
-def _still_waiting(item: dict[str, Any]) -> str:
-    """The app an exported rule was waiting for, when its app is installed now but the rule, written before,
-    does not fit it yet (an unknown trigger or action, or settings the installed app's records refuse): it stays
-    switched off with `needs` until an administrator saves it again in a valid form."""
-    needs = str(item.get("needs") or "")
-    if not needs:
-        return ""
-    values: dict[str, Any] = {k: item.get(k) for k in RULE_FIELDS}
-    try:
-        with transaction.atomic():
-            rule_create(actor=None, **values)
-            transaction.set_rollback(True)
-    except (ValidationError, TypeError, ValueError):
-        return needs
-    return ""
-
-
-def _empty_of(field: str) -> Any:
-    return {"trigger_config": {}, "conditions": {}, "actions": []}.get(field, "")
-
-
 def rules_export(rules: Any) -> dict[str, Any]:
     """The rules as portable JSON (no ids, no run history); `rules_import` reads it back."""
-    return {"format": EXPORT_FORMAT, "rules": [{**r.definition(), "active": r.active, "needs": r.needs} for r in rules]}
+    return {"format": EXPORT_FORMAT, "rules": [{**r.definition(), "active": r.active} for r in rules]}
 
 
 @transaction.atomic
 def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
     """Create (or with `replace`, update same-named) rules from an export; all or none.
 
-    Errors name the rule and the field: {"rules[2] “Welcome”.actions": [...]}. Imported rules start
-    switched off unless the export said on; a rule whose trigger belongs to a missing app is kept off.
+    Errors name the rule and the field: {"rules[2] “Welcome”.actions": [...]}; a rule whose trigger or action
+    is not available here (an app not installed) is refused like any other invalid rule. Imported rules start
+    switched off unless the export said on.
     """
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(data.get("rules"), list):
         raise ValidationError({"file": _("This is not a Guanxi rules export (format %(f)s).") % {"f": EXPORT_FORMAT}})
@@ -209,21 +169,10 @@ def rules_import(*, data: Any, actor: Any, replace: bool = False) -> list[Rule]:
                     rule = rule_update(rule=existing, actor=actor, **item)
                 elif existing is not None:
                     raise ValidationError({"name": _("A rule with this name exists; choose “replace”.")})
-                elif needs := missing_app(item) or _still_waiting(item):
-                    # kept as it is, switched off, until the app it needs is installed
-                    rule = Rule.objects.create(
-                        **{k: item.get(k) or _empty_of(k) for k in RULE_FIELDS},
-                        needs=needs,
-                        created_by=actor,
-                        updated_by=actor,
-                    )
-                    record_event(obj=rule, action="created", actor=actor, changes={"name": [None, rule.name]})
-                    made.append(rule)
-                    continue
                 else:
                     values: dict[str, Any] = {k: item.get(k) for k in RULE_FIELDS}
                     rule = rule_create(actor=actor, **values)
-                if item.get("active") and not rule.needs:
+                if item.get("active"):
                     rule = rule_set_active(rule=rule, active=True, actor=actor)
                 made.append(rule)
         except ValidationError as exc:

@@ -1,8 +1,8 @@
 """The starter rules the source documents describe, shipped switched off.
 
-A rule whose trigger or record belongs to an app that is not installed yet (service, sales, feedback)
-is kept with `needs` set; it cannot be switched on until that app registers its trigger and the rule
-is saved again.
+Each works on the events the other apps really record: the service SLA sweep's `sla_breached`, a ticket's
+status change to resolved (with feedback's "start a survey" action), a customer's first sales order, and
+accounts that went quiet.
 """
 
 from __future__ import annotations
@@ -23,53 +23,56 @@ STARTER_RULES: list[dict[str, Any]] = [
             {"kind": "create_task", "config": {"subject": "跟进线索 Follow up: {{ record }}", "due_in_days": 1}},
             {"kind": "notify", "config": {"to": "owner", "message": "线索 {{ record }} 已 14 天无人跟进"}},
         ],
-        "needs": "",
     },
     {
         "name": "升级超时的服务工单 Escalate breached SLAs",
-        "description": "When a ticket breaches its SLA, tell the administrators (needs the service app).",
-        "trigger": "service.sla_breached",
-        "trigger_config": {"model": "service.ticket"},
+        "description": "When the SLA sweep records a ticket's breach, tell the administrators and the owner.",
+        "trigger": "deadline.event",
+        "trigger_config": {"model": "service.ticket", "event": "sla_breached"},
         "conditions": {},
-        "actions": [{"kind": "notify", "config": {"to": "administrators", "message": "工单 {{ record }} 已超时"}}],
-        "needs": "service",
+        "actions": [
+            {"kind": "notify", "config": {"to": "administrators", "message": "工单 {{ record }} 已超时 SLA breached"}},
+            {"kind": "notify", "config": {"to": "owner", "message": "工单 {{ record }} 已超时 SLA breached"}},
+        ],
     },
     {
         "name": "工单解决后致谢并邀请评价 Thank-you and survey after a solved ticket",
-        "description": "When a ticket is solved, thank the customer and start a satisfaction survey.",
+        "description": "When a ticket is resolved, thank the customer and send the active CSAT survey.",
         "trigger": "status.changed",
-        "trigger_config": {"model": "service.ticket", "field": "status", "to": "solved"},
+        "trigger_config": {"model": "service.ticket", "field": "status", "to": "resolved"},
         "conditions": {},
         "actions": [
             {
                 "kind": "send_email",
                 "config": {
-                    "to": "record",
+                    "to": "contact",
                     "subject": "感谢您的耐心 Thank you",
                     "body": "您的工单 {{ record }} 已解决。Your ticket {{ record }} is solved.",
                 },
             },
             {"kind": "feedback.survey_start", "config": {"survey": "csat"}},
         ],
-        "needs": "service",
     },
     {
         "name": "首单欢迎 Welcome after a first order",
-        "description": "After a customer's first order, send the welcome email (needs the sales app).",
-        "trigger": "record.created",
+        "description": "A customer's first order: send the welcome email and remind the owner to call.",
+        "trigger": "record.first",
         "trigger_config": {"model": "sales.order"},
         "conditions": {},
         "actions": [
             {
                 "kind": "send_email",
                 "config": {
-                    "to": "record",
+                    "to": "contact",
                     "subject": "欢迎 Welcome",
-                    "body": "感谢您的首单！Thank you for your first order.",
+                    "body": "感谢您的首单 {{ number }}！Thank you for your first order {{ number }}.",
                 },
-            }
+            },
+            {
+                "kind": "notify",
+                "config": {"to": "owner", "message": "首单 {{ number }}：请致电欢迎 First order, call to welcome"},
+            },
         ],
-        "needs": "sales",
     },
     {
         "name": "重要客户活跃度下降提醒 Alert when a high-value customer goes quiet",
@@ -81,7 +84,6 @@ STARTER_RULES: list[dict[str, Any]] = [
             "groups": [{"match": "all", "rules": [{"field": "tier", "op": "in", "value": ["strategic", "key"]}]}],
         },
         "actions": [{"kind": "notify", "config": {"to": "owner", "message": "重要客户 {{ record }} 已 30 天没有动静"}}],
-        "needs": "",
     },
 ]
 

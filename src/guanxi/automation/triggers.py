@@ -22,9 +22,20 @@ from .engine import Config, Trigger, model_of, trigger_register
 MODELS: dict[str, Any] = {}
 
 
+# Events an app records when one of its deadlines is near or has passed, per record type:
+# {"service.ticket": {"sla_breached": "SLA breached", ...}}. Apps add theirs with `deadline_event(...)`.
+DEADLINE_EVENTS: dict[str, dict[str, Any]] = {}
+
+
 def automation_model(label: str, name: Any) -> None:
     """Let rules pick `label` ("sales.deal") as the record a trigger watches."""
     MODELS[label] = name
+
+
+def deadline_event(label: str, action: str, name: Any) -> None:
+    """Let "an app's deadline passes" rules listen to the `action` events `label` records get from their app
+    (service's SLA sweep records `sla_breached`, feedback's response sweep records `escalated`)."""
+    DEADLINE_EVENTS.setdefault(label, {})[action] = name
 
 
 def _model(config: Config) -> type[models.Model]:
@@ -150,6 +161,47 @@ def _after_due(config: Config, now: datetime) -> Iterable[tuple[models.Model, st
     rows = _live(model).filter(**{f"{name}__lte": edge, f"{name}__gte": edge - timedelta(days=7)})
     for record in rows.order_by("pk")[:1000]:
         yield record, f"after:{record.pk}:{getattr(record, name)}"
+
+
+def _deadline_event_config(config: Config) -> Config:
+    _model(config)
+    known = DEADLINE_EVENTS.get(config["model"], {})
+    action = str(config.get("event") or next(iter(known), ""))
+    if action not in known:
+        raise ValidationError(
+            _("“%(event)s” is not a deadline event of this kind of record (known: %(known)s).")
+            % {"event": action, "known": ", ".join(known) or "-"}
+        )
+    return {"model": config["model"], "event": action}
+
+
+CUSTOMER_FIELDS = ("contact", "account")
+
+
+def _first_config(config: Config) -> Config:
+    model = _model(config)
+    names = {f.name for f in model._meta.concrete_fields}
+    if not any(name in names for name in CUSTOMER_FIELDS):
+        raise ValidationError(_("This kind of record does not name a customer (a contact or an account)."))
+    return {"model": config["model"]}
+
+
+def _first_of_customer(config: Config, event: Event) -> bool:
+    """The created record is its customer's first of its kind: no older one names the same contact or account."""
+    model = model_of(config["model"])
+    if model is None or _label(event) != config["model"]:
+        return False
+    names = [n for n in CUSTOMER_FIELDS if any(f.name == n for f in model._meta.concrete_fields)]
+    row = model._base_manager.filter(pk=event.object_id).values(*(f"{n}_id" for n in names)).first()
+    if row is None:
+        return False
+    same = models.Q()
+    for name in names:
+        if row[f"{name}_id"] is not None:
+            same |= models.Q(**{f"{name}_id": row[f"{name}_id"]})
+    if not same:
+        return False
+    return not model._base_manager.filter(same, pk__lt=event.object_id).exists()
 
 
 # --- cron ---------------------------------------------------------------------------------------
@@ -285,6 +337,26 @@ def register() -> None:
             model=lambda c: c["model"],
             due=_deadline_due,
             help=gettext_lazy("Hours before the deadline; 0 means once it has passed."),
+        )
+    )
+    trigger_register(
+        Trigger(
+            "record.first",
+            gettext_lazy("A customer's first record of a kind is created (e.g. the first order)"),
+            validate=_first_config,
+            model=lambda c: c["model"],
+            keys=lambda c: [(c.get("model", ""), "created")],
+            matches=_first_of_customer,
+        )
+    )
+    trigger_register(
+        Trigger(
+            "deadline.event",
+            gettext_lazy("An app reports a deadline passed (SLA breached, response overdue)"),
+            validate=_deadline_event_config,
+            model=lambda c: c["model"],
+            keys=lambda c: [(c.get("model", ""), c.get("event", ""))],
+            help=gettext_lazy("Fires on the event the record's own app records when its deadline passes."),
         )
     )
     trigger_register(

@@ -57,6 +57,7 @@ def _builder(rule: Rule | None, data: dict[str, Any] | None = None) -> dict[str,
         "fields": {label: _fields_of(label) for label in MODELS},
         "operators": list(OPERATORS),
         "inbound": list(InboundWebhook.objects.values_list("slug", flat=True)),
+        **selectors.builder_choices(),
     }
 
 
@@ -116,6 +117,7 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "record_label": MODELS.get(model, model),
         "runs": runs,
         "action_labels": {a.kind: a.label for a in engine.actions().values()},
+        "problems": selectors.rule_problems(rule),
     }
     return render(request, "automation/rule_detail.html", context)
 
@@ -124,13 +126,14 @@ def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @staff_perm("automation.change_rule")
 def rule_toggle(request: AuthedRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(selectors.rules_visible_to(request.user, "change"), pk=pk)
+    switch_on = not rule.active
     try:
-        services.rule_set_active(rule=rule, active=not rule.active, actor=request.user)
+        services.rule_set_active(rule=rule, active=switch_on, actor=request.user)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        on = _("Rule “%(name)s” is on.") if not rule.active else _("Rule “%(name)s” is off.")
+        on = _("Rule “%(name)s” is on.") if switch_on else _("Rule “%(name)s” is off.")
         messages.success(request, on % {"name": rule.name})
     return redirect(request.POST.get("next") or "automation-rule-list")
 

@@ -3,6 +3,7 @@ and in (signed posts that create or update records through the customers service
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import hmac
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from guanxi.core.events import event_handler, record_event, retry_delay
+from guanxi.core.events import event_batch_hooks, event_handler, record_event, retry_delay
 from guanxi.core.models import ADMINISTRATOR, Event, User
 from guanxi.core.services import notification_send
 
@@ -91,8 +92,26 @@ def webhooks_on_event(event: Event) -> None:
             transaction.on_commit(functools.partial(_queue, delivery.pk))
 
 
+_batch_subscriptions: contextvars.ContextVar[list[WebhookSubscription] | None] = contextvars.ContextVar(
+    "webhook_batch_subscriptions", default=None
+)
+
+
 def _active_subscriptions() -> list[WebhookSubscription]:
-    return list(WebhookSubscription.objects.filter(active=True))
+    found = _batch_subscriptions.get()
+    return found if found is not None else list(WebhookSubscription.objects.filter(active=True))
+
+
+def _batch_start(batch: list[Event]) -> None:
+    """One query per dispatcher batch for the active subscriptions, not one per event."""
+    _batch_subscriptions.set(list(WebhookSubscription.objects.filter(active=True)))
+
+
+def _batch_end(handled: list[Event]) -> None:
+    _batch_subscriptions.set(None)
+
+
+event_batch_hooks(start=_batch_start, end=_batch_end)
 
 
 def _queue(delivery_id: int) -> None:

@@ -24,7 +24,10 @@ from .models import Event
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], None]
+BatchHook = Callable[[list[Event]], None]
 _handlers: list[EventHandler] = []
+_batch_starts: list[BatchHook] = []
+_batch_ends: list[BatchHook] = []
 
 # Display names of event actions; apps add theirs with `event_action(...)` (e.g. "stage_changed", "merged").
 ACTION_LABELS: dict[str, Any] = {
@@ -82,6 +85,17 @@ def event_handlers() -> tuple[EventHandler, ...]:
     return tuple(_handlers)
 
 
+def event_batch_hooks(*, start: BatchHook | None = None, end: BatchHook | None = None) -> None:
+    """Let a handler work per batch as well as per event: `start(batch)` runs before the batch's events
+    are handed out (load what they need in a few queries), `end(handled)` after, in the same transaction,
+    with the events every handler took without error (write what was collected in bulk). An `end` that
+    raises rolls the whole batch back; its events are dispatched again."""
+    if start is not None and start not in _batch_starts:
+        _batch_starts.append(start)
+    if end is not None and end not in _batch_ends:
+        _batch_ends.append(end)
+
+
 def record_event(
     *,
     obj: models.Model,
@@ -125,6 +139,45 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** (attempts - 1)))
 
 
+def _hand_out(batch: list[Event], blocked: set[Any], now: Any, *, isolate: bool) -> tuple[list[int], list[Event]]:
+    """Give each event of the batch to every handler; with `isolate`, each event in its own savepoint so a
+    failing handler only sets that event (and its object's later events) aside. Without, a failure raises."""
+    for start in _batch_starts:
+        start(batch)
+    settled: list[int] = []
+    failed: list[Event] = []
+    handled: list[Event] = []
+    for event in batch:
+        key = (event.content_type_id, event.object_id)
+        if key in blocked:
+            continue
+        if not isolate:
+            for handler in event_handlers():
+                handler(event)
+            settled.append(event.pk)
+            handled.append(event)
+            continue
+        try:
+            with transaction.atomic():
+                for handler in event_handlers():
+                    handler(event)
+        except Exception as exc:  # a handler's bug must not stop other objects' events
+            log.exception("event %s: handler failed", event.pk)
+            event.dispatch_attempts += 1
+            event.dispatch_error = f"{type(exc).__name__}: {exc}"[:2000]
+            event.dispatch_after = now + retry_delay(event.dispatch_attempts)
+            if event.dispatch_attempts >= settings.EVENT_DISPATCH_MAX_ATTEMPTS:
+                settled.append(event.pk)
+            failed.append(event)
+            blocked.add(key)
+            continue
+        settled.append(event.pk)
+        handled.append(event)
+    for end in _batch_ends:
+        end(handled)
+    return settled, failed
+
+
 def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitions: int = 1) -> int:
     """Hand undispatched events to every handler, in id order per object; return how many were settled.
 
@@ -144,27 +197,15 @@ def events_dispatch_batch(*, batch_size: int = 500, partition: int = 0, partitio
             pending = pending.annotate(part=models.F("object_id") % partitions).filter(part=partition)
         # an object whose earlier event is waiting out a retry back-off keeps its later events waiting too
         blocked = set(pending.filter(dispatch_after__gt=now).values_list("content_type_id", "object_id"))
-        batch = list(pending.exclude(dispatch_after__gt=now)[:batch_size])
-        settled, failed = [], []
-        for event in batch:
-            key = (event.content_type_id, event.object_id)
-            if key in blocked:
-                continue
-            try:
-                with transaction.atomic():
-                    for handler in event_handlers():
-                        handler(event)
-            except Exception as exc:  # a handler's bug must not stop other objects' events
-                log.exception("event %s: handler failed", event.pk)
-                event.dispatch_attempts += 1
-                event.dispatch_error = f"{type(exc).__name__}: {exc}"[:2000]
-                event.dispatch_after = now + retry_delay(event.dispatch_attempts)
-                if event.dispatch_attempts >= settings.EVENT_DISPATCH_MAX_ATTEMPTS:
-                    settled.append(event.pk)
-                failed.append(event)
-                blocked.add(key)
-                continue
-            settled.append(event.pk)
+        batch = list(pending.exclude(dispatch_after__gt=now).select_related("content_type")[:batch_size])
+        # First the whole batch in one savepoint (no round trip per event); only when a handler fails is it
+        # rolled back and handed out again with a savepoint per event, so the failure stays with its event.
+        try:
+            with transaction.atomic():
+                settled, failed = _hand_out(batch, set(blocked), now, isolate=False)
+        except Exception:
+            log.info("a handler failed in a batch of %s events; handing them out one savepoint each", len(batch))
+            settled, failed = _hand_out(batch, blocked, now, isolate=True)
         Event.objects.bulk_update(failed, ["dispatch_attempts", "dispatch_error", "dispatch_after"])
         Event.objects.filter(pk__in=settled).update(dispatched_at=timezone.now())
     return len(settled)

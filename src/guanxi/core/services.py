@@ -355,6 +355,11 @@ def notification_send(
     return Notification.objects.create(recipient=recipient, title=title, params=params or {}, url=url)
 
 
+def notifications_send_many(*, notifications: list[Notification]) -> None:
+    """Put many messages at once (a batch of automation runs); once per (recipient, event): one already there stays."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=500)
+
+
 def notifications_mark_read(*, recipient: User, ids: list[int] | None = None) -> int:
     """Mark the given notifications (or all) of this user as read; returns how many changed."""
     unread = Notification.objects.filter(recipient=recipient, read_at__isnull=True)

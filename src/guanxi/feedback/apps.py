@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -55,6 +55,10 @@ class FeedbackConfig(AppConfig):
         event_handler(survey_triggers)
         register_related_kinds()
         register_kpis()
+        if apps.is_installed("guanxi.automation"):
+            from . import automation
+
+            automation.register()
 
         nav_item(
             NavItem(
