@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from guanxi.core.models import Team, User
 
-from .models import Deal, DealStatus, LostReason, Pipeline, SalesSettings, Stage, StageKind
+from .models import Deal, DealProduct, DealStatus, LostReason, Pipeline, SalesSettings, Stage, StageKind
 
 COLUMN_PAGE = 50
 ZERO = Decimal("0")
@@ -42,6 +42,27 @@ def deal_detail(*, user: Any, pk: int, action: str = "view") -> Deal | None:
         .select_related("pipeline", "stage", "account", "currency", "owner", "team", "lost_reason", "lead")
         .filter(pk=pk)
         .first()
+    )
+
+
+def deal_lines(*, deal: Deal) -> QuerySet[DealProduct]:
+    """A deal's product lines in the order they were added (the caller has already scoped the deal)."""
+    return DealProduct.objects.filter(deal=deal).select_related("product").order_by("id")
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def deal_line_totals(lines: list[DealProduct]) -> LineTotals:
+    """The net, tax and gross sums of some deal lines."""
+    return LineTotals(
+        net=sum((line.net_amount for line in lines), ZERO),
+        tax=sum((line.tax_amount for line in lines), ZERO),
+        gross=sum((line.gross_amount for line in lines), ZERO),
     )
 
 
