@@ -115,9 +115,10 @@ class DealMoveForm(forms.Form):
     above = forms.IntegerField(required=False, widget=forms.HiddenInput)
     below = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, pipeline: Pipeline, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pipeline_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = pipeline.stages.order_by("position", "id")  # type: ignore[attr-defined]
+        stages = Stage.objects.filter(pipeline_id=pipeline_id).order_by("position", "id")
+        self.fields["stage"].queryset = stages  # type: ignore[attr-defined]
 
 
 class DealTaskForm(forms.Form):

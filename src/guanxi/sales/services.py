@@ -265,6 +265,13 @@ def _board_changed(pipeline_id: int) -> None:
     transaction.on_commit(lambda: board_figures_changed(pipeline_id))
 
 
+def _config_changed() -> None:
+    """The cached sales configuration (pipelines, stages, lost reasons, threshold) is stale once this commits."""
+    from .selectors import board_config_changed
+
+    transaction.on_commit(board_config_changed)
+
+
 def _lost_reason_check(stage: Stage, lost_reason: LostReason | None, errors: Errors) -> None:
     if stage.kind == StageKind.LOST:
         if lost_reason is None:
@@ -449,7 +456,7 @@ def _deal_amount_from_lines(deal: Deal, actor: Any, changes: dict[str, list[Any]
     before = deal.amount
     total = deal.products.aggregate(total=Sum("gross_amount"))["total"]
     if total is not None:
-        deal.amount = total
+        deal.amount = Decimal(total).quantize(CENT, rounding=ROUND_HALF_UP)
         deal.amount_cny = _amount_cny(deal)
     deal.last_activity_at = timezone.now()
     deal.save(update_fields=["amount", "amount_cny", "last_activity_at", "updated_at"])
@@ -790,6 +797,7 @@ PIPELINE_FIELDS = ("name", "position", "active", "is_default")
 @transaction.atomic
 def pipeline_save(*, actor: Any, pipeline: Pipeline | None = None, **fields: Any) -> Pipeline:
     """Create or change a pipeline; making one the default takes the flag from the others."""
+    _config_changed()
     pipeline = pipeline or Pipeline()
     if fields.get("is_default"):
         Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
@@ -820,6 +828,7 @@ def _stage_rules(fields: dict[str, Any]) -> None:
 @transaction.atomic
 def stage_save(*, actor: Any, pipeline: Pipeline, stage: Stage | None = None, **fields: Any) -> Stage:
     """Add a stage to a pipeline (at the end unless a position is given) or change one."""
+    _config_changed()
     _stage_rules(fields)
     stage = stage or Stage(pipeline=pipeline)
     if stage.pipeline_id != pipeline.pk:
@@ -841,6 +850,7 @@ def stage_save(*, actor: Any, pipeline: Pipeline, stage: Stage | None = None, **
 @transaction.atomic
 def stages_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> None:
     """Put a pipeline's stages in the given order."""
+    _config_changed()
     stages = {s.pk: s for s in pipeline.stages.all()}
     if sorted(stage_ids) != sorted(stages):
         raise ValidationError({"stages": _("Give every stage of the pipeline exactly once.")})
@@ -856,6 +866,7 @@ def stages_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> N
 @transaction.atomic
 def stage_delete(*, actor: Any, stage: Stage) -> None:
     """Remove a stage no deal is in."""
+    _config_changed()
     if stage.deals.exists():
         raise ValidationError({"stage": _("Deals are in this stage; move them to another stage first.")})
     record_event(obj=stage.pipeline, action="updated", actor=actor, changes={"stages": [stage.name, None]})
@@ -865,6 +876,7 @@ def stage_delete(*, actor: Any, stage: Stage) -> None:
 @transaction.atomic
 def lost_reason_save(*, actor: Any, reason: LostReason | None = None, **fields: Any) -> LostReason:
     """Add or change a lost reason."""
+    _config_changed()
     reason = reason or LostReason()
     _config_save(reason, fields, ("name", "position", "active"), actor)
     return reason
@@ -897,6 +909,7 @@ def sales_settings() -> SalesSettings:
 @transaction.atomic
 def sales_settings_update(*, actor: Any, stale_after_days: int) -> SalesSettings:
     """Set after how many days without activity an open deal counts as stale."""
+    _config_changed()
     current = sales_settings()
     if not 1 <= int(stale_after_days) <= 365:
         raise ValidationError({"stale_after_days": _("Between 1 and 365 days.")})

@@ -102,7 +102,10 @@ def _board_filters(request: AuthedRequest) -> dict[str, Any]:
 
 @staff_perm("sales.view_deal")
 def pipeline_board(request: AuthedRequest, pk: int) -> HttpResponse:
-    pipeline = get_object_or_404(Pipeline.objects.filter(active=True), pk=pk)
+    config = selectors.board_config()  # pipelines, stages, lost reasons: cached, not queried per load
+    pipeline = config.pipeline(pk)
+    if pipeline is None:
+        raise Http404
     filters = _board_filters(request)
     columns = selectors.board(user=request.user, pipeline=pipeline, **filters)
     cutoff = selectors.stale_cutoff()
@@ -115,11 +118,11 @@ def pipeline_board(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     context = {
         "pipeline": pipeline,
-        "pipelines": selectors.pipelines_active(),
+        "pipelines": config.pipelines,
         "columns": columns,
         "filters": filters,
         "query": request.GET.urlencode(),
-        "lost_reasons": LostReason.objects.filter(active=True),
+        "lost_reasons": config.lost_reasons,
         "can_move": request.user.has_perm("sales.change_deal"),
         "empty": not any(c.count for c in columns),
     }
@@ -163,7 +166,7 @@ def deal_move(request: AuthedRequest, pk: int) -> HttpResponse:
     """Move a deal to a stage (and a place in its column): JSON for the board, a redirect for the detail page."""
     deal = get_object_or_404(selectors.deals_visible_to(request.user, "change").select_related("stage"), pk=pk)
     wants_json = "application/json" in request.headers.get("Accept", "")
-    form = DealMoveForm(request.POST, pipeline=deal.pipeline)
+    form = DealMoveForm(request.POST, pipeline_id=deal.pipeline_id)
     if not form.is_valid():
         message = " ".join(str(e) for errors in form.errors.values() for e in errors)
         if wants_json:
@@ -217,7 +220,7 @@ def deal_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "contacts": list(deal.contacts.all()),
         "stages": selectors.stages_of(deal.pipeline),
         "history": page_of(request, object_history(deal)),
-        "move_form": DealMoveForm(initial={"stage": deal.stage_id}, pipeline=deal.pipeline),
+        "move_form": DealMoveForm(initial={"stage": deal.stage_id}, pipeline_id=deal.pipeline_id),
         "task_form": DealTaskForm(initial={"assignee": deal.owner_id}),
         "tasks": tasks,
         "stale": deal.status == "open" and deal.last_activity_at < selectors.stale_cutoff(),
