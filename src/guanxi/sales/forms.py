@@ -107,7 +107,8 @@ class DealLineForm(forms.Form):
 
 
 class DealMoveForm(forms.Form):
-    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), empty_label=None)
+    # the pipeline's stages come from the cached sales configuration: a drag on the board costs no stage query
+    stage = forms.TypedChoiceField(label=_("Stage"), choices=(), coerce=int)
     lost_reason = forms.ModelChoiceField(
         label=_("Lost reason"), queryset=LostReason.objects.filter(active=True), required=False
     )
@@ -116,9 +117,14 @@ class DealMoveForm(forms.Form):
     below = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, pipeline_id: int, **kwargs: Any) -> None:
+        from .selectors import board_config
+
         super().__init__(*args, **kwargs)
-        stages = Stage.objects.filter(pipeline_id=pipeline_id).order_by("position", "id")
-        self.fields["stage"].queryset = stages  # type: ignore[attr-defined]
+        self.stages = {stage.pk: stage for stage in board_config().stages.get(pipeline_id, [])}
+        self.fields["stage"].choices = [(pk, stage.name) for pk, stage in self.stages.items()]  # type: ignore[attr-defined]
+
+    def clean_stage(self) -> Stage:
+        return self.stages[self.cleaned_data["stage"]]
 
 
 class DealTaskForm(forms.Form):
