@@ -87,10 +87,10 @@ class DealLineForm(forms.Form):
         if line is not None and not kwargs.get("data") and not args:
             kwargs["initial"] = {
                 "product": line.product_id,
-                "quantity": line.quantity.normalize(),
+                "quantity": line.quantity_text,
                 "unit_price": line.unit_price,
-                "discount_percent": line.discount_percent.normalize(),
-                "tax_rate": f"{line.tax_rate.normalize():f}",
+                "discount_percent": line.discount_text,
+                "tax_rate": line.tax_rate_text,
             }
         super().__init__(*args, **kwargs)
         # an existing line keeps its product and rate even when they are no longer in use
@@ -120,7 +120,8 @@ class DealMoveForm(forms.Form):
         from .selectors import board_config
 
         super().__init__(*args, **kwargs)
-        self.stages = {stage.pk: stage for stage in board_config().stages.get(pipeline_id, [])}
+        stages = board_config(pipeline_id=pipeline_id).stages.get(pipeline_id, [])
+        self.stages = {stage.pk: stage for stage in stages}
         self.fields["stage"].choices = [(pk, stage.name) for pk, stage in self.stages.items()]  # type: ignore[attr-defined]
 
     def clean_stage(self) -> Stage:

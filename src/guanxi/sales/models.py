@@ -250,6 +250,19 @@ class PricedLine(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def quantity_text(self) -> str:
+        """The quantity without trailing zeros: "10", "2.5"."""
+        return f"{self.quantity.normalize():f}"
+
+    @property
+    def discount_text(self) -> str:
+        return f"{self.discount_percent.normalize():f}"
+
+    @property
+    def tax_rate_text(self) -> str:
+        return f"{self.tax_rate.normalize():f}"
+
     def set_totals(self) -> None:
         """Work out net, tax and gross from quantity, unit price, discount and tax rate (half-up to the cent)."""
         from .pricing import line_totals

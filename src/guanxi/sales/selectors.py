@@ -95,10 +95,13 @@ class SalesConfig:
         return next((p for p in self.pipelines if p.pk == pk), None)
 
 
-def board_config() -> SalesConfig:
-    """The sales configuration (cached until an administrator changes it, at most CONFIG_SECONDS)."""
+def board_config(*, pipeline_id: int | None = None) -> SalesConfig:
+    """The sales configuration (cached until an administrator changes it, at most CONFIG_SECONDS).
+
+    With `pipeline_id`, a cached copy that does not know that pipeline (written outside the services, e.g. by
+    a data load) is read again rather than trusted."""
     config = cache.get(CONFIG_KEY)
-    if isinstance(config, SalesConfig):
+    if isinstance(config, SalesConfig) and (pipeline_id is None or pipeline_id in config.stages):
         return config
     stages: dict[int, list[Stage]] = {}
     for stage in Stage.objects.order_by("pipeline_id", "position", "id"):

@@ -448,7 +448,7 @@ def _deal_line_clean(deal: Deal, values: dict[str, Any], *, number: int, new_pro
 
 
 def _line_text(line: DealProduct) -> str:
-    return f"{line.product.sku} × {line.quantity.normalize():f} = {line.gross_amount}"
+    return f"{line.product.sku} × {line.quantity_text} = {line.gross_amount}"
 
 
 def _deal_amount_from_lines(deal: Deal, actor: Any, changes: dict[str, list[Any]], data: dict[str, Any]) -> None:

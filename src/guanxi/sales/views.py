@@ -102,7 +102,7 @@ def _board_filters(request: AuthedRequest) -> dict[str, Any]:
 
 @staff_perm("sales.view_deal")
 def pipeline_board(request: AuthedRequest, pk: int) -> HttpResponse:
-    config = selectors.board_config()  # pipelines, stages, lost reasons: cached, not queried per load
+    config = selectors.board_config(pipeline_id=pk)  # pipelines, stages, lost reasons: cached, not queried
     pipeline = config.pipeline(pk)
     if pipeline is None:
         raise Http404
