@@ -213,8 +213,11 @@ class _DealExtras:
     """The custom-field values and tags of one deal write: cleaned before the save (errors join the built-in
     fields' errors), stored after it (tags need the deal's id), and added to the event's changes."""
 
-    def __init__(self, deal: Deal, custom: dict[str, Any] | None, tags: Any, actor: Any) -> None:
+    def __init__(
+        self, deal: Deal, custom: dict[str, Any] | None, tags: Any, actor: Any, *, enforce_required: bool = True
+    ) -> None:
         self.deal, self.custom, self.tags, self.actor = deal, custom, tags, actor
+        self.enforce_required = enforce_required
         self.custom_before: dict[str, Any] = dict(deal.custom or {})
         self.tags_before = sorted(t.name for t in deal.tags.all()) if deal.pk else []
         self.new_tags: list[Any] | None = None
@@ -222,12 +225,17 @@ class _DealExtras:
     def check(self, errors: Errors) -> None:
         try:
             self.deal.custom = customfields.custom_values_clean(
-                record_type="deal", values=self.custom, current=self.custom_before, instance_pk=self.deal.pk
+                record_type="deal",
+                values=self.custom,
+                current=self.custom_before,
+                instance_pk=self.deal.pk,
+                enforce_required=self.enforce_required,
             )
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 errors.setdefault(name, []).extend(messages)
-        customfields.required_builtin_check("deal", self.deal, errors)
+        if self.enforce_required:
+            customfields.required_builtin_check("deal", self.deal, errors)
         if self.tags is not None:
             try:
                 self.new_tags = tags_resolve(names=self.tags, actor=self.actor)
@@ -291,19 +299,21 @@ def deal_create(
     lost_reason: LostReason | None = None,
     custom: dict[str, Any] | None = None,
     tags: Any = None,
+    enforce_required: bool = True,
     **fields: Any,
 ) -> Deal:
     """Open a deal in a pipeline (the default one and its first stage unless given).
 
     Without an owner the assignment rules pick one (by the account's province), else the actor.
     `custom` holds custom-field values by key, `tags` tag names (a list or comma-separated text).
+    `enforce_required=False` (lead conversion) skips the administrator's required-field rules.
     """
     errors: Errors = {}
     deal = Deal()
     if "name" not in fields:
         fields["name"] = ""
     _deal_values(deal, fields, errors)
-    extras = _DealExtras(deal, custom, tags, actor)
+    extras = _DealExtras(deal, custom, tags, actor, enforce_required=enforce_required)
     extras.check(errors)
     if deal.pipeline_id is None:
         deal.pipeline = pipeline_default()
@@ -727,6 +737,7 @@ def lead_convert_with_deal(
         account=converted_account,
         amount=cleaned_amount,
         source=lead.source,
+        enforce_required=False,  # as for the contact and account a conversion makes
     )
     return contact, converted_account, deal
 

@@ -345,6 +345,12 @@ def _lines_answer(request: AuthedRequest, deal: Deal, **extra: Any) -> HttpRespo
     return redirect(deal)
 
 
+def _line_done(request: AuthedRequest, message: str) -> None:
+    """Say it on the next page for a plain form post; htmx shows the changed card itself instead."""
+    if not request.headers.get("HX-Request"):
+        messages.success(request, message)
+
+
 def _line_of(request: AuthedRequest, pk: int, line_id: int) -> tuple[Deal, DealProduct]:
     deal = get_object_or_404(selectors.deals_visible_to(request.user, "change"), pk=pk)
     return deal, get_object_or_404(DealProduct, pk=line_id, deal=deal)
@@ -363,7 +369,7 @@ def deal_line_add(request: AuthedRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("Product line added."))
+            _line_done(request, _("Product line added."))
             return _lines_answer(request, deal)
     if not request.headers.get("HX-Request"):
         messages.error(request, _form_errors(form))
@@ -383,7 +389,7 @@ def deal_line_update(request: AuthedRequest, pk: int, line_id: int) -> HttpRespo
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("Product line saved."))
+            _line_done(request, _("Product line saved."))
             return _lines_answer(request, deal)
     if not request.headers.get("HX-Request"):
         messages.error(request, _form_errors(form))
@@ -397,7 +403,7 @@ def deal_line_remove(request: AuthedRequest, pk: int, line_id: int) -> HttpRespo
         raise PermissionDenied
     deal, line = _line_of(request, pk, line_id)
     services.deal_line_remove(line=line, actor=request.user)
-    messages.success(request, _("Product line removed."))
+    _line_done(request, _("Product line removed."))
     return _lines_answer(request, deal)
 
 
