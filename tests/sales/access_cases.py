@@ -82,6 +82,32 @@ def _moved_to(field: str) -> Callable[[World, Any], dict[str, Any]]:
     return body
 
 
+def _product_id() -> int:
+    from . import order_factories
+
+    return order_factories.product().pk
+
+
+def _deal_line(deal_key: str, line_key: str, *, own: bool) -> Callable[[World, Any], dict[str, Any]]:
+    """A deal (the user's own, or an outsider's) with one product line; the line id is kept for the body."""
+
+    def args(world: World, user: Any) -> dict[str, Any]:
+        from guanxi.sales import services
+
+        owner = user if own else _outsider()
+        deal = factories.deal(owner=owner, team=None if own else owner.teams.first())
+        line = services.deal_line_add(deal=deal, actor=owner, product=_product_id())
+        world.setdefault("_line", {})[user.pk] = line.pk
+        return {deal_key: deal.pk, line_key: line.pk}
+
+    return args
+
+
+def _line_page_body(world: World, user: Any) -> dict[str, Any]:
+    line = world.get("_line", {}).get(user.pk, 0)
+    return {f"l{line}-product": _product_id(), f"l{line}-quantity": "2"}
+
+
 def _rule_body(world: World, user: Any) -> dict[str, Any]:
     return {"applies_to": "deals", "province": f"省 {next(_seq)}", "user": user.pk}
 
@@ -152,6 +178,32 @@ PAGES = [
         args=_own_deal("pk"),
         body=lambda w, u: {"subject": "回电", "due_at": "2030-01-05T10:00"},
         in_scope_only=_their_deal("pk"),
+    ),
+    Case(
+        "deal-line-add",
+        EDITORS,
+        ok=302,
+        method="POST",
+        args=_own_deal("pk"),
+        body=lambda w, u: {"product": _product_id(), "quantity": "2"},
+        in_scope_only=_their_deal("pk"),
+    ),
+    Case(
+        "deal-line-update",
+        EDITORS,
+        ok=302,
+        method="POST",
+        args=_deal_line("pk", "line_id", own=True),
+        body=_line_page_body,
+        in_scope_only=_deal_line("pk", "line_id", own=False),
+    ),
+    Case(
+        "deal-line-remove",
+        EDITORS,
+        ok=302,
+        method="POST",
+        args=_deal_line("pk", "line_id", own=True),
+        in_scope_only=_deal_line("pk", "line_id", own=False),
     ),
     Case("sales-reports", VIEWERS),
     Case("sales-settings", ADMIN_ONLY),
@@ -262,6 +314,29 @@ ENDPOINTS = [
         args=_deal_and_next_stage("deal_id"),
         body=_moved_to("stage_id"),
         in_scope_only=_their_deal_and_next_stage("deal_id"),
+    ),
+    Case("GET /deals/{deal_id}/lines", VIEWERS, args=_own_deal("deal_id"), in_scope_only=_their_deal("deal_id")),
+    Case(
+        "POST /deals/{deal_id}/lines",
+        EDITORS,
+        ok=201,
+        args=_own_deal("deal_id"),
+        body=lambda w, u: {"product_id": _product_id(), "quantity": "2"},
+        in_scope_only=_their_deal("deal_id"),
+    ),
+    Case(
+        "PATCH /deals/{deal_id}/lines/{line_id}",
+        EDITORS,
+        args=_deal_line("deal_id", "line_id", own=True),
+        body=lambda w, u: {"quantity": "3"},
+        in_scope_only=_deal_line("deal_id", "line_id", own=False),
+    ),
+    Case(
+        "DELETE /deals/{deal_id}/lines/{line_id}",
+        EDITORS,
+        ok=204,
+        args=_deal_line("deal_id", "line_id", own=True),
+        in_scope_only=_deal_line("deal_id", "line_id", own=False),
     ),
     Case("GET /reports/funnel", VIEWERS),
     Case("GET /reports/forecast", VIEWERS),

@@ -256,3 +256,40 @@ def test_column_figures_are_fresh_after_a_move_commits(rep, login, django_captur
     columns = client.get(url).context["columns"]
     assert (columns[0].count, columns[1].count) == (0, 1)
     assert columns[1].total == 300
+
+
+def test_the_board_reads_its_configuration_from_the_cache_and_sees_changes_once_committed(
+    make_user, login, django_capture_on_commit_callbacks
+):
+    """Pipelines, stages, lost reasons and the stale threshold are cached; a stage renamed or a lost reason
+    added through the services shows on the next board load, and a warm board costs a fixed few queries."""
+    from guanxi.sales import services
+
+    admin = make_user("administrator", language="en")
+    pipeline = factories.pipeline()
+    factories.deal(owner=admin, pipeline=pipeline, amount="100")
+    client = login(admin)
+    url = reverse("pipeline-board", args=[pipeline.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as warm:
+        client.get(url)
+    # session, user, its permissions (2) and administrator role, the cards (one column here), unread
+    # notifications: no pipeline, stage, lost-reason or settings query
+    tables = " ".join(q["sql"] for q in warm)
+    assert len(warm) <= 7, [q["sql"][:80] for q in warm]
+    for table in ("sales_pipeline", "sales_stage", "sales_lostreason", "sales_salessettings"):
+        assert f'FROM "{table}"' not in tables
+    first = factories.stage(pipeline, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stage_save(actor=admin, pipeline=pipeline, stage=first, name="初次接触 Renamed")
+        services.lost_reason_save(actor=admin, name="预算取消 Budget cut")
+    page = client.get(url).content.decode()
+    assert "初次接触 Renamed" in page and "预算取消 Budget cut" in page
+
+
+def test_a_pipeline_written_outside_the_services_is_still_found(rep, login):
+    """A cached configuration that does not know a pipeline (a data load wrote it) is read again, not trusted."""
+    client = login(rep)
+    client.get(reverse("pipeline-board", args=[factories.pipeline().pk]))
+    later = factories.pipeline()
+    assert client.get(reverse("pipeline-board", args=[later.pk])).status_code == 200

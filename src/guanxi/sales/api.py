@@ -14,12 +14,13 @@ from ninja.pagination import paginate
 from guanxi.api.pagination import PageNumbers
 from guanxi.api.schemas import InputSchema
 from guanxi.core.api import list_endpoint_rows
+from guanxi.core.customfields import active_fields, custom_masked
 from guanxi.core.http import AuthedRequest
 from guanxi.core.selectors import users_visible_to
 from guanxi.customers import selectors as customer_selectors
 
 from . import lists, selectors, services
-from .models import Currency, Deal, LostReason, Pipeline, Stage
+from .models import Currency, Deal, DealProduct, LostReason, Pipeline, Stage
 
 router = Router(tags=["sales"])
 
@@ -97,6 +98,20 @@ class CurrencyOut(Schema):
     active: bool
 
 
+CUSTOM_DOC = "Custom-field values by key (see GET /custom-fields?record_type=deal)."
+CUSTOM_IN_DOC = 'Custom-field values by key; on PATCH only the given keys change, null or "" clears one.'
+TAGS_IN_DOC = "Tag names; missing tags are created. On PATCH the list replaces the deal's tags."
+
+
+def _custom_out(obj: Deal, context: dict[str, Any]) -> dict[str, Any]:
+    """The deal's custom values for this reader; the field definitions are read once per request."""
+    request = context["request"]
+    fields = request.__dict__.get("_gx_deal_custom_fields")
+    if fields is None:
+        fields = request.__dict__["_gx_deal_custom_fields"] = active_fields("deal")
+    return custom_masked(obj.custom, fields=fields, user=request.user)
+
+
 class DealOut(Schema):
     id: int
     name: str
@@ -118,6 +133,8 @@ class DealOut(Schema):
     stage_entered_at: datetime
     last_activity_at: datetime
     position: float
+    custom: dict[str, Any] = Field(description=CUSTOM_DOC)
+    tags: list[str]
     owner_id: int | None
     team_id: int | None
     created_at: datetime
@@ -126,6 +143,14 @@ class DealOut(Schema):
     @staticmethod
     def resolve_stage(obj: Deal) -> str:
         return obj.stage.name
+
+    @staticmethod
+    def resolve_custom(obj: Deal, context: dict[str, Any]) -> dict[str, Any]:
+        return _custom_out(obj, context)
+
+    @staticmethod
+    def resolve_tags(obj: Deal) -> list[str]:
+        return [tag.name for tag in obj.tags.all()]
 
     @staticmethod
     def resolve_currency(obj: Deal) -> str:
@@ -148,6 +173,8 @@ class DealIn(InputSchema):
     source: str = ""
     owner_id: int | None = Field(None, description="Without one, the assignment rules pick the owner.")
     lost_reason_id: int | None = None
+    custom: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_IN_DOC)
+    tags: list[str] = Field(default_factory=list, description=TAGS_IN_DOC)
 
 
 class DealPatch(InputSchema):
@@ -160,6 +187,46 @@ class DealPatch(InputSchema):
     source: str | None = None
     lost_note: str | None = None
     owner_id: int | None = None
+    custom: dict[str, Any] | None = Field(default=None, description=CUSTOM_IN_DOC)
+    tags: list[str] | None = Field(default=None, description=TAGS_IN_DOC)
+
+
+class DealLineOut(Schema):
+    id: int
+    deal_id: int
+    product_id: int
+    sku: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_rate: Decimal
+    net_amount: Decimal
+    tax_amount: Decimal
+    gross_amount: Decimal
+
+    @staticmethod
+    def resolve_sku(obj: DealProduct) -> str:
+        return obj.product.sku
+
+
+class DealLineIn(InputSchema):
+    product_id: int | None = Field(None, description="The product; or give its `sku`.")
+    sku: str | None = None
+    description: str | None = None
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal | None = Field(None, description="In the deal's currency; without it, the product's price.")
+    discount_percent: Decimal | None = None
+    tax_rate: Decimal | None = Field(None, description="A VAT rate in use; without it, the product's rate.")
+
+
+class DealLinePatch(InputSchema):
+    product_id: int | None = None
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    discount_percent: Decimal | None = None
+    tax_rate: Decimal | None = None
 
 
 class DealMoveIn(InputSchema):
@@ -287,7 +354,7 @@ def _deal_rows(request: AuthedRequest, action: str = "view") -> Any:
     return (
         selectors.deals_visible_to(request.user, action)
         .select_related("stage", "currency")
-        .prefetch_related("contacts")
+        .prefetch_related("contacts", "tags")
     )
 
 
@@ -326,7 +393,7 @@ def _references(request: AuthedRequest, data: dict[str, Any]) -> dict[str, Any]:
         if code is not None:
             fields["currency"] = _currency(code)
     for name, value in data.items():
-        if name not in ("contact_ids", "owner_id", "lost_reason_id"):
+        if name not in ("contact_ids", "owner_id", "lost_reason_id", "custom", "tags"):
             fields[name] = "" if value is None and name in ("source", "lost_note") else value
     return fields
 
@@ -362,7 +429,7 @@ def _lost_reason(reason_id: int | None) -> LostReason | None:
 @paginate(PageNumbers)
 def deals_list(request: AuthedRequest, filters: Query[DealFilters]) -> Any:
     require_perm(request, "sales.view_deal")
-    return list_endpoint_rows(request, lists.DEALS).prefetch_related("contacts")
+    return list_endpoint_rows(request, lists.DEALS).prefetch_related("contacts", "tags")
 
 
 @router.get("/deals/{deal_id}", response=DealOut)
@@ -378,8 +445,11 @@ def deal_create(request: AuthedRequest, body: DealIn) -> Any:
     contacts = _contacts(request, data["contact_ids"])
     owner = _owner(request, data["owner_id"])
     reason = _lost_reason(data["lost_reason_id"])
+    extras = {"custom": data.pop("custom"), "tags": data.pop("tags")}
     fields = _references(request, data)
-    deal = services.deal_create(actor=request.user, owner=owner, contacts=contacts, lost_reason=reason, **fields)
+    deal = services.deal_create(
+        actor=request.user, owner=owner, contacts=contacts, lost_reason=reason, **extras, **fields
+    )
     return Status(201, _deal_rows(request).get(pk=deal.pk))
 
 
@@ -390,8 +460,9 @@ def deal_update(request: AuthedRequest, deal_id: int, body: DealPatch) -> Any:
     data = body.dict(exclude_unset=True)
     contacts = _contacts(request, data.get("contact_ids"))
     owner = _owner(request, data.get("owner_id"))
+    extras = {"custom": data.pop("custom", None), "tags": data.pop("tags", None)}
     fields = _references(request, data)
-    services.deal_update(deal=deal, actor=request.user, contacts=contacts, owner=owner, **fields)
+    services.deal_update(deal=deal, actor=request.user, contacts=contacts, owner=owner, **extras, **fields)
     return _deal_rows(request).get(pk=deal.pk)
 
 
@@ -429,6 +500,56 @@ def deal_move(request: AuthedRequest, deal_id: int, body: DealMoveIn) -> Any:
             exc.error_dict["lost_reason_id"] = exc.error_dict.pop("lost_reason")
         raise
     return _deal_rows(request).get(pk=deal.pk)
+
+
+# --- deal product lines -------------------------------------------------------------------------
+
+
+def _line_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {name: value for name, value in data.items() if value is not None}
+    if "product_id" in values:
+        values["product"] = values.pop("product_id")
+    return values
+
+
+def _deal_line(request: AuthedRequest, deal_id: int, line_id: int) -> DealProduct:
+    deal = get_object_or_404(selectors.deals_visible_to(request.user, "change"), pk=deal_id)
+    return get_object_or_404(DealProduct, pk=line_id, deal=deal)
+
+
+@router.get("/deals/{deal_id}/lines", response=list[DealLineOut])
+def deal_lines_list(request: AuthedRequest, deal_id: int) -> Any:
+    """A deal's product lines; while it has lines, the deal's `amount` is their gross total."""
+    require_perm(request, "sales.view_deal")
+    deal = get_object_or_404(selectors.deals_visible_to(request.user), pk=deal_id)
+    return selectors.deal_lines(deal=deal)
+
+
+@router.post("/deals/{deal_id}/lines", response={201: DealLineOut})
+def deal_line_create(request: AuthedRequest, deal_id: int, body: DealLineIn) -> Any:
+    """Add a product line; 422 names the field (`product`, `quantity`, `unit_price`, `tax_rate` …)."""
+    require_perm(request, "sales.change_deal", "sales.add_dealproduct")
+    deal = get_object_or_404(selectors.deals_visible_to(request.user, "change"), pk=deal_id)
+    values = _line_values(body.dict())
+    if "product" not in values and not values.get("sku"):
+        raise ValidationError({"product_id": _("Choose a product.")})
+    line = services.deal_line_add(deal=deal, actor=request.user, **values)
+    return Status(201, selectors.deal_lines(deal=deal).get(pk=line.pk))
+
+
+@router.patch("/deals/{deal_id}/lines/{line_id}", response=DealLineOut)
+def deal_line_update(request: AuthedRequest, deal_id: int, line_id: int, body: DealLinePatch) -> Any:
+    require_perm(request, "sales.change_deal", "sales.change_dealproduct")
+    line = _deal_line(request, deal_id, line_id)
+    services.deal_line_update(line=line, actor=request.user, **_line_values(body.dict(exclude_unset=True)))
+    return selectors.deal_lines(deal=line.deal).get(pk=line.pk)
+
+
+@router.delete("/deals/{deal_id}/lines/{line_id}", response={204: None})
+def deal_line_delete(request: AuthedRequest, deal_id: int, line_id: int) -> Any:
+    require_perm(request, "sales.change_deal", "sales.change_dealproduct")
+    services.deal_line_remove(line=_deal_line(request, deal_id, line_id), actor=request.user)
+    return Status(204, None)
 
 
 # --- reports ------------------------------------------------------------------------------------

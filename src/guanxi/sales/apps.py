@@ -39,7 +39,24 @@ class SalesConfig(AppConfig):
         event_action("reordered", pgettext_lazy("event action", "reordered"))
         event_action("task_added", pgettext_lazy("event action", "task added"))
 
+        from guanxi.core.customfields import RecordType, record_type_register
+
         from . import lists  # noqa: F401  (registers the deal list view)
+
+        # deals carry custom fields and tags like customers; administrators define them under Custom fields
+        record_type_register(
+            RecordType(
+                "deal",
+                "sales.deal",
+                _("Deal"),
+                {
+                    "amount": _("Amount"),
+                    "expected_close": _("Expected close"),
+                    "account": _("Account"),
+                    "source": _("Source"),
+                },
+            )
+        )
 
         # one entry for the boards (the deal list is a button there), one for the reports
         nav_item(NavItem(_("Deals"), "pipeline-list", "sales.view_deal", order=60, icon="layout-kanban", group="sales"))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.forms import customise_form, tags_form_field
 from guanxi.core.models import Team, User
 from guanxi.customers.models import Account, Contact, Lead
 
-from .models import AssignmentRule, Currency, LostReason, Pipeline, Stage, StageKind
+from .models import AssignmentRule, Currency, LostReason, Pipeline, Product, Stage, StageKind
 from .services import DEAL_REQUIRABLE
 
 
@@ -32,6 +33,7 @@ class DealForm(forms.Form):
         label=_("Expected close"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     source = forms.ChoiceField(label=_("Source"), choices=_blank(Lead.Source.choices), required=False)
+    tags = tags_form_field()
 
     def __init__(
         self,
@@ -39,9 +41,17 @@ class DealForm(forms.Form):
         accounts: QuerySet[Account],
         contacts: QuerySet[Contact],
         editing: bool = False,
+        custom: dict[str, Any] | None = None,
+        amount_from_lines: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        customise_form(self, "deal", custom)
+        if amount_from_lines:
+            # the lines set the amount and are priced in the deal's currency: both are shown, not edited here
+            for name in ("amount", "currency"):
+                self.fields[name].disabled = True
+            self.fields["amount"].help_text = _("The gross total of the deal's product lines.")
         self.fields["account"].queryset = accounts  # type: ignore[attr-defined]
         self.fields["contacts"].queryset = contacts  # type: ignore[attr-defined]
         self.fields["currency"].queryset = Currency.objects.filter(active=True)  # type: ignore[attr-defined]
@@ -52,8 +62,53 @@ class DealForm(forms.Form):
             self.fields["pipeline"].empty_label = _("The default pipeline")  # type: ignore[attr-defined]
 
 
+class DealLineForm(forms.Form):
+    """One product line of a deal; an empty price or tax rate comes from the product."""
+
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none())
+    quantity = forms.DecimalField(
+        label=_("Quantity"),
+        max_digits=12,
+        decimal_places=3,
+        initial=1,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    unit_price = forms.CharField(
+        label=_("Unit price"), max_length=20, required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    discount_percent = forms.CharField(
+        label=_("Discount (%)"), max_length=6, required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    tax_rate = forms.ChoiceField(label=_("Tax rate (%)"), required=False, choices=())
+
+    def __init__(self, *args: Any, line: Any = None, **kwargs: Any) -> None:
+        from .order_forms import tax_rate_choices
+
+        if line is not None and not kwargs.get("data") and not args:
+            kwargs["initial"] = {
+                "product": line.product_id,
+                "quantity": line.quantity_text,
+                "unit_price": line.unit_price,
+                "discount_percent": line.discount_text,
+                "tax_rate": line.tax_rate_text,
+            }
+        super().__init__(*args, **kwargs)
+        # an existing line keeps its product and rate even when they are no longer in use
+        products = Product.objects.filter(Q(active=True) | Q(pk=getattr(line, "product_id", None)))
+        self.fields["product"].queryset = products.order_by("name", "id")  # type: ignore[attr-defined]
+        choices = [("", _("The product's rate")), *tax_rate_choices()]
+        if line is not None and f"{line.tax_rate.normalize():f}" not in dict(choices):
+            choices.append((f"{line.tax_rate.normalize():f}", f"{line.tax_rate.normalize():f} %"))
+        self.fields["tax_rate"].choices = choices  # type: ignore[attr-defined]
+
+    def values(self) -> dict[str, Any]:
+        """The typed values for the service: blanks left out so the product's price and rate apply."""
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
 class DealMoveForm(forms.Form):
-    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), empty_label=None)
+    # the pipeline's stages come from the cached sales configuration: a drag on the board costs no stage query
+    stage = forms.TypedChoiceField(label=_("Stage"), choices=(), coerce=int)
     lost_reason = forms.ModelChoiceField(
         label=_("Lost reason"), queryset=LostReason.objects.filter(active=True), required=False
     )
@@ -61,9 +116,16 @@ class DealMoveForm(forms.Form):
     above = forms.IntegerField(required=False, widget=forms.HiddenInput)
     below = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, pipeline: Pipeline, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pipeline_id: int, **kwargs: Any) -> None:
+        from .selectors import board_config
+
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = pipeline.stages.order_by("position", "id")  # type: ignore[attr-defined]
+        stages = board_config(pipeline_id=pipeline_id).stages.get(pipeline_id, [])
+        self.stages = {stage.pk: stage for stage in stages}
+        self.fields["stage"].choices = [(pk, stage.name) for pk, stage in self.stages.items()]  # type: ignore[attr-defined]
+
+    def clean_stage(self) -> Stage:
+        return self.stages[self.cleaned_data["stage"]]
 
 
 class DealTaskForm(forms.Form):

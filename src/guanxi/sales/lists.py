@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core import customfields
 from guanxi.core.listviews import (
     Column,
     Filter,
     ListSpec,
     choice_filter,
+    column_source,
     date_range_filter,
+    filter_source,
     list_spec,
     owner_filter,
     tag_filter,
@@ -29,6 +33,7 @@ def _rows(viewer: Any, q: str, archived: bool) -> QuerySet:
     rows = (
         selectors.deals_visible_to(viewer)
         .select_related("pipeline", "stage", "account", "currency", "owner", "team", "lost_reason")
+        .prefetch_related("tags")
         .annotate(is_stale=ExpressionWrapper(selectors.stale_q(), output_field=BooleanField()))
     )
     if q:
@@ -97,6 +102,7 @@ DEALS = list_spec(
             ),
             Column("source", _("Source"), lambda d: d.get_source_display(), sort="source"),
             Column("lost_reason", _("Lost reason"), lambda d: d.lost_reason.name if d.lost_reason else ""),
+            Column("tags", _("Tags"), lambda d: ", ".join(t.name for t in d.tags.all())),
             Column("last_activity", _("Last activity"), lambda d: d.last_activity_at, sort="last_activity_at"),
             Column(
                 "owner", _("Owner"), lambda d: str(d.owner) if d.owner else "", sort="owner__full_name", default=True
@@ -120,3 +126,7 @@ DEALS = list_spec(
         default_sort="-created",
     )
 )
+
+# the administrator's deal custom fields: a column and a filter each (read on every request, no restart)
+column_source("deals", partial(customfields.list_columns, "deal"))
+filter_source("deals", partial(customfields.list_filters, "deal"))

@@ -221,6 +221,61 @@ class PriceListItem(models.Model):
         return f"{self.price_list_id}:{self.product_id}"
 
 
+# --- priced lines (deal, quote and order lines share their money columns) ----------------------------
+
+
+class PricedLine(models.Model):
+    """A product at a quantity, unit price, discount and VAT rate, with its net, tax and gross amounts stored.
+
+    Deal, quote and order lines are all one of these; `set_totals` rounds them the way `pricing` does, so a
+    deal's lines carried into a quote add up to the same totals.
+    """
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"))
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=14, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+    discount_percent = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
+    )
+    tax_rate = models.DecimalField(
+        _("tax rate (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
+    )
+    net_amount = models.DecimalField(_("net"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
+    tax_amount = models.DecimalField(_("tax"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
+    gross_amount = models.DecimalField(_("gross"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def quantity_text(self) -> str:
+        """The quantity without trailing zeros: "10", "2.5"."""
+        return f"{self.quantity.normalize():f}"
+
+    @property
+    def discount_text(self) -> str:
+        return f"{self.discount_percent.normalize():f}"
+
+    @property
+    def tax_rate_text(self) -> str:
+        return f"{self.tax_rate.normalize():f}"
+
+    def set_totals(self) -> None:
+        """Work out net, tax and gross from quantity, unit price, discount and tax rate (half-up to the cent)."""
+        from .pricing import line_totals
+
+        totals = line_totals(
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            discount_percent=self.discount_percent,
+            tax_rate=self.tax_rate,
+        )
+        self.net_amount, self.tax_amount, self.gross_amount = totals.net, totals.tax, totals.gross
+
+
 # --- deals -----------------------------------------------------------------------------------------
 
 
@@ -312,18 +367,10 @@ class Deal(OwnedModel):
         return reverse("deal-detail", args=[self.pk])
 
 
-class DealProduct(models.Model):
-    """A product a deal is about, with the quantity and the price discussed."""
+class DealProduct(PricedLine):
+    """A product line of a deal: while a deal has lines, its amount is their gross total."""
 
     deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="products")
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"))
-    unit_price = models.DecimalField(
-        _("unit price"), max_digits=14, decimal_places=2, validators=[MinValueValidator(ZERO)]
-    )
-    discount_percent = models.DecimalField(
-        _("discount (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
-    )
 
     class Meta:
         verbose_name = _("deal product")
@@ -335,6 +382,7 @@ class DealProduct(models.Model):
             models.CheckConstraint(
                 condition=Q(discount_percent__gte=0, discount_percent__lte=100), name="deal_product_discount_0_100"
             ),
+            models.CheckConstraint(condition=Q(tax_rate__gte=0, tax_rate__lte=100), name="deal_product_tax_rate_0_100"),
         ]
 
     def __str__(self) -> str:
@@ -407,26 +455,11 @@ class Quote(OwnedModel):
         return self.number
 
 
-class QuoteLine(models.Model):
+class QuoteLine(PricedLine):
     """One line of a quote; net = quantity × unit price × (1 − discount), tax on the net."""
 
     quote = models.ForeignKey(Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(_("position"), default=0)
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
-    description = models.CharField(_("description"), max_length=255, blank=True)
-    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"))
-    unit_price = models.DecimalField(
-        _("unit price"), max_digits=14, decimal_places=2, validators=[MinValueValidator(ZERO)]
-    )
-    discount_percent = models.DecimalField(
-        _("discount (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
-    )
-    tax_rate = models.DecimalField(
-        _("tax rate (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
-    )
-    net_amount = models.DecimalField(_("net"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
-    tax_amount = models.DecimalField(_("tax"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
-    gross_amount = models.DecimalField(_("gross"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
 
     class Meta:
         verbose_name = _("quote line")
@@ -528,25 +561,10 @@ class Order(OwnedModel):
         return self.number
 
 
-class OrderLine(models.Model):
+class OrderLine(PricedLine):
     """One line of an order, with its net, tax and gross amounts stored as invoiced."""
 
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
-    description = models.CharField(_("description"), max_length=255, blank=True)
-    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"))
-    unit_price = models.DecimalField(
-        _("unit price"), max_digits=14, decimal_places=2, validators=[MinValueValidator(ZERO)]
-    )
-    discount_percent = models.DecimalField(
-        _("discount (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
-    )
-    tax_rate = models.DecimalField(
-        _("tax rate (%)"), max_digits=5, decimal_places=2, default=ZERO, validators=_percent_validators()
-    )
-    net_amount = models.DecimalField(_("net"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
-    tax_amount = models.DecimalField(_("tax"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
-    gross_amount = models.DecimalField(_("gross"), max_digits=14, decimal_places=2, default=ZERO, editable=False)
 
     class Meta:
         verbose_name = _("order line")

@@ -208,7 +208,9 @@ class QuoteIn(InputSchema):
     language: str = "zh-hans"
     valid_until: date | None = None
     notes: str = ""
-    lines: list[LineIn]
+    lines: list[LineIn] = Field(
+        default_factory=list, description="Without lines, a quote for a deal starts with the deal's product lines."
+    )
 
 
 class QuotePatch(InputSchema):

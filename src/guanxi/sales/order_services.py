@@ -360,12 +360,17 @@ def _product_of(value: Any, products: dict[Any, Product]) -> Product | None:
 
 
 def lines_clean(
-    *, lines: list[dict[str, Any]], currency: Currency, price_list: PriceList | None = None, new_only: bool = True
+    *,
+    lines: list[dict[str, Any]],
+    currency: Currency,
+    price_list: PriceList | None = None,
+    new_only: bool = True,
+    first_number: int = 1,
 ) -> tuple[list[CleanLine], Errors]:
     """Check and price each line: the product (by object, id or SKU) must exist and still be sold, the quantity
     be above zero, the price not negative, the discount 0–100 % and the tax rate one in use. A missing unit price
     comes from the price list or the product; a missing tax rate from the product. Errors are keyed
-    `lines.<n>.<field>` (n from 0) and their message names the line (from 1)."""
+    `lines.<n>.<field>` (n from 0) and their message names the line (from `first_number`)."""
     errors: Errors = {}
     if not lines:
         errors["lines"] = [_("Add at least one line.")]
@@ -380,7 +385,7 @@ def lines_clean(
     cleaned: list[CleanLine] = []
     for index, line in enumerate(lines):
         key = f"lines.{index}"
-        label = _("Line %(n)s: ") % {"n": index + 1}
+        label = _("Line %(n)s: ") % {"n": index + first_number}
         before = len(errors)
         given = line.get("product") if line.get("product") not in (None, "") else line.get("sku")
         product = _product_of(given, products)
@@ -454,6 +459,21 @@ def _line_values(line: CleanLine) -> dict[str, Any]:
     }
 
 
+def deal_lines_for_quote(deal: Deal) -> list[dict[str, Any]]:
+    """A deal's product lines as quote lines (product, description, quantity, price, discount, tax rate)."""
+    return [
+        {
+            "product": line.product_id,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount_percent": line.discount_percent,
+            "tax_rate": line.tax_rate,
+        }
+        for line in deal.products.order_by("id")
+    ]
+
+
 def _customer_check(account: Account | None, contact: Contact | None, errors: Errors) -> None:
     if account is None and contact is None:
         errors.setdefault("account", []).append(_("Choose the account or the contact this is for."))
@@ -510,6 +530,13 @@ def quote_create(
     if deal is not None and account is None:
         account = deal.account
     errors: Errors = {}
+    if deal is not None and not lines:
+        lines = deal_lines_for_quote(deal)
+        if lines and deal.currency_id != currency.pk:
+            errors.setdefault("currency", []).append(
+                _("The deal's product lines are priced in %(code)s; make the quote in %(code)s.")
+                % {"code": deal.currency}
+            )
     _customer_check(account, contact, errors)
     _rate_of(currency, errors)
     if price_list is not None and price_list.currency_id != currency.pk:

@@ -21,7 +21,7 @@ from guanxi.customers import selectors as customer_selectors
 from . import order_lists as lists
 from . import order_selectors as selectors
 from . import order_services as services
-from .models import Order, PriceListItem, Product, Quote, TaxRate
+from .models import DealProduct, Order, PriceListItem, Product, Quote, TaxRate
 from .order_forms import (
     LINE_ROWS,
     OrderForm,
@@ -245,6 +245,21 @@ def _blank_rows() -> list[dict[str, str]]:
     return [{} for _i in range(LINE_ROWS)]
 
 
+def _rows_of(lines: Any) -> list[dict[str, str]]:
+    """Priced lines (a quote's, or a deal's to start a quote from) as the editor's rows, blanks after them."""
+    rows: list[dict[str, str]] = [
+        {
+            "product": str(line.product_id),
+            "quantity": f"{line.quantity.normalize():f}",
+            "unit_price": str(line.unit_price),
+            "discount_percent": f"{line.discount_percent.normalize():f}",
+            "tax_rate": f"{line.tax_rate.normalize():f}",
+        }
+        for line in lines
+    ]
+    return (rows + _blank_rows())[:LINE_ROWS]
+
+
 def _customer_scope(request: AuthedRequest) -> dict[str, Any]:
     return {
         "accounts": customer_selectors.accounts_visible_to(request.user),
@@ -287,6 +302,8 @@ def quote_create(request: AuthedRequest) -> HttpResponse:
     initial = _quote_initial(request)
     form = QuoteForm(request.POST or None, initial=initial, **_customer_scope(request))
     rows = _blank_rows()
+    if initial.get("deal"):  # a quote from a deal starts with the deal's product lines
+        rows = _rows_of(DealProduct.objects.filter(deal_id=initial["deal"]).order_by("id"))
     row_errors: dict[int, list[str]] = {}
     if request.method == "POST" and form.is_valid():
         lines, indexes, rows = lines_from_post(request.POST)
@@ -326,17 +343,7 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     form = QuoteForm(request.POST or None, initial=initial, **_customer_scope(request))
     for name in ("account", "contact", "currency"):
         form.fields[name].disabled = True
-    rows: list[dict[str, str]] = [
-        {
-            "product": str(line.product_id),
-            "quantity": f"{line.quantity.normalize():f}",
-            "unit_price": str(line.unit_price),
-            "discount_percent": f"{line.discount_percent.normalize():f}",
-            "tax_rate": f"{line.tax_rate.normalize():f}",
-        }
-        for line in quote.lines.order_by("position", "id")
-    ]
-    rows = (rows + _blank_rows())[:LINE_ROWS]
+    rows = _rows_of(quote.lines.order_by("position", "id"))
     row_errors: dict[int, list[str]] = {}
     if request.method == "POST" and form.is_valid():
         lines, indexes, rows = lines_from_post(request.POST)

@@ -10,13 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from guanxi.core.models import Team, User
 
-from .models import Deal, DealStatus, LostReason, Pipeline, SalesSettings, Stage, StageKind
+from .models import Deal, DealProduct, DealStatus, LostReason, Pipeline, SalesSettings, Stage, StageKind
 
 COLUMN_PAGE = 50
 ZERO = Decimal("0")
@@ -45,9 +46,79 @@ def deal_detail(*, user: Any, pk: int, action: str = "view") -> Deal | None:
     )
 
 
-def stale_days() -> int:
+def deal_lines(*, deal: Deal) -> QuerySet[DealProduct]:
+    """A deal's product lines in the order they were added (the caller has already scoped the deal)."""
+    return DealProduct.objects.filter(deal=deal).select_related("product").order_by("id")
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def deal_line_totals(lines: list[DealProduct]) -> LineTotals:
+    """The net, tax and gross sums of some deal lines."""
+    return LineTotals(
+        net=sum((line.net_amount for line in lines), ZERO),
+        tax=sum((line.tax_amount for line in lines), ZERO),
+        gross=sum((line.gross_amount for line in lines), ZERO),
+    )
+
+
+def _stale_days_stored() -> int:
     row = SalesSettings.objects.filter(pk=1).only("stale_after_days").first()
     return row.stale_after_days if row else 14
+
+
+def stale_days() -> int:
+    """After how many days without activity an open deal is stale (from the cached sales configuration)."""
+    return board_config().stale_days
+
+
+# --- the sales configuration a board request reads, cached ------------------------------------------
+# Pipelines, stages, lost reasons and the stale threshold change a few times a year but were five queries
+# of every board load and one of every move; the services that change them forget this entry on commit.
+CONFIG_KEY = "sales:config:v1"
+CONFIG_SECONDS = 300
+
+
+@dataclass
+class SalesConfig:
+    pipelines: list[Pipeline]  # active ones, default first then by position
+    stages: dict[int, list[Stage]]  # every pipeline's stages in board order, by pipeline id
+    lost_reasons: list[LostReason]  # active ones, in order
+    stale_days: int
+
+    def pipeline(self, pk: int) -> Pipeline | None:
+        return next((p for p in self.pipelines if p.pk == pk), None)
+
+
+def board_config(*, pipeline_id: int | None = None) -> SalesConfig:
+    """The sales configuration (cached until an administrator changes it, at most CONFIG_SECONDS).
+
+    With `pipeline_id`, a cached copy that does not know that pipeline (written outside the services, e.g. by
+    a data load) is read again rather than trusted."""
+    config = cache.get(CONFIG_KEY)
+    if isinstance(config, SalesConfig) and (pipeline_id is None or pipeline_id in config.stages):
+        return config
+    stages: dict[int, list[Stage]] = {}
+    for stage in Stage.objects.order_by("pipeline_id", "position", "id"):
+        stages.setdefault(stage.pipeline_id, []).append(stage)
+    config = SalesConfig(
+        pipelines=list(pipelines_active()),
+        stages=stages,
+        lost_reasons=list(LostReason.objects.filter(active=True).order_by("position", "id")),
+        stale_days=_stale_days_stored(),
+    )
+    cache.set(CONFIG_KEY, config, CONFIG_SECONDS)
+    return config
+
+
+def board_config_changed() -> None:
+    """Forget the cached sales configuration (after a pipeline, stage, lost reason or the threshold changed)."""
+    cache.delete(CONFIG_KEY)
 
 
 def stale_cutoff(now: datetime | None = None) -> datetime:
@@ -149,6 +220,39 @@ def _figures(rows: QuerySet[Deal], key: str) -> dict[int, dict[str, Any]]:
     return totals
 
 
+def _first_pages(rows: QuerySet[Deal], stages: list[Stage]) -> dict[int, list[dict[str, Any]]]:
+    """The first page (+1, to know whether there is more) of several columns.
+
+    On PostgreSQL one round trip: the columns' `ORDER BY position, id LIMIT n` reads, each on the board index,
+    joined with UNION ALL. SQLite allows no LIMIT inside a compound statement, so it asks column by column.
+    """
+    if not stages:
+        return {}
+    pages = [
+        rows.filter(pipeline_id=stage.pipeline_id, stage=stage)
+        .order_by("position", "id")
+        .values("stage_id", *CARD_FIELDS)[: COLUMN_PAGE + 1]
+        for stage in stages
+    ]
+    found: dict[int, list[dict[str, Any]]] = {stage.pk: [] for stage in stages}
+    if connection.vendor == "postgresql" and len(pages) > 1:
+        rows_all = list(pages[0].union(*pages[1:], all=True))
+    else:
+        rows_all = [row for page in pages for row in page]
+    for row in rows_all:
+        found[row.pop("stage_id")].append(row)
+    for deals in found.values():  # a union keeps no order across its parts: put each column in board order
+        deals.sort(key=lambda d: (d["position"], d["id"]))
+    return found
+
+
+def _page_and_cursor(deals: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    if len(deals) > COLUMN_PAGE:
+        deals = deals[:COLUMN_PAGE]
+        return deals, f"{deals[-1]['position']!r}:{deals[-1]['id']}"
+    return deals, ""
+
+
 def board(*, user: Any, pipeline: Pipeline, mine: bool = False, stale: bool = False, q: str = "") -> list[Column]:
     """The board of a pipeline: per stage its count and total (CNY) and the first page of cards."""
     rows = board_rows(user=user, pipeline=pipeline, mine=mine, stale=stale, q=q)
@@ -157,13 +261,15 @@ def board(*, user: Any, pipeline: Pipeline, mine: bool = False, stale: bool = Fa
     digest = hashlib.sha1(q.encode(), usedforsecurity=False).hexdigest()[:12]
     key = f"sales:board:{pipeline.pk}:{generation}:{viewer}:{int(mine)}:{int(stale)}:{digest}"
     totals = _figures(rows, key)
+    stages = board_config().stages.get(pipeline.pk, [])
     columns = []
-    for stage in stages_of(pipeline):
+    for stage in stages:
         figures: dict[str, Any] = totals.get(stage.pk, {"n": 0, "total": ZERO})
-        column = Column(stage=stage, count=figures["n"], total=figures["total"])
+        columns.append(Column(stage=stage, count=figures["n"], total=figures["total"]))
+    pages = _first_pages(rows, [c.stage for c in columns if c.count])
+    for column in columns:
         if column.count:
-            column.deals, column.more = column_page(rows, stage)
-        columns.append(column)
+            column.deals, column.more = _page_and_cursor(pages[column.stage.pk])
     return columns
 
 

@@ -14,20 +14,23 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from guanxi.core import customfields
 from guanxi.core.events import field_changes, record_event, snapshot
 from guanxi.core.models import Team, User
+from guanxi.core.services import tags_resolve
 from guanxi.customers.models import Account, Contact, Interaction, Lead
 
 from .models import (
     AssignmentRule,
     Currency,
     Deal,
+    DealProduct,
     DealTask,
     LostReason,
     Pipeline,
@@ -206,6 +209,49 @@ def _deal_values(deal: Deal, fields: dict[str, Any], errors: Errors) -> None:
         _add(errors, "name", _("At most 200 characters."))
 
 
+class _DealExtras:
+    """The custom-field values and tags of one deal write: cleaned before the save (errors join the built-in
+    fields' errors), stored after it (tags need the deal's id), and added to the event's changes."""
+
+    def __init__(
+        self, deal: Deal, custom: dict[str, Any] | None, tags: Any, actor: Any, *, enforce_required: bool = True
+    ) -> None:
+        self.deal, self.custom, self.tags, self.actor = deal, custom, tags, actor
+        self.enforce_required = enforce_required
+        self.custom_before: dict[str, Any] = dict(deal.custom or {})
+        self.tags_before = sorted(t.name for t in deal.tags.all()) if deal.pk else []
+        self.new_tags: list[Any] | None = None
+
+    def check(self, errors: Errors) -> None:
+        try:
+            self.deal.custom = customfields.custom_values_clean(
+                record_type="deal",
+                values=self.custom,
+                current=self.custom_before,
+                instance_pk=self.deal.pk,
+                enforce_required=self.enforce_required,
+            )
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+        if self.enforce_required:
+            customfields.required_builtin_check("deal", self.deal, errors)
+        if self.tags is not None:
+            try:
+                self.new_tags = tags_resolve(names=self.tags, actor=self.actor)
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    errors.setdefault(name, []).extend(messages)
+
+    def store(self, changes: dict[str, list[Any]]) -> None:
+        changes.update(customfields.custom_changes(self.custom_before, self.deal.custom or {}))
+        if self.new_tags is not None:
+            self.deal.tags.set(self.new_tags)
+            after = sorted(t.name for t in self.new_tags)
+            if after != self.tags_before:
+                changes["tags"] = [self.tags_before or None, after]
+
+
 def _set_closed(deal: Deal, stage: Stage, now: datetime) -> None:
     """Mirror the stage's kind: entering won or lost closes the deal now; an open stage reopens it."""
     deal.status = stage.kind
@@ -227,6 +273,13 @@ def _board_changed(pipeline_id: int) -> None:
     transaction.on_commit(lambda: board_figures_changed(pipeline_id))
 
 
+def _config_changed() -> None:
+    """The cached sales configuration (pipelines, stages, lost reasons, threshold) is stale once this commits."""
+    from .selectors import board_config_changed
+
+    transaction.on_commit(board_config_changed)
+
+
 def _lost_reason_check(stage: Stage, lost_reason: LostReason | None, errors: Errors) -> None:
     if stage.kind == StageKind.LOST:
         if lost_reason is None:
@@ -244,17 +297,24 @@ def deal_create(
     contacts: list[Contact] | None = None,
     lead: Lead | None = None,
     lost_reason: LostReason | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    enforce_required: bool = True,
     **fields: Any,
 ) -> Deal:
     """Open a deal in a pipeline (the default one and its first stage unless given).
 
     Without an owner the assignment rules pick one (by the account's province), else the actor.
+    `custom` holds custom-field values by key, `tags` tag names (a list or comma-separated text).
+    `enforce_required=False` (lead conversion) skips the administrator's required-field rules.
     """
     errors: Errors = {}
     deal = Deal()
     if "name" not in fields:
         fields["name"] = ""
     _deal_values(deal, fields, errors)
+    extras = _DealExtras(deal, custom, tags, actor, enforce_required=enforce_required)
+    extras.check(errors)
     if deal.pipeline_id is None:
         deal.pipeline = pipeline_default()
     if deal.stage_id is None:
@@ -299,6 +359,7 @@ def deal_create(
     changes["stage"] = [None, deal.stage.name]
     if contacts:
         changes["contacts"] = [None, [str(c) for c in contacts]]
+    extras.store(changes)
     record_event(
         obj=deal,
         action="created",
@@ -316,9 +377,19 @@ def deal_create(
 
 @transaction.atomic
 def deal_update(
-    *, deal: Deal, actor: Any, contacts: list[Contact] | None = None, owner: User | None = None, **fields: Any
+    *,
+    deal: Deal,
+    actor: Any,
+    contacts: list[Contact] | None = None,
+    owner: User | None = None,
+    custom: dict[str, Any] | None = None,
+    tags: Any = None,
+    **fields: Any,
 ) -> Deal:
-    """Change a deal's details (not its stage: that is `deal_move`); the current stage's requirements still hold."""
+    """Change a deal's details (not its stage: that is `deal_move`); the current stage's requirements still hold.
+
+    While the deal has product lines its amount is theirs: a different amount is refused, and so is another
+    currency (the lines are priced in this one)."""
     fields.pop("stage", None)
     if "pipeline" in fields and fields["pipeline"] is not None and fields["pipeline"].pk != deal.pipeline_id:
         raise ValidationError({"pipeline": _("Move the deal to a stage of the other pipeline instead.")})
@@ -327,12 +398,20 @@ def deal_update(
     before_contacts = sorted(str(c) for c in deal.contacts.all())
     before_owner = deal.owner
     errors: Errors = {}
+    before_amount, before_currency = deal.amount, deal.currency_id
     _deal_values(deal, fields, errors)
+    if deal.pk and deal.products.exists():
+        if "amount" in fields and "amount" not in errors and deal.amount != before_amount:
+            _add(errors, "amount", _("The amount comes from the deal's product lines; change the lines instead."))
+        if deal.currency_id != before_currency:
+            _add(errors, "currency", _("Remove the deal's product lines before changing its currency."))
     if "currency" in fields:
         try:
             currency_check(deal.currency)
         except ValidationError as exc:
             errors.update(exc.message_dict)
+    extras = _DealExtras(deal, custom, tags, actor)
+    extras.check(errors)
     if errors:
         deal.refresh_from_db()
         raise ValidationError(errors)
@@ -354,8 +433,111 @@ def deal_update(
         changes["contacts"] = [before_contacts, after_contacts]
     if before_owner != deal.owner:
         changes["owner"] = [str(before_owner or ""), str(deal.owner or "")]
+    extras.store(changes)
     record_event(obj=deal, action="updated", actor=actor, changes=changes)
     return deal
+
+
+# --- deal product lines -------------------------------------------------------------------------
+
+DEAL_LINE_FIELDS = ("product", "sku", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
+
+
+def _deal_line_clean(deal: Deal, values: dict[str, Any], *, number: int, new_product: bool) -> Any:
+    """One line priced like a quote line (price from the product in the deal's currency when none is typed);
+    errors are keyed by the line's field names and name the line by its number."""
+    from .order_services import lines_clean
+
+    unknown = sorted(set(values) - set(DEAL_LINE_FIELDS))
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    cleaned, errors = lines_clean(lines=[values], currency=deal.currency, new_only=new_product, first_number=number)
+    if errors:
+        raise ValidationError({name.removeprefix("lines.0."): messages for name, messages in errors.items()})
+    return cleaned[0]
+
+
+def _line_text(line: DealProduct) -> str:
+    return f"{line.product.sku} × {line.quantity_text} = {line.gross_amount}"
+
+
+def _deal_amount_from_lines(deal: Deal, actor: Any, changes: dict[str, list[Any]], data: dict[str, Any]) -> None:
+    """Set the deal's amount to its lines' gross total (kept as it was when the last line goes) and record it."""
+    before = deal.amount
+    total = deal.products.aggregate(total=Sum("gross_amount"))["total"]
+    if total is not None:
+        deal.amount = Decimal(total).quantize(CENT, rounding=ROUND_HALF_UP)
+        deal.amount_cny = _amount_cny(deal)
+    deal.last_activity_at = timezone.now()
+    deal.save(update_fields=["amount", "amount_cny", "last_activity_at", "updated_at"])
+    _board_changed(deal.pipeline_id)
+    if before != deal.amount:
+        changes["amount"] = [before, deal.amount]
+    record_event(obj=deal, action="updated", actor=actor, changes=_plain_changes(changes), data=data)
+
+
+def _line_store(line: DealProduct, cleaned: Any) -> None:
+    line.product = cleaned.product
+    line.description = cleaned.description
+    line.quantity, line.unit_price = cleaned.quantity, cleaned.unit_price
+    line.discount_percent, line.tax_rate = cleaned.discount_percent, cleaned.tax_rate
+    line.set_totals()
+    line.save()
+
+
+@transaction.atomic
+def deal_line_add(*, deal: Deal, actor: Any, **values: Any) -> DealProduct:
+    """Add a product line to a deal (price from the product in the deal's currency unless given); the deal's
+    amount becomes the gross total of its lines."""
+    deal = Deal.objects.select_for_update().select_related("currency").get(pk=deal.pk)
+    number = deal.products.count() + 1
+    cleaned = _deal_line_clean(deal, values, number=number, new_product=True)
+    line = DealProduct(deal=deal)
+    _line_store(line, cleaned)
+    changes: dict[str, list[Any]] = {"lines": [None, _line_text(line)]}
+    _deal_amount_from_lines(deal, actor, changes, {"line": line.pk})
+    return line
+
+
+@transaction.atomic
+def deal_line_update(*, line: DealProduct, actor: Any, **values: Any) -> DealProduct:
+    """Change a deal's product line (only the fields given); the deal's amount follows."""
+    deal = Deal.objects.select_for_update().select_related("currency").get(pk=line.deal_id)
+    line = DealProduct.objects.select_related("product").get(pk=line.pk)
+    current = {
+        "product": line.product_id,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "discount_percent": line.discount_percent,
+        "tax_rate": line.tax_rate,
+    }
+    if "product" in values and values["product"] not in (line.product_id, line.product):
+        # another product: its own price and rate unless they were typed too
+        current.pop("unit_price")
+        current.pop("tax_rate")
+        current.pop("description")
+    merged = {**current, **{name: value for name, value in values.items()}}
+    number = list(deal.products.order_by("id").values_list("id", flat=True)).index(line.pk) + 1
+    new_product = merged["product"] not in (line.product_id, line.product)
+    cleaned = _deal_line_clean(deal, merged, number=number, new_product=new_product)
+    before = _line_text(line)
+    _line_store(line, cleaned)
+    changes: dict[str, list[Any]] = {}
+    if before != _line_text(line):
+        changes["lines"] = [before, _line_text(line)]
+    _deal_amount_from_lines(deal, actor, changes, {"line": line.pk})
+    return line
+
+
+@transaction.atomic
+def deal_line_remove(*, line: DealProduct, actor: Any) -> None:
+    """Remove a product line from a deal; with lines left the amount follows them, else it stays as it was."""
+    deal = Deal.objects.select_for_update().select_related("currency").get(pk=line.deal_id)
+    line = DealProduct.objects.select_related("product").get(pk=line.pk)
+    before, line_id = _line_text(line), line.pk
+    line.delete()
+    _deal_amount_from_lines(deal, actor, {"lines": [before, None]}, {"line": line_id})
 
 
 def position_between(*, stage: Stage, above: Deal | None, below: Deal | None) -> float | None:
@@ -555,6 +737,7 @@ def lead_convert_with_deal(
         account=converted_account,
         amount=cleaned_amount,
         source=lead.source,
+        enforce_required=False,  # as for the contact and account a conversion makes
     )
     return contact, converted_account, deal
 
@@ -625,6 +808,7 @@ PIPELINE_FIELDS = ("name", "position", "active", "is_default")
 @transaction.atomic
 def pipeline_save(*, actor: Any, pipeline: Pipeline | None = None, **fields: Any) -> Pipeline:
     """Create or change a pipeline; making one the default takes the flag from the others."""
+    _config_changed()
     pipeline = pipeline or Pipeline()
     if fields.get("is_default"):
         Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
@@ -655,6 +839,7 @@ def _stage_rules(fields: dict[str, Any]) -> None:
 @transaction.atomic
 def stage_save(*, actor: Any, pipeline: Pipeline, stage: Stage | None = None, **fields: Any) -> Stage:
     """Add a stage to a pipeline (at the end unless a position is given) or change one."""
+    _config_changed()
     _stage_rules(fields)
     stage = stage or Stage(pipeline=pipeline)
     if stage.pipeline_id != pipeline.pk:
@@ -676,6 +861,7 @@ def stage_save(*, actor: Any, pipeline: Pipeline, stage: Stage | None = None, **
 @transaction.atomic
 def stages_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> None:
     """Put a pipeline's stages in the given order."""
+    _config_changed()
     stages = {s.pk: s for s in pipeline.stages.all()}
     if sorted(stage_ids) != sorted(stages):
         raise ValidationError({"stages": _("Give every stage of the pipeline exactly once.")})
@@ -691,6 +877,7 @@ def stages_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> N
 @transaction.atomic
 def stage_delete(*, actor: Any, stage: Stage) -> None:
     """Remove a stage no deal is in."""
+    _config_changed()
     if stage.deals.exists():
         raise ValidationError({"stage": _("Deals are in this stage; move them to another stage first.")})
     record_event(obj=stage.pipeline, action="updated", actor=actor, changes={"stages": [stage.name, None]})
@@ -700,6 +887,7 @@ def stage_delete(*, actor: Any, stage: Stage) -> None:
 @transaction.atomic
 def lost_reason_save(*, actor: Any, reason: LostReason | None = None, **fields: Any) -> LostReason:
     """Add or change a lost reason."""
+    _config_changed()
     reason = reason or LostReason()
     _config_save(reason, fields, ("name", "position", "active"), actor)
     return reason
@@ -732,6 +920,7 @@ def sales_settings() -> SalesSettings:
 @transaction.atomic
 def sales_settings_update(*, actor: Any, stale_after_days: int) -> SalesSettings:
     """Set after how many days without activity an open deal counts as stale."""
+    _config_changed()
     current = sales_settings()
     if not 1 <= int(stale_after_days) <= 365:
         raise ValidationError({"stale_after_days": _("Between 1 and 365 days.")})

@@ -18,7 +18,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from guanxi.core.forms import apply_service_errors
+from guanxi.core.customfields import custom_display
+from guanxi.core.forms import apply_service_errors, custom_from_cleaned
 from guanxi.core.http import AuthedRequest
 from guanxi.core.selectors import object_history
 from guanxi.core.views import list_page, page_of, staff_perm
@@ -29,6 +30,7 @@ from .forms import (
     AssignmentRuleForm,
     CurrencyForm,
     DealForm,
+    DealLineForm,
     DealMoveForm,
     DealTaskForm,
     LostReasonForm,
@@ -36,7 +38,18 @@ from .forms import (
     SalesSettingsForm,
     StageForm,
 )
-from .models import AssignmentRule, Currency, Deal, DealStatus, DealTask, LostReason, Pipeline, Stage, StageKind
+from .models import (
+    AssignmentRule,
+    Currency,
+    Deal,
+    DealProduct,
+    DealStatus,
+    DealTask,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageKind,
+)
 
 # --- pipelines and the board --------------------------------------------------------------------
 
@@ -89,7 +102,10 @@ def _board_filters(request: AuthedRequest) -> dict[str, Any]:
 
 @staff_perm("sales.view_deal")
 def pipeline_board(request: AuthedRequest, pk: int) -> HttpResponse:
-    pipeline = get_object_or_404(Pipeline.objects.filter(active=True), pk=pk)
+    config = selectors.board_config(pipeline_id=pk)  # pipelines, stages, lost reasons: cached, not queried
+    pipeline = config.pipeline(pk)
+    if pipeline is None:
+        raise Http404
     filters = _board_filters(request)
     columns = selectors.board(user=request.user, pipeline=pipeline, **filters)
     cutoff = selectors.stale_cutoff()
@@ -102,11 +118,11 @@ def pipeline_board(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     context = {
         "pipeline": pipeline,
-        "pipelines": selectors.pipelines_active(),
+        "pipelines": config.pipelines,
         "columns": columns,
         "filters": filters,
         "query": request.GET.urlencode(),
-        "lost_reasons": LostReason.objects.filter(active=True),
+        "lost_reasons": config.lost_reasons,
         "can_move": request.user.has_perm("sales.change_deal"),
         "empty": not any(c.count for c in columns),
     }
@@ -150,7 +166,7 @@ def deal_move(request: AuthedRequest, pk: int) -> HttpResponse:
     """Move a deal to a stage (and a place in its column): JSON for the board, a redirect for the detail page."""
     deal = get_object_or_404(selectors.deals_visible_to(request.user, "change").select_related("stage"), pk=pk)
     wants_json = "application/json" in request.headers.get("Accept", "")
-    form = DealMoveForm(request.POST, pipeline=deal.pipeline)
+    form = DealMoveForm(request.POST, pipeline_id=deal.pipeline_id)
     if not form.is_valid():
         message = " ".join(str(e) for errors in form.errors.values() for e in errors)
         if wants_json:
@@ -195,16 +211,20 @@ def deal_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     if deal is None:
         raise Http404
     tasks = [link.interaction for link in DealTask.objects.filter(deal=deal).select_related("interaction__assignee")]
+    can_change = selectors.deals_visible_to(request.user, "change").filter(pk=deal.pk).exists()
     context = {
+        **_lines_context(request, deal, can_change=can_change),
         "deal": deal,
+        "custom": custom_display("deal", deal.custom),
+        "tags": list(deal.tags.all()),
         "contacts": list(deal.contacts.all()),
         "stages": selectors.stages_of(deal.pipeline),
         "history": page_of(request, object_history(deal)),
-        "move_form": DealMoveForm(initial={"stage": deal.stage_id}, pipeline=deal.pipeline),
+        "move_form": DealMoveForm(initial={"stage": deal.stage_id}, pipeline_id=deal.pipeline_id),
         "task_form": DealTaskForm(initial={"assignee": deal.owner_id}),
         "tasks": tasks,
         "stale": deal.status == "open" and deal.last_activity_at < selectors.stale_cutoff(),
-        "can_change": selectors.deals_visible_to(request.user, "change").filter(pk=deal.pk).exists(),
+        "can_change": can_change,
         "now": timezone.now(),
     }
     return render(request, "sales/deal_detail.html", context)
@@ -215,6 +235,7 @@ def _deal_form(request: AuthedRequest, deal: Deal | None = None) -> DealForm:
     if deal is not None:
         initial = {name: getattr(deal, name) for name in ("name", "amount", "expected_close", "source")}
         initial |= {"account": deal.account_id, "currency": deal.currency_id, "contacts": list(deal.contacts.all())}
+        initial["tags"] = ", ".join(t.name for t in deal.tags.all())
     else:
         initial["currency"] = Currency.objects.filter(code="CNY").values_list("pk", flat=True).first()
         if request.GET.get("account", "").isdigit():
@@ -225,14 +246,21 @@ def _deal_form(request: AuthedRequest, deal: Deal | None = None) -> DealForm:
         accounts=customer_selectors.accounts_visible_to(request.user).filter(archived_at=None),
         contacts=customer_selectors.contacts_visible_to(request.user).filter(archived_at=None),
         editing=deal is not None,
+        custom=deal.custom if deal is not None else None,
+        amount_from_lines=deal is not None and deal.products.exists(),
     )
 
 
 def _deal_fields(form: DealForm) -> tuple[dict[str, Any], list[Any]]:
-    data = dict(form.cleaned_data)
+    """The form's built-in values for the service, with `custom` and `tags` among them, and the contacts."""
+    data, custom = custom_from_cleaned(dict(form.cleaned_data))
     contacts = list(data.pop("contacts") or [])
     if "pipeline" in data and data["pipeline"] is None:
         data.pop("pipeline")
+    for name, field in form.fields.items():
+        if field.disabled:
+            data.pop(name, None)  # shown, not edited (the amount and currency of a deal with lines)
+    data["custom"], data["tags"] = custom, data.pop("tags", "")
     return data, contacts
 
 
@@ -284,6 +312,99 @@ def deal_task_add(request: AuthedRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Task added."))
     return redirect(deal)
+
+
+# --- deal product lines (htmx: each write answers with the lines card and the new amount) ---------------
+
+
+def _lines_context(request: AuthedRequest, deal: Deal, *, can_change: bool, **extra: Any) -> dict[str, Any]:
+    lines = list(selectors.deal_lines(deal=deal))
+    can_change_lines = can_change and request.user.has_perm("sales.change_dealproduct")
+    forms = extra.pop("line_edit_forms", {})
+    rows = [
+        (line, forms.get(line.pk) or DealLineForm(line=line, prefix=f"l{line.pk}") if can_change_lines else None)
+        for line in lines
+    ]
+    context: dict[str, Any] = {
+        "deal": deal,
+        "line_rows": rows,
+        "line_totals": selectors.deal_line_totals(lines),
+        "can_change_lines": can_change_lines,
+        "line_form": DealLineForm(),
+    }
+    return context | extra
+
+
+def _lines_answer(request: AuthedRequest, deal: Deal, **extra: Any) -> HttpResponse:
+    """The lines card (and, out of band, the deal's amount) for htmx; the deal page for a plain form post."""
+    if request.headers.get("HX-Request"):
+        deal = selectors.deal_detail(user=request.user, pk=deal.pk) or deal
+        return render(
+            request, "sales/_deal_lines.html", _lines_context(request, deal, can_change=True, oob=True, **extra)
+        )
+    return redirect(deal)
+
+
+def _line_done(request: AuthedRequest, message: str) -> None:
+    """Say it on the next page for a plain form post; htmx shows the changed card itself instead."""
+    if not request.headers.get("HX-Request"):
+        messages.success(request, message)
+
+
+def _line_of(request: AuthedRequest, pk: int, line_id: int) -> tuple[Deal, DealProduct]:
+    deal = get_object_or_404(selectors.deals_visible_to(request.user, "change"), pk=pk)
+    return deal, get_object_or_404(DealProduct, pk=line_id, deal=deal)
+
+
+@require_POST
+@staff_perm("sales.change_deal")
+def deal_line_add(request: AuthedRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perm("sales.add_dealproduct"):
+        raise PermissionDenied
+    deal = get_object_or_404(selectors.deals_visible_to(request.user, "change"), pk=pk)
+    form = DealLineForm(request.POST)
+    if form.is_valid():
+        try:
+            services.deal_line_add(deal=deal, actor=request.user, **form.values())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            _line_done(request, _("Product line added."))
+            return _lines_answer(request, deal)
+    if not request.headers.get("HX-Request"):
+        messages.error(request, _form_errors(form))
+    return _lines_answer(request, deal, line_form=form)
+
+
+@require_POST
+@staff_perm("sales.change_deal")
+def deal_line_update(request: AuthedRequest, pk: int, line_id: int) -> HttpResponse:
+    if not request.user.has_perm("sales.change_dealproduct"):
+        raise PermissionDenied
+    deal, line = _line_of(request, pk, line_id)
+    form = DealLineForm(request.POST, prefix=f"l{line.pk}", line=line)
+    if form.is_valid():
+        try:
+            services.deal_line_update(line=line, actor=request.user, **form.values())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            _line_done(request, _("Product line saved."))
+            return _lines_answer(request, deal)
+    if not request.headers.get("HX-Request"):
+        messages.error(request, _form_errors(form))
+    return _lines_answer(request, deal, line_edit_forms={line.pk: form})
+
+
+@require_POST
+@staff_perm("sales.change_deal")
+def deal_line_remove(request: AuthedRequest, pk: int, line_id: int) -> HttpResponse:
+    if not request.user.has_perm("sales.change_dealproduct"):
+        raise PermissionDenied
+    deal, line = _line_of(request, pk, line_id)
+    services.deal_line_remove(line=line, actor=request.user)
+    _line_done(request, _("Product line removed."))
+    return _lines_answer(request, deal)
 
 
 @require_POST
