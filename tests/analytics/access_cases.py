@@ -63,6 +63,9 @@ PAGES = [
     Case("analytics-profile", READERS, args=_own_profile("pk"), in_scope_only=_their_profile("pk")),
     Case("analytics-spend", SPEND_READERS),
     Case("analytics-spend", SPEND_EDITORS, ok=302, method="POST", body=_spend),
+    Case("analytics-widget-export", READERS, args=lambda w, u: {"widget": "numbers"}),
+    Case("analytics-pdf", READERS),
+    Case("analytics-journey", READERS),
 ]
 
 ENDPOINTS = [
@@ -78,4 +81,5 @@ ENDPOINTS = [
     Case("GET /analytics/scores", READERS),
     Case("GET /analytics/acquisition-spend", SPEND_READERS),
     Case("POST /analytics/acquisition-spend", SPEND_EDITORS, ok=201, body=_spend),
+    Case("GET /analytics/dashboards/{role}", READERS, args=lambda w, u: {"role": "executive"}),
 ]
