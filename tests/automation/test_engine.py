@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from guanxi.automation import engine, services
+from guanxi.automation import engine, services, triggers
 from guanxi.automation.models import Rule, RuleRun
 from guanxi.automation.triggers import cron_matches
 from guanxi.core.events import events_dispatch_batch
@@ -277,6 +277,23 @@ def test_no_activity_trigger_creates_one_follow_up_per_quiet_spell(admin, rep):
     assert engine.rules_sweep_timed() == 0
     assert Interaction.objects.filter(lead=quiet, kind="task").count() == 1
     assert not Interaction.objects.filter(lead=fresh, kind="task").exists()
+
+
+def test_a_backlog_larger_than_one_sweep_drains_over_the_next_sweeps(admin, rep, monkeypatch):
+    """With more quiet leads than one sweep may act on, each sweep takes the next ones: none is starved, none twice."""
+    monkeypatch.setattr(engine, "SWEEP_CHUNK", 2)
+    monkeypatch.setattr(triggers, "SWEEP_READ", 2)  # pages and key chunks smaller than the backlog
+    make_rule(
+        admin,
+        trigger="no_activity",
+        trigger_config={"model": "customers.lead", "days": 14},
+        actions=[{"kind": "create_task", "config": {"subject": "跟进 {{ record }}", "due_in_days": 1}}],
+    )
+    quiet = [factories.lead(owner=rep) for _ in range(5)]
+    Lead.objects.filter(pk__in=[lead.pk for lead in quiet]).update(updated_at=timezone.now() - timedelta(days=20))
+    assert [engine.rules_sweep_timed(limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    tasks = Interaction.objects.filter(kind="task", lead__in=quiet)
+    assert sorted(tasks.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in quiet)
 
 
 def test_deadline_and_schedule_triggers(admin, rep):

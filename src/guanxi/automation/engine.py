@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from django.apps import apps
@@ -189,6 +190,7 @@ def rule_definition_check(
 
 # --- placeholders in templates ------------------------------------------------------------------
 
+SWEEP_CHUNK = 500  # due records whose run keys one query reads
 _PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 
 
@@ -735,7 +737,8 @@ event_batch_hooks(start=rules_batch_start, end=rules_batch_end)
 
 
 def rules_sweep_timed(now: datetime | None = None, *, limit: int = 1000) -> int:
-    """Run the time-based and scheduled rules that are due now; each record/key once. Returns runs made."""
+    """Run the time-based and scheduled rules that are due now; each record/key once, at most `limit` runs per
+    rule and sweep. Records already handled are skipped, so a backlog larger than `limit` drains sweep by sweep."""
     now = now or timezone.now()
     made = 0
     for rule in list(_index.get().timed):
@@ -743,13 +746,21 @@ def rules_sweep_timed(now: datetime | None = None, *, limit: int = 1000) -> int:
         if spec is None or spec.due is None:
             continue
         try:
-            due = list(spec.due(rule.trigger_config, now))[:limit]
+            made += _sweep_rule(rule, spec.due(rule.trigger_config, now), limit)
         except Exception:  # a rule whose field went away must not stop the other rules' sweep
             log.exception("rule %s: listing due records failed", rule.pk)
-            continue
-        for record, key in due:
-            if RuleRun.objects.filter(rule=rule, key=key).exists():
-                continue
-            if rule_run(rule, record=record, event=None, key=key) is not None:
+    return made
+
+
+def _sweep_rule(rule: Rule, due: Iterable[tuple[models.Model | None, str]], limit: int) -> int:
+    """Runs `rule` on the due records it has not run for yet, reading the done keys one chunk at a time."""
+    made = 0
+    items = iter(due)
+    while chunk := list(islice(items, SWEEP_CHUNK)):
+        done = set(RuleRun.objects.filter(rule=rule, key__in=[key for _r, key in chunk]).values_list("key", flat=True))
+        for record, key in chunk:
+            if key not in done and rule_run(rule, record=record, event=None, key=key) is not None:
                 made += 1
+                if made >= limit:
+                    return made
     return made

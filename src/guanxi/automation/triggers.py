@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ MODELS: dict[str, Any] = {}
 # Events an app records when one of its deadlines is near or has passed, per record type:
 # {"service.ticket": {"sla_breached": "SLA breached", ...}}. Apps add theirs with `deadline_event(...)`.
 DEADLINE_EVENTS: dict[str, dict[str, Any]] = {}
+SWEEP_READ = 500  # records a time-based trigger reads per page
 
 
 def automation_model(label: str, name: Any) -> None:
@@ -112,6 +113,15 @@ def _live(model: type[models.Model]) -> models.QuerySet[Any]:
     return rows
 
 
+def _pages(rows: models.QuerySet[Any]) -> Iterator[models.Model]:
+    """Every row, in primary-key order, read a page at a time: the sweep writes between pages, so no cursor stays
+    open across its runs."""
+    last = 0
+    while page := list(rows.filter(pk__gt=last).order_by("pk")[:SWEEP_READ]):
+        yield from page
+        last = page[-1].pk
+
+
 def _deadline_config(config: Config) -> Config:
     return {
         "model": str(config.get("model") or ""),
@@ -126,7 +136,7 @@ def _deadline_due(config: Config, now: datetime) -> Iterable[tuple[models.Model,
     name = config["field"]
     edge = now + timedelta(hours=config.get("hours_before") or 0)
     rows = _live(model).filter(**{f"{name}__lte": edge, f"{name}__gte": now - timedelta(days=7)})
-    for record in rows.order_by("pk")[:1000]:
+    for record in _pages(rows):
         yield record, f"deadline:{record.pk}:{getattr(record, name)}"
 
 
@@ -141,7 +151,7 @@ def _quiet_due(config: Config, now: datetime) -> Iterable[tuple[models.Model, st
     if not any(f.name == "updated_at" for f in model._meta.concrete_fields):
         return
     rows = _live(model).filter(updated_at__lt=now - timedelta(days=config["days"]))
-    for record in rows.order_by("updated_at", "pk")[:1000]:
+    for record in _pages(rows):
         yield record, f"quiet:{record.pk}:{getattr(record, 'updated_at').isoformat()}"  # noqa: B009
 
 
@@ -159,7 +169,7 @@ def _after_due(config: Config, now: datetime) -> Iterable[tuple[models.Model, st
     name = config["field"]
     edge = now - timedelta(days=config["days"])
     rows = _live(model).filter(**{f"{name}__lte": edge, f"{name}__gte": edge - timedelta(days=7)})
-    for record in rows.order_by("pk")[:1000]:
+    for record in _pages(rows):
         yield record, f"after:{record.pk}:{getattr(record, name)}"
 
 
