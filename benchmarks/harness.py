@@ -47,6 +47,42 @@ def machine() -> dict[str, Any]:
     }
 
 
+@dataclass
+class CpuUse:
+    """CPU time spent during a `cpu_use()` block, in cores (1.0 = one core busy for the whole block)."""
+
+    machine: float = 0.0  # every process on the machine: this one, its children, the database server, the rest
+    ours: float = 0.0  # this process and the children it waited for
+
+    def text(self) -> str:
+        return (
+            f"{self.machine:.2f} of {os.cpu_count() or 1} cores busy on the machine, {self.ours:.2f} in our processes"
+        )
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+@contextmanager
+def cpu_use() -> Iterator[CpuUse]:
+    """Measures how busy the machine's CPUs were during the block, to tell a CPU-bound run from a slow one."""
+    use = CpuUse()
+    busy0, total0 = _busy_jiffies()
+    mine0 = os.times()
+    yield use
+    busy1, total1 = _busy_jiffies()
+    mine1 = os.times()
+    cores = os.cpu_count() or 1
+    use.machine = round(cores * (busy1 - busy0) / max(1, total1 - total0), 2)
+    wall = mine1.elapsed - mine0.elapsed
+    spent = sum(mine1[:4]) - sum(mine0[:4])  # user + system, self and waited-for children
+    use.ours = round(spent / wall, 2) if wall > 0 else 0.0
+
+
 def git_commit() -> str:
     """The checked-out commit, with `+` when the working tree has changes."""
     try:
