@@ -64,7 +64,7 @@ def pg_drop() -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
 
 
-def run_pair(scenario: Scenario, db: str, size: int, requests: int) -> str:
+def run_pair(scenario: Scenario, db: str, size: int, requests: int, keep: bool = False) -> str:
     """Prepare a fresh database, run the scenario in a child process, keep its result file.
 
     Returns "ok", "skipped" (no PostgreSQL server) or "failed".
@@ -96,7 +96,7 @@ def run_pair(scenario: Scenario, db: str, size: int, requests: int) -> str:
     try:
         code = subprocess.call(command, env=env, cwd=ROOT)
     finally:
-        if db == "postgresql":
+        if db == "postgresql" and not keep:
             pg_drop()
     if code != 0:
         print(f"  FAILED {scenario.name} on {db} (exit {code})")
@@ -146,6 +146,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="timed requests per kind of request (default 300)")
     parser.add_argument("--report", action="store_true", help="only rewrite docs/benchmarks.md from stored results")
     parser.add_argument("--list", action="store_true", help="list the scenarios")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards (to study plans)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -169,7 +170,7 @@ def main() -> int:
         for scenario in chosen:
             size = args.size or scenario.default_size
             for db in DATABASES if args.db == "both" else (args.db,):
-                outcomes.append(run_pair(scenario, db, size, args.requests))
+                outcomes.append(run_pair(scenario, db, size, args.requests, keep=args.keep))
         if "failed" in outcomes or (os.environ.get("CI") and "skipped" in outcomes):
             write_report(registry)
             return 1
