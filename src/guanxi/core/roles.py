@@ -91,15 +91,29 @@ def roles_sync(group_model: Any = None, permission_model: Any = None, grant_mode
     group_model = group_model or Group
     permission_model = permission_model or Permission
     grant_model = grant_model or RoleGrant
-    for role in ROLES:
-        group, _created = group_model.objects.get_or_create(name=role)
-        given = set(grant_model.objects.filter(group=group).values_list("permission_id", flat=True))
-        for dotted in sorted(_grants.get(role, set())):
-            app_label, codename = dotted.split(".", 1)
-            for permission in permission_model.objects.filter(content_type__app_label=app_label, codename=codename):
-                if permission.pk not in given:
-                    group.permissions.add(permission)
-                    grant_model.objects.create(group=group, permission=permission)
+    groups = {role: group_model.objects.get_or_create(name=role)[0] for role in ROLES}
+    wanted = {dotted for role in ROLES for dotted in _grants.get(role, set())}
+    codenames = {dotted.split(".", 1)[1] for dotted in wanted}
+    permissions = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in permission_model.objects.filter(codename__in=codenames).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    given = set(grant_model.objects.filter(group__in=groups.values()).values_list("group_id", "permission_id"))
+    new = sorted(
+        {
+            (groups[role].pk, permissions[dotted])
+            for role in ROLES
+            for dotted in _grants.get(role, set())
+            if dotted in permissions and (groups[role].pk, permissions[dotted]) not in given
+        }
+    )
+    through = group_model.permissions.through
+    through.objects.bulk_create(
+        [through(group_id=g, permission_id=p) for g, p in new], ignore_conflicts=True, batch_size=1000
+    )
+    grant_model.objects.bulk_create([grant_model(group_id=g, permission_id=p) for g, p in new], batch_size=1000)
 
 
 def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
