@@ -35,8 +35,8 @@ def service(bench: Bench) -> dict[str, Any]:
     """`size` tickets written with `insert_rows` (seed 1) in one queue of one team worked by 50 service agents
     in round robin; 10% are open (new/open/reopened), 90% closed. The queue view is the paged ticket list an
     agent's queue page runs (`GET /api/v1/service/tickets?tab=…`, 50 per page, soonest SLA deadline first,
-    with the total count, which stops at 10,000), asked by one agent with `Authorization: Bearer <token>` over one kept-alive
-    connection to a real `guanxi web`, after 10 untimed warm-ups per request. The sweep is
+    with the total count, which stops at 10,000), asked by one agent with `Authorization: Bearer <token>` over
+    one kept-alive connection to a real `guanxi web`, after 10 untimed warm-ups per request. The sweep is
     `services.sla_sweep()` (what the every-minute beat task runs) over the open tickets, 2% of which are past
     their deadline and another 2% past their warning time: the first run escalates and warns those (an event,
     a notification and a row update each), the second finds nothing left to do (each happens once)."""
