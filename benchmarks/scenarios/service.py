@@ -16,7 +16,7 @@ DUE_SHARE = 0.02  # of the open ones, this share has passed its deadline (or its
 # Measured before the partial index `ticket_open_sla` and the capped total (the queue counted and sorted every
 # open ticket of the agent's queues), on this machine, for comparison.
 BEFORE = (
-    "Before (commit b8ff14a, PostgreSQL, 1M tickets, 99,944 open, load 0.09–1.75): 'my queues' p95 352 ms, "
+    "Before (commit 754e25c, PostgreSQL, 1M tickets, 99,944 open, load 0.09–1.75): 'my queues' p95 352 ms, "
     "p50 329 ms — the count read and the sort ordered all 99,944 open tickets of the queue. After: the first "
     "page walks the partial index of open tickets in deadline order and stops at 50; the total stops at "
     "10,000 (the API answers `count_capped: true`, the page reads “of more than 10,000”), so 'rows matched' "
