@@ -1,6 +1,7 @@
 """In headless Chromium, the customer portal end to end: a customer signs in with an emailed magic link,
-is offered a knowledge-base article while writing a ticket, submits it, an agent answers it in the staff pages, the customer sees the answer, and leaves feedback;
-in zh-Hans and English, at 1280 px and 390 px (screenshots under test-results/screenshots)."""
+is offered a knowledge-base article while writing a ticket, submits it, an agent answers it in the staff
+pages, the customer sees the answer, and leaves feedback; in zh-Hans and English, at 1280 px and 390 px
+(screenshots under test-results/screenshots)."""
 
 from __future__ import annotations
 
