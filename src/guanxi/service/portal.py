@@ -161,7 +161,7 @@ def portal_invite(*, contact: Contact, actor: Any, language: str = "", only_new:
     """Give a contact portal access (or restore it) and email them a sign-in link. `only_new` refuses a contact
     who already has an account (the API's "invite" creates; its "reactivate" restores)."""
     if only_new and PortalAccount.objects.filter(contact=contact).exists():
-        raise ValidationError({"contact_id": _("This contact already has a portal account.")})
+        raise ValidationError({"contact": _("This contact already has a portal account.")})
     email = email_key(contact.email)
     if not email:
         raise ValidationError({"email": _("Add an email address to the contact before inviting them.")})
