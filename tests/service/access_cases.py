@@ -250,3 +250,26 @@ PAGES += [
         in_scope_only=lambda w, u: {"pk": _portal_account(None).pk},
     ),
 ]
+
+
+def _account_id(owner: Any) -> Any:
+    return lambda w, u: {"account_id": _portal_account(u if owner else None).pk}
+
+
+ENDPOINTS += [
+    Case("GET /service/portal-accounts", AGENTS),
+    Case("GET /service/portal-accounts/{account_id}", AGENTS, args=_account_id(True), in_scope_only=_account_id(False)),
+    Case("POST /service/portal-accounts", AGENTS, ok=201, body=lambda w, u: {"contact_id": _portal_contact(u).pk}),
+    Case(
+        "POST /service/portal-accounts/{account_id}/deactivate",
+        AGENTS,
+        args=_account_id(True),
+        in_scope_only=_account_id(False),
+    ),
+    Case(
+        "POST /service/portal-accounts/{account_id}/reactivate",
+        AGENTS,
+        args=_account_id(True),
+        in_scope_only=_account_id(False),
+    ),
+]

@@ -7,6 +7,7 @@ import base64
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from guanxi.service import services
 
@@ -91,3 +92,19 @@ def test_the_ticket_list_has_a_fixed_query_budget(agent, bearer) -> None:
     with CaptureQueriesContext(connection) as many:
         assert client.get("/api/v1/service/tickets?tab=mine").json()["count"] == 25
     assert len(many) == len(few)
+
+
+def test_the_queue_total_stops_at_the_cap_and_says_so(agent, bearer, login, monkeypatch) -> None:
+    """Past the cap the API answers the cap as `count` with `count_capped: true` and the page reads "of more
+    than"; below it the total is exact and not flagged."""
+    from guanxi.service import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    for i in range(5):
+        factories.ticket(email=f"cap{i}@kehu.cn")
+    page = bearer(agent).get("/api/v1/service/tickets?tab=mine&page_size=2").json()
+    assert (page["count"], page["count_capped"], page["pages"], len(page["items"])) == (3, True, 2, 2)
+    html = login(agent).get(reverse("ticket-queue") + "?tab=mine").content.decode()
+    assert "共超过 3 条" in html  # the agent reads Chinese: "of more than 3"
+    exact = bearer(agent).get("/api/v1/service/tickets?tab=mine&q=cap1@kehu.cn").json()
+    assert (exact["count"], exact["count_capped"]) == (1, False)

@@ -218,6 +218,51 @@ def test_staff_invite_from_the_contact_page(desk, make_user, login) -> None:
         portal.portal_invite(contact=no_email, actor=desk["agent"])
 
 
+def test_staff_api_invites_lists_deactivates_and_reactivates(desk, bearer) -> None:
+    """The staff API invites a contact (a link is emailed), lists and reads the account only for contacts the
+    agent may view, switches access off, and back on with a fresh link."""
+    client = bearer(desk["agent"])
+    api = "/api/v1/service/portal-accounts"
+    created = client.post(api, {"contact_id": desk["li"].pk, "language": "zh-hans"}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    account = created.json()
+    assert account["email"] == "li.na@kehu.example.cn" and account["is_active"] and account["language"] == "zh-hans"
+    assert account["contact_name"] == desk["li"].full_name and len(mail.outbox) == 1
+    invited(desk["stranger"], None)  # a contact outside the agent's scope
+    listed = client.get(api).json()
+    assert [row["id"] for row in listed["items"]] == [account["id"]] and listed["count"] == 1
+    assert client.get(f"{api}/{account['id']}").json()["invited_by_id"] == desk["agent"].pk
+    stranger_account = PortalAccount.objects.get(contact=desk["stranger"])
+    assert client.get(f"{api}/{stranger_account.pk}").status_code == 404
+    off = client.post(f"{api}/{account['id']}/deactivate").json()
+    assert off["is_active"] is False and off["deactivated_at"]
+    assert client.get(f"{api}?active=false").json()["count"] == 1
+    mail.outbox.clear()
+    on = client.post(f"{api}/{account['id']}/reactivate").json()
+    assert on["is_active"] is True and on["deactivated_at"] is None
+    assert len(mail.outbox) == 1 and link_in(mail.outbox[0])
+
+
+def test_staff_api_refuses_bad_invites_naming_the_field(desk, bearer) -> None:
+    """Unknown or out-of-scope contacts, a contact without email and a contact already invited are refused with
+    422 naming `contact_id`; nothing is created or emailed."""
+    client = bearer(desk["agent"])
+    api = "/api/v1/service/portal-accounts"
+    invited(desk["li"], desk["agent"])
+    no_email = customer_factories.contact(surname="孙", given_name="丽", phone="13900001234", owner=desk["agent"])
+    cases = {
+        0: "No such contact.",
+        desk["stranger"].pk: "No such contact.",
+        no_email.pk: "Add an email address to the contact before inviting them.",
+        desk["li"].pk: "This contact already has a portal account.",
+    }
+    for contact_id, message in cases.items():
+        answer = client.post(api, {"contact_id": contact_id}, content_type="application/json")
+        assert answer.status_code == 422, answer.content
+        assert answer.json()["error"]["fields"]["contact_id"] == [message]
+    assert PortalAccount.objects.count() == 1 and not mail.outbox
+
+
 # --- what the customer sees -------------------------------------------------------------------
 
 

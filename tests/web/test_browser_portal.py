@@ -1,6 +1,7 @@
 """In headless Chromium, the customer portal end to end: a customer signs in with an emailed magic link,
-submits a ticket, an agent answers it in the staff pages, the customer sees the answer, and leaves feedback;
-in zh-Hans and English, at 1280 px and 390 px (screenshots under test-results/screenshots)."""
+is offered a knowledge-base article while writing a ticket, submits it, an agent answers it in the staff
+pages, the customer sees the answer, and leaves feedback; in zh-Hans and English, at 1280 px and 390 px
+(screenshots under test-results/screenshots)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
+from guanxi.core.demo import DemoSizes
 from guanxi.feedback.models import FeedbackItem
 from guanxi.service import portal
-from guanxi.service.models import Ticket
+from guanxi.service.kb_demo import kb_demo
+from guanxi.service.models import KbArticle, Ticket
 
 from ..customers import factories as customer_factories
 from ..factories import PASSWORD, TeamFactory, UserFactory
@@ -42,6 +45,8 @@ def test_a_customer_signs_in_by_link_submits_a_ticket_sees_the_answer_and_leaves
                                     accounts=[(company, "采购")], owner=agent)  # fmt: skip
     portal.portal_invite(contact=li, actor=agent, language=language)
     mail.outbox.clear()
+    kb_demo(seed=1, sizes=DemoSizes(customers=10, users=1, teams=1), stdout=None)
+    wrong_invoice = KbArticle.objects.get(title_en="The invoice details are wrong")
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     # the customer asks for a sign-in link and follows it from the email
@@ -61,9 +66,11 @@ def test_a_customer_signs_in_by_link_submits_a_ticket_sees_the_answer_and_leaves
     page.wait_for_url(f"{live_server.url}/portal/tickets/")
     page.screenshot(path=str(SHOTS / f"portal-empty-{language}-desktop.png"), full_page=True)
 
-    # … submits a ticket
+    # … is offered the knowledge-base article that answers it while writing, and submits the ticket anyway
     page.click("[data-testid=portal-new-ticket]")
-    page.fill("input[name=subject]", "发票抬头错误 Wrong invoice title")
+    page.locator("input[name=subject]").press_sequentially("发票抬头错误 Wrong invoice title", delay=10)
+    page.wait_for_selector(f"#kb-suggestions [data-suggested='{wrong_invoice.pk}']")
+    page.screenshot(path=str(SHOTS / f"portal-new-ticket-{language}-desktop.png"), full_page=True)
     page.fill("textarea[name=body]", "发票抬头应为华为科技有限公司。The invoice title should be Huawei Technologies.")
     page.click("[data-testid=portal-ticket-form] [type=submit]")
     page.wait_for_url(re.compile(r".*/portal/tickets/\d+/$"))

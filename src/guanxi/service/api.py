@@ -4,6 +4,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -278,9 +279,25 @@ def _queue(queue_id: int | None, field: str = "queue_id") -> Queue | None:
     return queue
 
 
+class CappedPageNumbers(PageNumbers):
+    """Pages whose `count` stops at 10,000: `count_capped` is true when more rows match than were counted."""
+
+    class Output(PageNumbers.Output):
+        count_capped: bool = Field(
+            False, description=f"True when more than `count` ({selectors.COUNT_CAP:,}) rows match; narrow the list."
+        )
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, request: Any, **params: Any) -> Any:
+        rows = selectors.CappedRows(queryset)
+        page = super().paginate_queryset(rows, pagination, request, **params)  # type: ignore[arg-type]  # pages alike
+        return {**page, "count_capped": rows.capped}
+
+
 @router.get("/service/tickets", response=list[TicketOut])
-@paginate(PageNumbers)
+@paginate(CappedPageNumbers)
 def tickets_list(request: AuthedRequest, filters: Query[TicketFilters]) -> Any:
+    """One tab of the agent's queue view, soonest SLA deadline first. The total stops at 10,000 (see
+    `count_capped`)."""
     require_perm(request, "service.view_ticket")
     if filters.tab not in selectors.TABS:
         raise ValidationError({"tab": _("Choose mine, queue, overdue, breached or all.")})
@@ -643,3 +660,103 @@ def kb_article_vote(request: AuthedRequest, article_id: int, body: KbVoteIn) -> 
     voter = f"api:{request.user.pk}:{body.visitor}"
     counted = kb.kb_article_vote(article=article, helpful=body.helpful, voter=voter, actor=request.user)
     return {"counted": counted, "helpful_count": article.helpful_count, "not_helpful_count": article.not_helpful_count}
+
+
+# --- portal accounts (staff) ------------------------------------------------------------------------
+
+from guanxi.customers.models import Contact  # noqa: E402
+
+from . import portal  # noqa: E402
+from .models import PortalAccount  # noqa: E402
+
+
+class PortalAccountOut(Schema):
+    id: int
+    contact_id: int
+    contact_name: str = Field(description="The contact's full name.")
+    email: str = Field(description="The sign-in email (the contact's, lower-case).")
+    language: str
+    is_active: bool
+    has_password: bool = Field(description="The customer has set a password (else they sign in by emailed link).")
+    invited_at: datetime | None
+    invited_by_id: int | None
+    last_login_at: datetime | None
+    deactivated_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_contact_name(obj: PortalAccount) -> str:
+        return obj.contact.full_name
+
+
+class PortalInviteIn(InputSchema):
+    contact_id: int
+    language: str = Field("", description="zh-hans or en; the customer's emails and portal pages use it.")
+
+
+class PortalFilters(Schema):
+    active: bool | None = Field(None, description="true: only active accounts; false: only deactivated ones.")
+    contact_id: int | None = None
+
+
+def _portal_accounts(request: AuthedRequest) -> Any:
+    """Portal accounts of the contacts the caller may view."""
+    contacts = contacts_visible_to(request.user)
+    return PortalAccount.objects.filter(contact__in=contacts).select_related("contact")
+
+
+def _portal_account(request: AuthedRequest, account_id: int) -> PortalAccount:
+    return get_object_or_404(_portal_accounts(request), pk=account_id)
+
+
+@router.get("/service/portal-accounts", response=list[PortalAccountOut])
+@paginate(PageNumbers)
+def portal_accounts_list(request: AuthedRequest, filters: Query[PortalFilters]) -> Any:
+    """Customers' portal sign-ins, for the contacts the caller may view, by email."""
+    require_perm(request, "service.view_portalaccount")
+    rows = _portal_accounts(request)
+    if filters.active is not None:
+        rows = rows.filter(is_active=filters.active)
+    if filters.contact_id is not None:
+        rows = rows.filter(contact_id=filters.contact_id)
+    return rows
+
+
+@router.get("/service/portal-accounts/{account_id}", response=PortalAccountOut)
+def portal_account_detail(request: AuthedRequest, account_id: int) -> Any:
+    require_perm(request, "service.view_portalaccount")
+    return _portal_account(request, account_id)
+
+
+@router.post("/service/portal-accounts", response={201: PortalAccountOut})
+def portal_account_invite(request: AuthedRequest, body: PortalInviteIn) -> Any:
+    """Invite a contact to the customer portal: creates their account and emails them a sign-in link. A contact
+    who already has an account is refused (reactivate a deactivated one instead)."""
+    require_perm(request, "service.add_portalaccount")
+    contact: Contact | None = contacts_visible_to(request.user).filter(pk=body.contact_id).first()
+    if contact is None:
+        raise ValidationError({"contact_id": _("No such contact.")})
+    if body.language and body.language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the offered languages.")})
+    try:
+        account = portal.portal_invite(contact=contact, actor=request.user, language=body.language, only_new=True)
+    except ValidationError as exc:  # the contact's email or state: name the field the caller sent
+        raise ValidationError({"contact_id": exc.messages}) from None
+    return Status(201, account)
+
+
+@router.post("/service/portal-accounts/{account_id}/deactivate", response=PortalAccountOut)
+def portal_account_deactivate(request: AuthedRequest, account_id: int) -> Any:
+    """Switch off portal access: the customer's open sessions end and their sign-in links stop working."""
+    require_perm(request, "service.change_portalaccount")
+    return portal.portal_deactivate(account=_portal_account(request, account_id), actor=request.user)
+
+
+@router.post("/service/portal-accounts/{account_id}/reactivate", response=PortalAccountOut)
+def portal_account_reactivate(request: AuthedRequest, account_id: int) -> Any:
+    """Switch portal access back on and email the customer a fresh sign-in link (nothing happens if active)."""
+    require_perm(request, "service.change_portalaccount")
+    try:
+        return portal.portal_reactivate(account=_portal_account(request, account_id), actor=request.user)
+    except ValidationError as exc:  # e.g. the contact lost their email or was archived meanwhile
+        raise ValidationError({"account_id": exc.messages}) from None

@@ -246,4 +246,43 @@ def service_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str
     return counts
 
 
+PORTAL_CUSTOMERS = 3  # the first Chinese- and English-named contacts with tickets, two and one
+
+
+@demo_loader(order=44)
+def portal_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, int]:
+    """Portal accounts for a few demo customers with tickets, signing in with the demo password (no email is
+    sent: the demo has no mail server). A re-run finds the same contacts and adds nothing."""
+    from guanxi.core.events import record_event
+    from guanxi.customers.comparators import email_key
+
+    from .models import PortalAccount
+
+    wanted = {"zh-hans": 2, "en": 1}
+    chosen: list[tuple[Contact, str]] = []
+    with_tickets = Contact.objects.filter(ticket__isnull=False, archived_at__isnull=True).exclude(email="")
+    for contact in with_tickets.distinct().order_by("id")[:200]:
+        language = "zh-hans" if HAN.search(contact.full_name) else "en"
+        if wanted.get(language, 0) > 0:
+            wanted[language] -= 1
+            chosen.append((contact, language))
+        if len(chosen) == PORTAL_CUSTOMERS:
+            break
+    created = 0
+    for contact, language in chosen:
+        email = email_key(contact.email)
+        if PortalAccount.objects.filter(contact=contact).exists() or PortalAccount.objects.filter(email=email).exists():
+            continue
+        with transaction.atomic():
+            account = PortalAccount.objects.create(
+                contact=contact, email=email, password=sizes.password_hash, language=language, invited_at=timezone.now()
+            )
+            record_event(obj=account, action="portal_invited", actor=None, data={"contact": contact.pk, "new": True})
+        created += 1
+    accounts = ", ".join(email_key(contact.email) for contact, _language in chosen)
+    if accounts:
+        stdout.write(f"  Customer portal (/portal/): {accounts} sign in with the demo password")
+    return {"portal accounts": created} if created else {}
+
+
 from . import kb_demo  # noqa: E402,F401  the knowledge base registers its own loader

@@ -157,8 +157,11 @@ def _send_link(account: PortalAccount, *, purpose: str) -> None:
 
 
 @transaction.atomic
-def portal_invite(*, contact: Contact, actor: Any, language: str = "") -> PortalAccount:
-    """Give a contact portal access (or restore it) and email them a sign-in link."""
+def portal_invite(*, contact: Contact, actor: Any, language: str = "", only_new: bool = False) -> PortalAccount:
+    """Give a contact portal access (or restore it) and email them a sign-in link. `only_new` refuses a contact
+    who already has an account (the API's "invite" creates; its "reactivate" restores)."""
+    if only_new and PortalAccount.objects.filter(contact=contact).exists():
+        raise ValidationError({"contact": _("This contact already has a portal account.")})
     email = email_key(contact.email)
     if not email:
         raise ValidationError({"email": _("Add an email address to the contact before inviting them.")})
@@ -194,6 +197,13 @@ def portal_deactivate(*, account: PortalAccount, actor: Any) -> PortalAccount:
     account.save(update_fields=["is_active", "deactivated_at"])
     record_event(obj=account, action="portal_deactivated", actor=actor, data={"contact": account.contact_id})
     return account
+
+
+def portal_reactivate(*, account: PortalAccount, actor: Any) -> PortalAccount:
+    """Switch portal access back on and email a fresh sign-in link; an active account is left as it is."""
+    if account.is_active:
+        return account
+    return portal_invite(contact=account.contact, actor=actor, language=account.language)
 
 
 # --- signing in -------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def ticket_queue(request: AuthedRequest) -> HttpResponse:
         tab = "mine"
     q = request.GET.get("q", "").strip()
     now = timezone.now()
-    page = page_of(request, selectors.tickets_queue(user=request.user, tab=tab, q=q, now=now))
+    page = page_of(request, selectors.CappedRows(selectors.tickets_queue(user=request.user, tab=tab, q=q, now=now)))
     cache: dict[int, WorkCalendar] = {}
     rows = [(ticket, _clock(ticket, cache, now)) for ticket in page.object_list]
     context = {
