@@ -160,6 +160,7 @@ def _send_link(account: PortalAccount, *, purpose: str) -> None:
 def portal_invite(*, contact: Contact, actor: Any, language: str = "", only_new: bool = False) -> PortalAccount:
     """Give a contact portal access (or restore it) and email them a sign-in link. `only_new` refuses a contact
     who already has an account (the API's "invite" creates; its "reactivate" restores)."""
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()  # two invites of one contact queue here
     if only_new and PortalAccount.objects.filter(contact=contact).exists():
         raise ValidationError({"contact": _("This contact already has a portal account.")})
     email = email_key(contact.email)
