@@ -1,7 +1,7 @@
 """In headless Chromium, the feedback issue's "done when": a customer leaves feedback in the portal, it is
 classified and routed with a deadline, escalated when late, resolved, the customer is told and rates the
-resolution in the portal and sees the points earned; an NPS survey goes out by trigger and a detractor answer becomes a follow-up —
-in Chinese and in English, at desktop and phone width."""
+resolution in the portal and sees the points earned; an NPS survey goes out by trigger and a detractor answer
+becomes a follow-up — in Chinese and in English, at desktop and phone width."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def classifier_retrain(*, target: str) -> ClassifierVersion:
     else:
         rows = [(i.text, i.sentiment) for i in corrected if i.sentiment]
         base_x, base_y = classifier.sentiment_training_set()
-        fallback = [(text, s) for _t, s, text in seed_topics.held_out() if s != "neutral"]
+        fallback = [(text, s) for _t, s, text in seed_topics.held_out()]
     train_rows, test_rows = _split(rows)
     if len(test_rows) < MIN_HELD_OUT:
         train_rows, test_rows = rows, fallback
