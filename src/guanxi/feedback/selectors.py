@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -165,8 +165,10 @@ def _product_rows(start_day: date, end_day: date) -> list[dict[str, Any]]:
     keys = ["kind", "score", "month", "product_id"]
     daily = ScoreDailyProduct.objects.filter(day__gte=first, day__lt=stop)
     monthly: list[dict[str, Any]] = []
-    if whole_from < whole_to:
-        daily = daily.exclude(day__gte=whole_from, day__lt=whole_to)
+    if whole_from < whole_to:  # two day ranges (index ranges on PostgreSQL) around the whole months
+        daily = ScoreDailyProduct.objects.filter(
+            Q(day__gte=first, day__lt=whole_from) | Q(day__gte=whole_to, day__lt=stop)
+        )
         monthly = list(
             ScoreMonthlyProduct.objects.filter(month__gte=whole_from, month__lt=whole_to)
             .values(*keys)
