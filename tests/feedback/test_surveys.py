@@ -162,3 +162,33 @@ def test_report_by_product_uses_the_product_of_the_triggering_order(world: dict[
     assert [(row["key"], row["n"], row["nps"]) for row in report["by"]] == [(str(product), 1, 100.0)]
     services.score_rollup_rebuild()
     assert selectors.score_report(group="product")["by"][0]["n"] == 1
+
+
+def test_report_by_product_over_part_months_counts_each_answer_once(world: dict[str, Any]) -> None:
+    """A range starting and ending mid-month is read from whole months of the monthly rollup plus the daily rows
+    at its ends: every answer inside the range counts once, those outside do not; an answer given through the
+    service afterwards is counted in both rollups at once."""
+    from guanxi.feedback.models import ScoreMonthlyProduct
+
+    agent = world["users"]["marketing"]
+    survey = factories.survey(actor=agent, kind="nps", throttle_days=0)
+    end = timezone.localtime().replace(day=15, hour=12)
+    start = (end - timedelta(days=100)).replace(day=10)
+    days = [start, start + timedelta(days=1), start + timedelta(days=30), end - timedelta(days=40), end]
+    days += [end - timedelta(days=14), end + timedelta(days=1)]
+    SurveyAnswer.objects.bulk_create(
+        SurveyAnswer(survey=survey, kind="nps", score=10, product_id=7, created_at=when) for when in days
+    )
+    services.score_rollup_rebuild()
+    assert ScoreMonthlyProduct.objects.filter(product_id=7).count() >= 4
+    report = selectors.score_report(group="product", start=start, end=end)
+    inside = sum(1 for when in days if start.date() < when.date() <= end.date())
+    assert inside == 5 and [row["n"] for row in report["by"]] == [inside]
+    services.feedback_settings_save(actor=agent, survey_throttle_days=0)
+    invitation = services.survey_invite(
+        survey=survey, contact=factories.contact(owner=agent), actor=agent, product_id=7
+    )
+    assert invitation is not None
+    services.survey_answer(token=services.survey_token(invitation), score=0)
+    month = timezone.localdate().replace(day=1)
+    assert ScoreMonthlyProduct.objects.get(product_id=7, month=month, score=0).count == 1

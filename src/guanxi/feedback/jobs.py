@@ -29,11 +29,11 @@ def classifier_retrain(*, target: str) -> ClassifierVersion:
     if target == "topic":
         rows = [(i.text, i.topic.key) for i in corrected if i.topic]
         base_x, base_y = classifier.topic_training_set()
-        fallback = [(text, topic) for topic, _s, text in seed_topics.HELD_OUT]
+        fallback = [(text, topic) for topic, _s, text in seed_topics.held_out()]
     else:
         rows = [(i.text, i.sentiment) for i in corrected if i.sentiment]
         base_x, base_y = classifier.sentiment_training_set()
-        fallback = [(text, s) for _t, s, text in seed_topics.HELD_OUT if s != "neutral"]
+        fallback = [(text, s) for _t, s, text in seed_topics.held_out()]
     train_rows, test_rows = _split(rows)
     if len(test_rows) < MIN_HELD_OUT:
         train_rows, test_rows = rows, fallback

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from .models import (
     PointsEntry,
     ScoreDaily,
     ScoreDailyProduct,
+    ScoreMonthlyProduct,
     Survey,
     SurveyInvitation,
 )
@@ -82,11 +83,12 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
     start_day = timezone.localdate(start) if start else end_day - timedelta(days=365)
     field = GROUPS.get(group, "")
     keys = ["kind", "score", "month", *([field] if field else [])]
-    # by product: the groups come from the product rollup, the overall figures still from every answer
+    # by product: the groups come from the product rollups, the overall figures still from every answer
     overall = score_report(start=start, end=end) if group == "product" else None
-    rollup: Any = ScoreDailyProduct if group == "product" else ScoreDaily
-    rows = (
-        rollup.objects.filter(day__gt=start_day, day__lte=end_day)
+    rows: Any = (
+        _product_rows(start_day, end_day)
+        if group == "product"
+        else ScoreDaily.objects.filter(day__gt=start_day, day__lte=end_day)
         .annotate(month=TruncMonth("day"))
         .values(*keys)
         .annotate(n=Sum("count"))
@@ -152,6 +154,29 @@ def score_report(*, start: Any = None, end: Any = None, group: str = "") -> dict
         "by": by,
         "series": series,
     }
+
+
+def _product_rows(start_day: date, end_day: date) -> list[dict[str, Any]]:
+    """Product score counts for the days after `start_day` up to `end_day`, by kind, score, month and product:
+    the whole months from the monthly rollup, the part-months at either end from the daily one."""
+    first, stop = start_day + timedelta(days=1), end_day + timedelta(days=1)  # the days [first, stop)
+    whole_from = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    whole_to = stop.replace(day=1)  # whole months are [whole_from, whole_to)
+    keys = ["kind", "score", "month", "product_id"]
+    daily = ScoreDailyProduct.objects.filter(day__gte=first, day__lt=stop)
+    monthly: list[dict[str, Any]] = []
+    if whole_from < whole_to:  # two day ranges (index ranges on PostgreSQL) around the whole months
+        daily = ScoreDailyProduct.objects.filter(
+            Q(day__gte=first, day__lt=whole_from) | Q(day__gte=whole_to, day__lt=stop)
+        )
+        monthly = list(
+            ScoreMonthlyProduct.objects.filter(month__gte=whole_from, month__lt=whole_to)
+            .values(*keys)
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+    parts = daily.annotate(month=TruncMonth("day")).values(*keys).annotate(n=Sum("count")).order_by()
+    return monthly + list(parts)
 
 
 def _nps(counts: Counter[int]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from .models import (
     RoutingRule,
     ScoreDaily,
     ScoreDailyProduct,
+    ScoreMonthlyProduct,
     Sentiment,
     Severity,
     Survey,
@@ -849,6 +850,10 @@ def score_rollup_add(answer: SurveyAnswer) -> None:
         product_key = {"day": key["day"], "kind": answer.kind, "score": answer.score, "product_id": answer.product_id}
         product_row, _created = ScoreDailyProduct.objects.get_or_create(**product_key)
         ScoreDailyProduct.objects.filter(pk=product_row.pk).update(count=F("count") + 1)
+        month_key = {**product_key, "month": key["day"].replace(day=1)}
+        del month_key["day"]
+        month_row, _created = ScoreMonthlyProduct.objects.get_or_create(**month_key)
+        ScoreMonthlyProduct.objects.filter(pk=month_row.pk).update(count=F("count") + 1)
 
 
 @transaction.atomic
@@ -890,7 +895,28 @@ def score_rollup_rebuild() -> int:
         ),
         batch_size=2000,
     )
+    score_monthly_product_rebuild()
     return len(rows)
+
+
+def score_monthly_product_rebuild() -> None:
+    """Recount the monthly product rollup from the daily one."""
+    ScoreMonthlyProduct.objects.all().delete()
+    months: Any = (
+        ScoreDailyProduct.objects.annotate(month=TruncMonth("day"))
+        .values("month", "kind", "score", "product_id")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    ScoreMonthlyProduct.objects.bulk_create(
+        (
+            ScoreMonthlyProduct(
+                month=g["month"], kind=g["kind"], score=g["score"], product_id=g["product_id"], count=g["n"]
+            )
+            for g in months.iterator(chunk_size=5000)
+        ),
+        batch_size=2000,
+    )
 
 
 # --- settings: policy, topics, routing rules ---------------------------------------------------
