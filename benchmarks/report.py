@@ -40,6 +40,11 @@ request sent to response read, in milliseconds; p50 and p95 are nearest-rank per
 """
 
 
+def _setup_item(key: str, value: Any) -> str:
+    """A set-up figure: seconds when its key ends in `_s` ("load_s": 1.5 → "load 1.5 s"), else a plain count."""
+    return f"{key.removesuffix('_s')} {value} s" if key.endswith("_s") else f"{key.replace('_', ' ')} {value:,}"
+
+
 def load_results() -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
 
@@ -75,7 +80,7 @@ def section(scenario: Scenario | None, name: str, results: list[dict[str, Any]])
             )
     lines.append("")
     for result in results:
-        setup = ", ".join(f"{key.removesuffix('_s')} {value} s" for key, value in result.get("setup", {}).items())
+        setup = ", ".join(_setup_item(key, value) for key, value in result.get("setup", {}).items())
         load = "; ".join(
             f"{when} {', '.join(str(x) for x in result['machine'][key])}"
             for key, when in (("load_before", "before"), ("load_after", "after"))
