@@ -2,18 +2,23 @@
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 
 from guanxi.core.models import ADMINISTRATOR, Event, User
 from guanxi.sales import selectors
-from guanxi.sales.models import Deal, DealStatus, Pipeline
+from guanxi.sales.models import Deal, DealProduct, DealStatus, Pipeline
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_loads_deals_with_stage_histories_the_funnel_reads_once():
+    """Deals come with product lines (the amount is their gross total) and stage histories; a rerun adds none."""
     call_command("demo", customers=200, seed=3, users=12)
     deals = Deal.objects.count()
     assert deals == 50
+    gross = dict(DealProduct.objects.values("deal").annotate(total=Sum("gross_amount")).values_list("deal", "total"))
+    assert len(gross) == deals
+    assert all(deal.amount == gross[deal.pk] for deal in Deal.objects.all())
     assert set(Deal.objects.values_list("status", flat=True)) == {DealStatus.OPEN, DealStatus.WON, DealStatus.LOST}
     moved = Event.objects.filter(action="stage_changed", content_type__model="deal")
     assert moved.exists()
@@ -27,5 +32,6 @@ def test_the_demo_loads_deals_with_stage_histories_the_funnel_reads_once():
     reached = [s.reached for s in steps]
     # every deal reached the first stage; later stages were reached by fewer
     assert reached == sorted(reached, reverse=True) and reached[0] == Deal.objects.filter(pipeline=pipeline).count()
+    lines = DealProduct.objects.count()
     call_command("demo", customers=200, seed=3, users=12)
-    assert Deal.objects.count() == deals
+    assert Deal.objects.count() == deals and DealProduct.objects.count() == lines

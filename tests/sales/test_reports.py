@@ -96,3 +96,8 @@ def test_won_lost_analysis_by_reason_owner_and_team(make_user):
     assert mine.weighted == Decimal("5.00")
     (per_team,) = selectors.figures_by(user=rep, by="team", pipeline=pipeline)
     assert per_team.key == team.pk and per_team.label == team.name and per_team.won == 1
+    # a period with no closings: no won or lost, but the open pipeline still counts
+    later = selectors.won_lost(user=rep, pipeline=pipeline, since=date(2099, 1, 1))
+    assert later.lost_by_reason == []
+    (mine_later,) = later.by_owner
+    assert (mine_later.won, mine_later.lost, mine_later.open) == (0, 0, 1)

@@ -626,13 +626,9 @@ def report_won_lost(request: AuthedRequest, filters: Query[ReportFilters]) -> An
     """Deals closed in the period: lost by reason, won/lost/open per owner and per team (your scope)."""
     require_perm(request, "sales.view_deal")
     pipeline = get_object_or_404(Pipeline, pk=filters.pipeline_id) if filters.pipeline_id else None
-    since, until = filters.since, filters.until
+    figures = selectors.won_lost(user=request.user, pipeline=pipeline, since=filters.since, until=filters.until)
     return {
-        "lost_by_reason": selectors.lost_by_reason(user=request.user, pipeline=pipeline, since=since, until=until),
-        "by_owner": _figures(
-            selectors.figures_by(user=request.user, by="owner", pipeline=pipeline, since=since, until=until)
-        ),
-        "by_team": _figures(
-            selectors.figures_by(user=request.user, by="team", pipeline=pipeline, since=since, until=until)
-        ),
+        "lost_by_reason": figures.lost_by_reason,
+        "by_owner": _figures(figures.by_owner),
+        "by_team": _figures(figures.by_team),
     }

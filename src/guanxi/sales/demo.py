@@ -1,4 +1,4 @@
-"""Demo deals: two years of them in the default pipelines, with their stage histories as events."""
+"""Demo deals: two years of them in the default pipelines, with product lines and their stage histories as events."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from guanxi.customers.models import Account
 
 from .generate import Owner, deals_generate
 from .models import Deal, Pipeline
+from .order_demo import demo_products
 
 
 def demo_owners() -> list[Owner]:
@@ -30,7 +31,8 @@ def demo_owners() -> list[Owner]:
 
 @demo_loader(order=40)
 def sales_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, Any]:
-    """About one deal per four customers over the last two years, 80% new business and 20% renewals."""
+    """About one deal per four customers over the last two years, 80% new business and 20% renewals, each with
+    one to three lines of the demo products (its amount their gross total)."""
     if not sizes.customers or Deal.objects.exists():
         return {}
     owners = demo_owners()
@@ -45,11 +47,13 @@ def sales_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str, 
         owners=owners,
         pipelines=list(zip(pipelines, weights, strict=True)),
         account_ids=account_ids,
+        products=demo_products(english=False),
     )
     return {
         "deals created": totals.get("deals", 0),
         "open": totals.get("open", 0),
         "won": totals.get("won", 0),
         "lost": totals.get("lost", 0),
+        "deal lines": totals.get("lines", 0),
         "deal events": totals.get("events", 0),
     }

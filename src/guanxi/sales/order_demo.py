@@ -1,4 +1,4 @@
-"""Demo products and two years of orders for the demo accounts (S1's loader does pipelines and deals).
+"""Demo products and two years of orders for the demo accounts (the deals loader, run first, makes the products).
 
 Orders go through `order_receive` with a demo external ID, so each has its events, the accounts' lifecycle
 follows from them, and loading twice adds nothing. Afterwards the churn rule runs once, as beat would.
@@ -36,7 +36,7 @@ PRODUCTS = [
 ]
 
 
-def _products(english: bool) -> list[Product]:
+def demo_products(english: bool) -> list[Product]:
     cny = Currency.objects.get(code="CNY")
     found = {p.sku: p for p in Product.objects.filter(sku__in=[row[0] for row in PRODUCTS])}
     for sku, zh, en, unit, price, rate in PRODUCTS:
@@ -76,7 +76,7 @@ def orders_demo(*, seed: int, sizes: DemoSizes, stdout: DemoOutput) -> dict[str,
     )
     if not accounts:
         return {}
-    products = _products(english=False)
+    products = demo_products(english=False)
     cny = Currency.objects.get(code="CNY")
     now = timezone.now()
     created = 0

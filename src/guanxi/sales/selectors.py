@@ -315,10 +315,16 @@ def funnel(
     if until:
         rows = rows.filter(created_at__date__lte=until)
     stages = stages_of(pipeline)
-    now: dict[int, dict[str, Any]] = {
-        row["stage"]: dict(row)
-        for row in rows.order_by().values("stage").annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
-    }
+    # one grouped read: per stage, and for lost deals per stage they were lost from
+    groups = rows.order_by().values("stage", "status", "lost_at_stage")
+    now: dict[int, dict[str, Any]] = {}
+    lost_from: dict[int, int] = {}
+    for row in groups.annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO)):
+        stage_figures = now.setdefault(row["stage"], {"n": 0, "amount": ZERO})
+        stage_figures["n"] += row["n"]
+        stage_figures["amount"] += row["amount"]
+        if row["status"] == DealStatus.LOST and row["lost_at_stage"] is not None:
+            lost_from[row["lost_at_stage"]] = lost_from.get(row["lost_at_stage"], 0) + row["n"]
     open_stages = [s for s in stages if s.kind == StageKind.OPEN]
     order = {s.pk: index for index, s in enumerate(open_stages)}
     # how many deals stopped at each open stage (the furthest they got)
@@ -333,11 +339,10 @@ def funnel(
     # how many lost deals were lost from each open stage (`lost_at_stage`, kept by deal_move)
     lost_total = sum(now.get(s.pk, {}).get("n", 0) for s in stages if s.kind == StageKind.LOST)
     counted = 0
-    lost_from = rows.filter(status=DealStatus.LOST, lost_at_stage__isnull=False).order_by().values("lost_at_stage")
-    for row in lost_from.annotate(n=Count("id")):
-        if row["lost_at_stage"] in order:
-            furthest[order[row["lost_at_stage"]]] += row["n"]
-            counted += row["n"]
+    for stage_id, n in lost_from.items():
+        if stage_id in order:
+            furthest[order[stage_id]] += n
+            counted += n
     # lost deals with no stage recorded (created lost) count at the first stage
     if open_stages:
         furthest[0] += max(0, lost_total - counted)
@@ -458,39 +463,88 @@ class ClosedFigures:
         return round(100 * self.won / closed, 1) if closed else None
 
 
-def _closed_in(rows: QuerySet[Deal], since: date | None, until: date | None) -> QuerySet[Deal]:
+def _closed_in(since: date | None, until: date | None) -> Q:
+    """Deals closed in the period (all closed deals without one)."""
+    closed = ~Q(status=DealStatus.OPEN)
     if since:
-        rows = rows.filter(closed_at__date__gte=since)
+        closed &= Q(closed_at__date__gte=since)
     if until:
-        rows = rows.filter(closed_at__date__lte=until)
-    return rows
+        closed &= Q(closed_at__date__lte=until)
+    return closed
+
+
+@dataclass
+class WonLost:
+    lost_by_reason: list[dict[str, Any]]
+    by_owner: list[ClosedFigures]
+    by_team: list[ClosedFigures]
+
+
+def won_lost(
+    *, user: Any, pipeline: Pipeline | None = None, since: date | None = None, until: date | None = None
+) -> WonLost:
+    """Deals closed in the period (lost by reason; won and lost per owner and per team) and the open pipeline
+    per owner and team, from one grouped read of the deals: one pass over a million deals instead of five."""
+    rows = deals_visible_to(user)
+    if pipeline is not None:
+        rows = rows.filter(pipeline=pipeline)
+    if since or until:
+        rows = rows.filter(Q(status=DealStatus.OPEN) | _closed_in(since, until))
+    groups: list[dict[str, Any]] = [
+        dict(row)
+        for row in rows.order_by()
+        .values("owner", "team", "status", "stage", "lost_reason")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
+    ]
+    probability = dict(Stage.objects.filter(pk__in={row["stage"] for row in groups}).values_list("pk", "probability"))
+    for row in groups:  # weighted in Python per stage: no join of a million deals with their stages
+        row["probability"] = probability.get(row["stage"], 0)
+    reasons: dict[Any, dict[str, Any]] = {}
+    for row in groups:
+        if row["status"] == DealStatus.LOST:
+            entry = reasons.setdefault(row["lost_reason"], {"deals": 0, "amount": ZERO})
+            entry["deals"] += row["n"]
+            entry["amount"] += row["amount"]
+    names = dict(LostReason.objects.values_list("pk", "name"))
+    lost = [
+        {"reason_id": key, "reason": names.get(key, ""), "deals": v["deals"], "amount": v["amount"]}
+        for key, v in sorted(reasons.items(), key=lambda item: -item[1]["deals"])
+    ]
+    return WonLost(lost_by_reason=lost, by_owner=_figures_of(groups, "owner"), by_team=_figures_of(groups, "team"))
+
+
+def _figures_of(groups: list[dict[str, Any]], by: str) -> list[ClosedFigures]:
+    """Won, lost, open and weighted per owner or team from the grouped rows of `won_lost`."""
+    table: dict[Any, ClosedFigures] = {}
+    weighted: dict[Any, Decimal] = {}
+    for row in groups:
+        key = row[by]
+        item = table.setdefault(key, ClosedFigures(key=key, label=""))
+        if row["status"] == DealStatus.WON:
+            item.won += row["n"]
+            item.won_amount += row["amount"]
+        elif row["status"] == DealStatus.LOST:
+            item.lost += row["n"]
+            item.lost_amount += row["amount"]
+        else:
+            item.open += row["n"]
+            item.open_amount += row["amount"]
+            weighted[key] = weighted.get(key, ZERO) + row["amount"] * row["probability"] / 100
+    for key, value in weighted.items():
+        table[key].weighted = value.quantize(Decimal("0.01"))
+    model = User if by == "owner" else Team
+    label_field = "full_name" if by == "owner" else "name"
+    names = dict(model.objects.filter(pk__in=[k for k in table if k]).values_list("pk", label_field))
+    for key, item in table.items():
+        item.label = names.get(key, "") if key else ""
+    return sorted(table.values(), key=lambda f: (-f.won_amount, -f.open_amount, f.label))
 
 
 def lost_by_reason(
     *, user: Any, pipeline: Pipeline | None = None, since: date | None = None, until: date | None = None
 ) -> list[dict[str, Any]]:
     """Deals lost in the period per lost reason: how many and how much, most first."""
-    rows = deals_visible_to(user).filter(status=DealStatus.LOST)
-    if pipeline is not None:
-        rows = rows.filter(pipeline=pipeline)
-    rows = _closed_in(rows, since, until)
-    grouped = (
-        rows.order_by()
-        .values("lost_reason")
-        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
-        .order_by("-n")
-    )
-    result = list(grouped)
-    names = dict(LostReason.objects.values_list("pk", "name"))
-    return [
-        {
-            "reason_id": r["lost_reason"],
-            "reason": names.get(r["lost_reason"], ""),
-            "deals": r["n"],
-            "amount": r["amount"],
-        }
-        for r in result
-    ]
+    return won_lost(user=user, pipeline=pipeline, since=since, until=until).lost_by_reason
 
 
 def figures_by(
@@ -502,41 +556,5 @@ def figures_by(
     until: date | None = None,
 ) -> list[ClosedFigures]:
     """Per owner (`by="owner"`) or per team (`by="team"`): won and lost in the period, open pipeline and weighted."""
-    rows = deals_visible_to(user)
-    if pipeline is not None:
-        rows = rows.filter(pipeline=pipeline)
-    closed = (
-        _closed_in(rows.exclude(status=DealStatus.OPEN), since, until)
-        .order_by()
-        .values(by, "status")
-        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO))
-    )
-    open_rows = (
-        rows.filter(status=DealStatus.OPEN)
-        .order_by()
-        .values(by)
-        .annotate(n=Count("id"), amount=Coalesce(Sum("amount_cny"), ZERO), weighted=Coalesce(Sum(_weighted()), ZERO))
-    )
-    table: dict[Any, ClosedFigures] = {}
-
-    def entry(key: Any) -> ClosedFigures:
-        if key not in table:
-            table[key] = ClosedFigures(key=key, label="")
-        return table[key]
-
-    for row in closed:
-        item = entry(row[by])
-        if row["status"] == DealStatus.WON:
-            item.won, item.won_amount = row["n"], row["amount"]
-        else:
-            item.lost, item.lost_amount = row["n"], row["amount"]
-    for row in open_rows:
-        item = entry(row[by])
-        item.open, item.open_amount = row["n"], row["amount"]
-        item.weighted = Decimal(row["weighted"]).quantize(Decimal("0.01"))
-    model = User if by == "owner" else Team
-    label_field = "full_name" if by == "owner" else "name"
-    names = dict(model.objects.filter(pk__in=[k for k in table if k]).values_list("pk", label_field))
-    for key, item in table.items():
-        item.label = names.get(key, "") if key else ""
-    return sorted(table.values(), key=lambda f: (-f.won_amount, -f.open_amount, f.label))
+    figures = won_lost(user=user, pipeline=pipeline, since=since, until=until)
+    return figures.by_owner if by == "owner" else figures.by_team

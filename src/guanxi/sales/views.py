@@ -448,9 +448,8 @@ def sales_reports(request: AuthedRequest) -> HttpResponse:
                 by_month[row.month]["amount"] += float(row.amount)
                 by_month[row.month]["weighted"] += float(row.weighted)
                 by_month[row.month]["deals"] += row.deals
-        lost = selectors.lost_by_reason(user=request.user, pipeline=pipeline, since=since, until=until)
-        reps = selectors.figures_by(user=request.user, by="owner", pipeline=pipeline, since=since, until=until)
-        teams = selectors.figures_by(user=request.user, by="team", pipeline=pipeline, since=since, until=until)
+        won_lost = selectors.won_lost(user=request.user, pipeline=pipeline, since=since, until=until)
+        lost, reps, teams = won_lost.lost_by_reason, won_lost.by_owner, won_lost.by_team
         chart = {
             "funnel": [{"name": s.stage.name, "value": s.reached} for s in funnel if s.stage.kind != StageKind.LOST],
             "months": [m.strftime("%Y-%m") for m in months],

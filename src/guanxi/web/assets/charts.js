@@ -21,7 +21,7 @@ function start() {
   const data = JSON.parse(source.textContent);
   draw("chart-funnel", {
     tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", left: "5%", width: "90%", minSize: "10%", label: { position: "inside", formatter: "{b}: {c}" }, data: data.funnel }],
+    series: [{ type: "funnel", sort: "none", left: "5%", width: "90%", minSize: "10%", label: { position: "inside", formatter: "{b}: {c}", color: "#1f2937", textBorderColor: "#fff", textBorderWidth: 3 }, data: data.funnel }],
   });
   draw("chart-forecast", {
     tooltip: { trigger: "axis" },
