@@ -345,7 +345,7 @@ def _new_orders(count: int) -> int:
 
 @scenario(
     name="analytics",
-    title="Analytics: CLV fit vs lifetimes, churn and recommendations vs baselines, dashboard API",
+    title="Analytics: CLV fit vs lifetimes, churn and recommendations vs baselines, KPI refresh, dashboards",
     default_size=20_000,
     order=60,
 )
@@ -353,14 +353,16 @@ def analytics(bench: Bench) -> dict[str, Any]:
     """(1) BG/NBD fitted on 1,000,000 customers simulated from CDNOW's parameters (78 weeks, recency in
     whole days), by guanxi's NumPy/SciPy maximum likelihood and by lifetimes 0.11.3's BetaGeoFitter on the
     same arrays, in-process: wall time of each fit and the parameters to 3 significant digits. (2) On
-    `size` demo contacts with generated order histories over two years (eight product families, 85% of
-    baskets within the customer's family), the nightly scoring job's function `scores_refresh`: wall
-    time, churn AUC on the held-out last 90 days vs a recency-only baseline, Brier score, and
-    co-purchase hit rate@10 on each repeat customer's held-out last order vs most-popular. (3) The full
-    KPI rebuild (every registered KPI × 13 months, the nightly job's function), then the incremental path:
-    1,000 new orders with their events, drained by the event dispatcher. (4) The dashboard's API reads
-    (KPI series, at-risk list, segments, the executive and service dashboards with every widget) on a
-    real `guanxi web`, administrator token."""
+    `size` contacts COPYed into PostgreSQL with two years of orders each along a BG/NBD-like path (eight
+    product families, 85% of baskets within the customer's family; about 4.7 orders and 7 lines per
+    contact), `size` tickets and `size` CSAT/NPS answers (with their daily rollups), the nightly scoring
+    job's function `scores_refresh`: wall time, churn AUC on the held-out last 90 days vs a recency-only
+    baseline, Brier score, and co-purchase hit rate@10 on each repeat customer's held-out last order vs
+    most-popular. (3) The full KPI rebuild (every registered KPI × 13 months, the nightly job's function),
+    then the incremental path: 1,000 new orders with their events, drained by the event dispatcher.
+    (4) Each role's default dashboard page (executive as the administrator, sales and "my own" as a rep,
+    service as an agent, the marketer's default) and the executive page filtered by one team, with a
+    signed-in session on a real `guanxi web`; then the analytics API reads with an administrator token."""
     from django.core.management import call_command
     from django.utils import timezone
 

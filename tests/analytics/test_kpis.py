@@ -208,3 +208,12 @@ def test_bad_or_out_of_scope_filters_get_a_clear_error(teams: dict, login, beare
     assert api.status_code in (400, 422) and "dimension" in api.content.decode()
     with pytest.raises(ValidationError):
         selectors.dashboard_slice(user=teams["boss"], role="mine", dimension="team", value=str(teams["north"].pk))
+
+
+def test_an_empty_month_keeps_a_company_row_so_a_batch_recounts_it_once(teams: dict) -> None:
+    """The month after an order (recomputed for retention) has no orders yet; it still gets its company row,
+    stamped with the event it is fresh to, so the rest of a dispatch batch skips it instead of recounting."""
+    _orders(teams)
+    following = kpis.next_month(timezone.localdate().replace(day=1))
+    row = KpiValue.objects.get(kpi="repurchase_rate", period=following, dimension="")
+    assert (row.numerator, row.denominator) == (0, 0) and row.as_of_event > 0
