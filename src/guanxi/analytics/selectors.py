@@ -531,27 +531,49 @@ def dashboard(*, user: Any, role: str, month: date, where: Slice | None = None) 
         c: kpi_series(user=user, code=c, months=months, scope=scope, where=where) for c in trend_pair if c in allowed
     }
     period = latest_period()
-    scores_ok = where is None or where.dimension in SCOPED_DIMENSIONS
-    segments = segment_counts(user, period, where) if period and scores_ok else []
-    risky = list(at_risk(user, period).filter(_slice_q(where))[:8]) if period and scores_ok else []
-    funnel = []
-    if period and scores_ok:
-        from django.db.models import Count
-
-        scores = scores_visible_to(user).filter(_slice_q(where), period=period).order_by()
-        counts = scores.aggregate(
-            bought=Count("id"),
-            again=Count("id", filter=Q(orders__gte=2)),
-            loyal=Count("id", filter=Q(segment__in=[Segment.LOYAL, Segment.CHAMPIONS])),
-        )
-        funnel = [
-            {"name": str(_("Customers who bought")), "value": counts["bought"]},
-            {"name": str(_("Bought more than once")), "value": counts["again"]},
-            {"name": str(_("Loyal or champions")), "value": counts["loyal"]},
-        ]
+    segments: list[dict[str, Any]] = []
+    funnel: list[dict[str, Any]] = []
+    risky: list[CustomerScore] = []
+    if period and (where is None or where.dimension in SCOPED_DIMENSIONS):
+        counts, funnel_counts, risky_ids = _score_widgets(user, period, where)
+        labels = dict(Segment.choices)
+        segments = [{"segment": s, "label": str(labels[s]), "customers": counts.get(s, 0)} for s in Segment.values]
+        names = [_("Customers who bought"), _("Bought more than once"), _("Loyal or champions")]
+        funnel = [{"name": str(name), "value": n} for name, n in zip(names, funnel_counts, strict=True)]
+        found = {s.pk: s for s in CustomerScore.objects.filter(pk__in=risky_ids).select_related("account", "contact")}
+        risky = [found[pk] for pk in risky_ids if pk in found]
     source = "tickets" if role == "service" else "interactions"
     heat = heatmap(user=user, month=month, source=source, scope=scope, where=where)
     return Dashboard(role, month, numbers, months, trend, period, segments, funnel, risky, heat, where)
+
+
+SCORE_WIDGETS_SECONDS = 300  # how long a scoped user's cached score widgets may lag a change of their scope
+
+
+def _score_widgets(user: Any, period: date, where: Slice | None) -> tuple[dict[str, int], list[int], list[int]]:
+    """Segment counts, the funnel's three counts and the eight valuable at-risk customers' score ids, read
+    once per scoring run and viewer scope: scores change only when the nightly job runs (its run id is in
+    the key), so the dashboard does not re-aggregate every customer's score on each page view."""
+    from django.core.cache import cache
+    from django.db.models import Count
+
+    run = ModelRun.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    scope = "all" if user.sees_everything else f"user:{user.pk}"
+    key = f"analytics:score-widgets:{run}:{period}:{scope}:{where.key if where else ''}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    scores = scores_visible_to(user).filter(_slice_q(where), period=period).order_by()
+    counts = {row["segment"]: row["n"] for row in scores.values("segment").annotate(n=Count("id"))}
+    totals = scores.aggregate(
+        bought=Count("id"),
+        again=Count("id", filter=Q(orders__gte=2)),
+        loyal=Count("id", filter=Q(segment__in=[Segment.LOYAL, Segment.CHAMPIONS])),
+    )
+    risky = list(at_risk(user, period).filter(_slice_q(where)).values_list("id", flat=True)[:8])
+    value = (counts, [totals["bought"], totals["again"], totals["loyal"]], risky)
+    cache.set(key, value, SCORE_WIDGETS_SECONDS)
+    return value
 
 
 def _slice_q(where: Slice | None) -> Q:
