@@ -150,3 +150,70 @@ def test_one_dispatch_batch_reads_each_month_once_and_later_orders_still_count(t
     factories.order(customer=customer, at=_month_ago(0), total=70)
     events_dispatch_batch()
     assert KpiValue.objects.get(kpi="revenue", period=this, dimension="").numerator == 120
+
+
+def _csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_a_team_filter_cuts_every_widget_export_pdf_and_api_alike(teams: dict, login, bearer) -> None:
+    """Filtered to North, revenue is North's 400 on the page, in the widget CSV and from the dashboard API;
+    CAC (kept company-wide only) says it is not available by team instead of showing its number; the PDF
+    carries the filter."""
+    _orders(teams)
+    month, north = _month_ago(1).strftime("%Y-%m"), str(teams["north"].pk)
+    query = {"month": month, "role": "executive", "dimension": "team", "value": north}
+    client = login(teams["boss"])
+    page = client.get(reverse("analytics-dashboard"), {**query, "filter": f"team:{north}"}).content.decode()
+    assert "¥400" in page and "not available by team" in page and "华北 North" in page
+    rows = {r[0]: r[1] for r in _csv_rows(client.get(reverse("analytics-widget-export", args=["numbers"]), query))}
+    assert float(rows["Revenue"]) == 400 and rows["Customer acquisition cost"] == "not available by team"
+    api = bearer(teams["boss"]).get(
+        "/api/v1/analytics/dashboards/executive", {"month": f"{month}-01", "dimension": "team", "value": north}
+    )
+    numbers = {r[0]: r[1] for r in api.json()["widgets"][0]["rows"]}
+    assert api.json()["filter"]["label"] == "华北 North" and numbers["Revenue"] == 400
+    pdf = client.get(reverse("analytics-pdf"), query)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+def test_drill_down_and_kpi_export_follow_the_filter(teams: dict, login) -> None:
+    """Revenue drilled with the South filter lists South's one order; the KPI CSV gives South's 200; drilling
+    CAC by team is refused with the reason, not answered with every order."""
+    _orders(teams)
+    month, south = _month_ago(1).strftime("%Y-%m"), str(teams["south"].pk)
+    client = login(teams["boss"])
+    query = {"month": month, "dimension": "team", "value": south}
+    drill = client.get(reverse("analytics-drill", args=["revenue"]), query)
+    assert drill.status_code == 200 and drill.content.decode().count("SO-") == 1
+    export = _csv_rows(client.get(reverse("analytics-export", args=["revenue"]), query))
+    assert float(export[-1][1]) == 200
+    refused = client.get(reverse("analytics-drill", args=["cac"]), query)
+    assert refused.status_code == 400 and "not available by team" in refused.content.decode()
+
+
+def test_bad_or_out_of_scope_filters_get_a_clear_error(teams: dict, login, bearer) -> None:
+    """An unknown dimension, a team outside the user's scope, and a channel filter for a scoped rep (channel
+    figures are company-wide) each get an error naming the problem: the page still renders, unfiltered."""
+    _orders(teams)
+    month = _month_ago(1).strftime("%Y-%m")
+    boss = login(teams["boss"]).get(reverse("analytics-dashboard"), {"month": month, "filter": "planet:mars"})
+    assert boss.status_code == 400 and "Unknown dimension “planet”" in boss.content.decode()
+    assert "¥600" in boss.content.decode()  # unfiltered, and not labelled as filtered
+    rep = login(teams["rep_n"])
+    other = rep.get(reverse("analytics-dashboard"), {"month": month, "filter": f"team:{teams['south'].pk}"})
+    assert other.status_code == 400 and "among those you may see" in other.content.decode()
+    assert selectors.dashboard_dimensions(teams["rep_n"], "sales") == ["team", "owner"]
+    api = bearer(teams["rep_n"]).get("/api/v1/analytics/dashboards/sales", {"dimension": "channel", "value": "email"})
+    assert api.status_code in (400, 422) and "dimension" in api.content.decode()
+    with pytest.raises(ValidationError):
+        selectors.dashboard_slice(user=teams["boss"], role="mine", dimension="team", value=str(teams["north"].pk))
+
+
+def test_an_empty_month_keeps_a_company_row_so_a_batch_recounts_it_once(teams: dict) -> None:
+    """The month after an order (recomputed for retention) has no orders yet; it still gets its company row,
+    stamped with the event it is fresh to, so the rest of a dispatch batch skips it instead of recounting."""
+    _orders(teams)
+    following = kpis.next_month(timezone.localdate().replace(day=1))
+    row = KpiValue.objects.get(kpi="repurchase_rate", period=following, dimension="")
+    assert (row.numerator, row.denominator) == (0, 0) and row.as_of_event > 0

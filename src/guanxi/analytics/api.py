@@ -4,10 +4,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -54,6 +55,8 @@ class KpiFilters(Schema):
     month: date | None = Field(None, description="Last month of the series (any day in it); this month by default.")
     months: int = Field(12, ge=1, le=36)
     scope: str = Field("", description='"mine" for the caller\'s own records; otherwise their full scope.')
+    dimension: str = Field("", description="Filter by one dimension of the KPI (team, owner, channel, …).")
+    value: str = Field("", description="The dimension's value: a team or user id, a channel code …")
 
 
 class ScoreOut(Schema):
@@ -118,12 +121,27 @@ class WidgetOut(Schema):
     widget: str
     header: list[str]
     rows: list[list[Any]]
+    note: str = Field("", description='Why the widget has no rows under the filter ("not available by team").')
+
+
+class FilterOut(Schema):
+    dimension: str
+    value: str
+    label: str
 
 
 class DashboardOut(Schema):
     role: str
     month: date
+    filter: FilterOut | None
+    dimensions: list[str] = Field(..., description="The dimensions this dashboard can be filtered by.")
     widgets: list[WidgetOut]
+
+
+class DashboardFilters(Schema):
+    month: date | None = None
+    dimension: str = Field("", description="Filter every widget by one dimension (team, owner, channel, …).")
+    value: str = Field("", description="The dimension's value: a team or user id, a channel code …")
 
 
 class SpendOut(Schema):
@@ -168,9 +186,14 @@ def kpi_values(request: AuthedRequest, code: str, filters: Query[KpiFilters]) ->
         raise Http404
     month = month_start(filters.month or timezone.localdate())
     scope = "mine" if filters.scope == "mine" else ""
-    series = selectors.kpi_series(
-        user=request.user, code=code, months=selectors.months_ending(month, filters.months), scope=scope
-    )
+    if scope and (filters.dimension or filters.value):
+        raise ValidationError({"dimension": _("“My own” shows your own records; it cannot be filtered further.")})
+    item = kpis()[code]
+    if filters.dimension in selectors.DIMENSION_LABELS and filters.dimension not in item.dimensions:
+        raise ValidationError({"dimension": selectors.not_available(filters.dimension)})
+    where = selectors.slice_for(user=request.user, codes=[code], dimension=filters.dimension, value=filters.value)
+    months = selectors.months_ending(month, filters.months)
+    series = selectors.kpi_series(user=request.user, code=code, months=months, scope=scope, where=where)
     return {
         "kpi": _kpi_out(code),
         "scope": scope,
@@ -188,18 +211,27 @@ def kpi_values(request: AuthedRequest, code: str, filters: Query[KpiFilters]) ->
 
 
 @router.get("/analytics/dashboards/{role}", response=DashboardOut)
-def dashboard(request: AuthedRequest, role: str, month: date | None = None) -> Any:
+def dashboard(request: AuthedRequest, role: str, filters: Query[DashboardFilters]) -> Any:
     """Every widget of a role's dashboard (executive, sales, service, mine) as tables: the numbers the page
-    draws and its CSV and PDF exports print, scoped to the caller."""
+    draws and its CSV and PDF exports print, scoped to the caller, optionally filtered by one dimension."""
     require_perm(request, "analytics.view_kpivalue")
     if role not in selectors.ROLE_KPIS:
         raise Http404
-    board = selectors.dashboard(user=request.user, role=role, month=month_start(month or timezone.localdate()))
+    user = request.user
+    where = selectors.dashboard_slice(user=user, role=role, dimension=filters.dimension, value=filters.value)
+    month = month_start(filters.month or timezone.localdate())
+    board = selectors.dashboard(user=user, role=role, month=month, where=where)
     widgets = []
     for widget in selectors.WIDGETS:
         header, rows = selectors.widget_table(board, widget)
-        widgets.append({"widget": widget, "header": header, "rows": rows})
-    return {"role": role, "month": board.month, "widgets": widgets}
+        widgets.append({"widget": widget, "header": header, "rows": rows, "note": board.note(widget)})
+    return {
+        "role": role,
+        "month": board.month,
+        "filter": {"dimension": where.dimension, "value": where.value, "label": where.label} if where else None,
+        "dimensions": selectors.dashboard_dimensions(user, role),
+        "widgets": widgets,
+    }
 
 
 @router.get("/analytics/profiles/{kind}/{customer_id}", response=ProfileOut)
@@ -250,9 +282,6 @@ def scores(request: AuthedRequest, filters: Query[ScoreFilters]) -> Any:
         rows = selectors.scores_visible_to(request.user).filter(period=period).order_by("-revenue", "id")
     if filters.segment:
         if filters.segment not in Segment.values:
-            from django.core.exceptions import ValidationError
-            from django.utils.translation import gettext as _
-
             raise ValidationError({"segment": _("Unknown segment.")})
         rows = rows.filter(segment=filters.segment)
     return rows

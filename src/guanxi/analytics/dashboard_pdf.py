@@ -110,7 +110,14 @@ def dashboard_pdf(board: Dashboard, *, title: str, language: str) -> bytes:
         h1 = ParagraphStyle("h1", fontName=font, fontSize=16, leading=22, wordWrap="CJK")
         h2 = ParagraphStyle("h2", fontName=font, fontSize=11, leading=16, spaceBefore=8, wordWrap="CJK")
         small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
-        story: list[Any] = [Paragraph(escape(heading), h1), Spacer(1, 3 * mm)]
+        story: list[Any] = [Paragraph(escape(heading), h1)]
+        if board.where is not None:
+            shown = _("Filtered: %(dimension)s = %(value)s") % {
+                "dimension": board.where.dimension_label,
+                "value": board.where.label,
+            }
+            story.append(Paragraph(escape(shown), small))
+        story.append(Spacer(1, 3 * mm))
         sections = [
             ("numbers", _("Key figures")),
             ("trend", _("Trend, last 12 months")),
@@ -121,12 +128,13 @@ def dashboard_pdf(board: Dashboard, *, title: str, language: str) -> bytes:
         for widget, name in sections:
             header, rows = widget_table(board, widget)
             story.append(Paragraph(escape(name), h2))
-            if widget == "trend":
+            note = board.note(widget)
+            if widget == "trend" and not note:
                 story.append(_line_chart(board, font))
-            if widget == "segments":
+            if widget == "segments" and not note:
                 story.append(_bar_chart(board, font))
             if not rows:
-                story.append(Paragraph(escape(_("No figures for this month yet.")), small))
+                story.append(Paragraph(escape(note or _("No figures for this month yet.")), small))
                 continue
             data = [[Paragraph(escape(str(h)), small) for h in header]]
             data += [

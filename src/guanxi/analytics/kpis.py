@@ -138,9 +138,15 @@ def _customers_of(qs: QuerySet[Order]) -> dict[str, set[tuple[int | None, int | 
 
 def repurchase_formula(start: datetime, end: datetime) -> list[Row]:
     """Of the customers buying this month, the share who had bought before."""
-    buyers = _customers_of(_orders(start, end))
-    earlier = Order.objects.filter(COUNTED, ordered_at__lt=start)
-    before = {(a, None) if a else (None, c) for a, c in earlier.values_list("account_id", "contact_id").distinct()}
+    month = _orders(start, end)
+    buyers = _customers_of(month)
+    # only this month's buyers' earlier orders, not the whole history (no default ordering in the DISTINCT)
+    earlier = Order.objects.filter(COUNTED, ordered_at__lt=start).filter(
+        Q(account_id__in=month.exclude(account__isnull=True).values("account_id"))
+        | Q(account__isnull=True, contact_id__in=month.filter(account__isnull=True).values("contact_id"))
+    )
+    pairs = earlier.order_by().values_list("account_id", "contact_id").distinct()
+    before = {(a, None) if a else (None, c) for a, c in pairs}
     return [(dim, float(len(keys & before)), float(len(keys))) for dim, keys in buyers.items()]
 
 
@@ -285,6 +291,10 @@ def kpi_month_refresh(*, code: str, month: date, as_of_event: int = 0) -> int:
     item = _registry[code]
     start, end = month_bounds(month_start(month))
     rows = list(item.formula(start, end))
+    if not any(d == "" for d, _n, _d in rows):
+        # an empty month still gets its company row: it carries `as_of_event`, without which every event of a
+        # dispatch batch would recompute the month again (a thousand new orders, a thousand recounts)
+        rows.append(("", 0.0, 0.0))
     KpiValue.objects.filter(kpi=code, period=start.date()).delete()
     KpiValue.objects.bulk_create(
         [

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from guanxi.customers.models import Account, Contact, Interaction
 from guanxi.sales.models import Deal, DealStatus, Order, Product
@@ -59,6 +60,107 @@ def dimensions_for(user: Any, scope: str = "") -> list[str] | None:
     return [f"team:{t}" for t in sorted(user.scope_team_ids)] or [f"owner:{user.pk}"]
 
 
+# --- dimension filters --------------------------------------------------------------------------
+
+DIMENSION_LABELS = {
+    "team": gettext_lazy("Team"),
+    "owner": gettext_lazy("Owner"),
+    "channel": gettext_lazy("Channel"),
+    "product": gettext_lazy("Product"),
+    "queue": gettext_lazy("Queue"),
+    "priority": gettext_lazy("Priority"),
+}
+# the dimensions whose figures stay inside a scoped user's records: KpiValue rows are kept per single
+# dimension (not crossed with team), so "channel:email" counts every team's tickets and only users who see
+# everything may filter by it
+SCOPED_DIMENSIONS = ("team", "owner")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A dashboard filtered to one value of one dimension ("team" = 3)."""
+
+    dimension: str
+    value: str
+    label: str  # the value's display name
+
+    @property
+    def key(self) -> str:
+        return f"{self.dimension}:{self.value}"
+
+    @property
+    def dimension_label(self) -> str:
+        return str(DIMENSION_LABELS.get(self.dimension, self.dimension))
+
+
+def not_available(dimension: str) -> str:
+    """What a widget says when its figures are not kept by the dimension filtered on."""
+    name = str(DIMENSION_LABELS.get(dimension, dimension)).lower()  # mid-sentence ("not available by team")
+    return _("not available by %(dimension)s") % {"dimension": name}
+
+
+def filter_dimensions(user: Any, codes: list[str]) -> list[str]:
+    """The dimensions the given KPIs are kept by that this user may filter on, in a stable order."""
+    found = {d for c in codes for d in kpis()[c].dimensions}
+    if not user.sees_everything:
+        found &= set(SCOPED_DIMENSIONS)
+    return [d for d in DIMENSION_LABELS if d in found]
+
+
+def dimension_values(user: Any, dimension: str) -> list[tuple[str, str]]:
+    """(value, label) pairs of one dimension the user may see: their scope's teams and colleagues."""
+    from guanxi.core.models import Team, User
+
+    if dimension == "team":
+        teams = Team.objects.all()
+        if not user.sees_everything:
+            teams = teams.filter(pk__in=user.scope_team_ids)
+        return [(str(pk), name) for pk, name in teams.order_by("name").values_list("pk", "name")]
+    if dimension == "owner":
+        people = User.objects.filter(is_active=True, is_staff=True)
+        if not user.sees_everything:
+            people = User.objects.filter(Q(pk=user.pk) | Q(teams__in=user.scope_team_ids)).distinct()
+        return [(str(p.pk), str(p)) for p in people.order_by("full_name", "email")]
+    if dimension == "channel":
+        from guanxi.feedback.models import Channel as FeedbackChannel
+        from guanxi.service.models import Channel as TicketChannel
+
+        choices = dict(FeedbackChannel.choices) | dict(TicketChannel.choices)
+        return sorted(((v, str(label)) for v, label in choices.items()), key=lambda c: c[1])
+    if dimension == "product":
+        return [
+            (str(pk), f"{sku} {name}")
+            for pk, sku, name in Product.objects.order_by("sku").values_list("pk", "sku", "name")
+        ]
+    if dimension == "queue":
+        from guanxi.service.models import Queue
+
+        return [(str(pk), name) for pk, name in Queue.objects.order_by("name").values_list("pk", "name")]
+    if dimension == "priority":
+        from guanxi.service.models import Priority
+
+        return [(v, str(label)) for v, label in Priority.choices]
+    return []
+
+
+def slice_for(*, user: Any, codes: list[str], dimension: str, value: str) -> Slice | None:
+    """The filter asked for, checked against the dimensions of `codes` and the values the user may see;
+    None when nothing is asked. Raises ValidationError naming the field on an unknown dimension or value."""
+    dimension, value = dimension.strip(), value.strip()
+    if not dimension and not value:
+        return None
+    allowed = filter_dimensions(user, codes)
+    if dimension not in allowed:
+        choices = ", ".join(str(DIMENSION_LABELS[d]) for d in allowed) or _("none")
+        message = _("Unknown dimension “%(dimension)s”; choose one of: %(choices)s.")
+        raise ValidationError({"dimension": message % {"dimension": dimension, "choices": choices}})
+    labels = dict(dimension_values(user, dimension))
+    if value not in labels:
+        message = _("No %(dimension)s “%(value)s” among those you may see.")
+        raise ValidationError({"value": message % {"dimension": str(DIMENSION_LABELS[dimension]), "value": value}})
+    return Slice(dimension, value, labels[value])
+
+
 @dataclass
 class Figure:
     kpi: Kpi
@@ -67,6 +169,11 @@ class Figure:
     previous: float | None
     numerator: float
     denominator: float
+    unavailable: str = ""  # the dimension filtered on when this KPI is not kept by it
+
+    @property
+    def note(self) -> str:
+        return not_available(self.unavailable) if self.unavailable else ""
 
     @property
     def change(self) -> float | None:
@@ -93,11 +200,19 @@ def _sum(kpi_code: str, months: list[date], dims: list[str] | None) -> dict[date
     return out
 
 
-def kpi_series(*, user: Any, code: str, months: list[date], scope: str = "") -> list[Figure]:
-    """One KPI month by month as this user may see it (company-wide, their teams', or their own)."""
+def kpi_series(
+    *, user: Any, code: str, months: list[date], scope: str = "", where: Slice | None = None
+) -> list[Figure]:
+    """One KPI month by month as this user may see it (company-wide, their teams', or their own), or
+    filtered to one value of a dimension (`where`, already checked by `slice_for`). A KPI not kept by that
+    dimension gives figures without a value that say so, never the unfiltered number."""
     item = kpis()[code]
     dims = dimensions_for(user, scope)
-    if not item.dimensions:
+    if where is not None:
+        if where.dimension not in item.dimensions:
+            return [Figure(item, m, None, None, 0.0, 0.0, unavailable=where.dimension) for m in months]
+        dims = [where.key]
+    elif not item.dimensions:
         dims = None  # a company-wide figure with no records in it (CAC, mean predicted value): shown as is
     sums = _sum(code, [*months, _previous(months[0])], dims)
     figures = []
@@ -132,9 +247,26 @@ def kpi_codes_for(user: Any) -> list[str]:
 # --- drill-down --------------------------------------------------------------------------------
 
 
-def drill_records(*, user: Any, code: str, month: date, scope: str = "") -> QuerySet[Any]:
-    """The records behind a KPI figure, scoped by visible_to (so a rep sees only theirs)."""
+def drill_records(*, user: Any, code: str, month: date, scope: str = "", where: Slice | None = None) -> QuerySet[Any]:
+    """The records behind a KPI figure, scoped by visible_to (so a rep sees only theirs), and filtered like
+    the figure (`where`); ValidationError when the KPI is not kept by that dimension."""
     item = kpis()[code]
+    if where is not None and where.dimension not in item.dimensions:
+        raise ValidationError({"dimension": not_available(where.dimension)})
+    rows = _drill_records(user=user, item=item, month=month, scope=scope)
+    if where is None:
+        return rows
+    if rows.model is CustomerScore:
+        return rows.filter(_score_slice(where))
+    return rows.filter(**{where.dimension: where.value})
+
+
+def _score_slice(where: Slice) -> Q:
+    """Scores of customers whose account or contact has this team or owner."""
+    return Q(**{f"account__{where.dimension}": where.value}) | Q(**{f"contact__{where.dimension}": where.value})
+
+
+def _drill_records(*, user: Any, item: Kpi, month: date, scope: str) -> QuerySet[Any]:
     start, end = month_bounds(month)
     mine = Q(owner=user) if scope == "mine" else Q()
     if item.records is not None:
@@ -181,6 +313,8 @@ def scores_visible_to(user: Any) -> QuerySet[CustomerScore]:
     """Scores of the customers (accounts and contacts) the user may see."""
     if not user.has_perm("analytics.view_customerscore"):
         return CustomerScore.objects.none()
+    if user.sees_everything:  # every customer: no subquery over a million accounts and contacts
+        return CustomerScore.objects.select_related("account", "contact")
     accounts = Account.objects.visible_to(user).values("pk")
     contacts = Contact.objects.visible_to(user).values("pk")
     return CustomerScore.objects.filter(Q(account__in=accounts) | Q(contact__in=contacts)).select_related(
@@ -223,10 +357,13 @@ def at_risk(user: Any, period: date, threshold: float = 0.5) -> QuerySet[Custome
     )
 
 
-def segment_counts(user: Any, period: date) -> list[dict[str, Any]]:
+def segment_counts(user: Any, period: date, where: Slice | None = None) -> list[dict[str, Any]]:
+    from django.db.models import Count
+
     rows = {s: 0 for s in Segment.values}
-    for seg in scores_visible_to(user).filter(period=period).values_list("segment", flat=True):
-        rows[seg] += 1
+    counted = scores_visible_to(user).filter(_slice_q(where), period=period).order_by().values("segment")
+    for row in counted.annotate(n=Count("id")):
+        rows[row["segment"]] += row["n"]
     return [{"segment": s, "label": str(Segment(s).label), "customers": n} for s, n in rows.items()]
 
 
@@ -275,6 +412,7 @@ class Heatmap:
     source: str  # "tickets" or "interactions"
     title: Any
     cells: list[list[int]]  # 7 rows of 24
+    unavailable: str = ""  # the dimension filtered on when the records are not kept by it
 
     @property
     def total(self) -> int:
@@ -285,8 +423,12 @@ class Heatmap:
         return max((max(row) for row in self.cells), default=0)
 
 
-def heatmap(*, user: Any, month: date, source: str, scope: str = "") -> Heatmap:
-    """When the month's work happens, scoped by visible_to: tickets opened or interactions logged."""
+HEAT_DIMENSIONS = {"tickets": ("team", "owner", "channel", "queue", "priority"), "interactions": ("team", "owner")}
+
+
+def heatmap(*, user: Any, month: date, source: str, scope: str = "", where: Slice | None = None) -> Heatmap:
+    """When the month's work happens, scoped by visible_to: tickets opened or interactions logged; filtered
+    by `where` when the records have that dimension, else empty and saying so."""
     from django.db.models import Count
     from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
@@ -308,6 +450,10 @@ def heatmap(*, user: Any, month: date, source: str, scope: str = "") -> Heatmap:
     else:
         return Heatmap(source, _("Interactions, by weekday and hour"), [[0] * 24 for _d in range(7)])
     cells = [[0] * 24 for _d in range(7)]
+    if where is not None:
+        if where.dimension not in HEAT_DIMENSIONS[source]:
+            return Heatmap(source, title, cells, unavailable=where.dimension)
+        qs = qs.filter(**{where.dimension: where.value})
     counted = (
         qs.order_by()
         .annotate(wd=ExtractIsoWeekDay(at), hr=ExtractHour(at))
@@ -335,54 +481,128 @@ class Dashboard:
     funnel: list[dict[str, Any]]
     risky: list[CustomerScore]
     heat: Heatmap
+    where: Slice | None = None
+
+    @property
+    def scores_note(self) -> str:
+        """Why the customer-score widgets (funnel, segments, at-risk list) are empty under the filter."""
+        if self.where is None or self.where.dimension in SCOPED_DIMENSIONS:
+            return ""
+        return not_available(self.where.dimension)
+
+    def note(self, widget: str) -> str:
+        """What a widget says instead of numbers when it is not kept by the filtered dimension ("" if it is)."""
+        if widget in ("segments", "funnel", "risky"):
+            return self.scores_note
+        if widget == "heatmap":
+            return not_available(self.heat.unavailable) if self.heat.unavailable else ""
+        if widget == "trend" and self.trend and all(s and s[0].unavailable for s in self.trend.values()):
+            return next(iter(self.trend.values()))[0].note
+        return ""
 
 
-def dashboard(*, user: Any, role: str, month: date) -> Dashboard:
+def dashboard_codes(user: Any, role: str) -> list[str]:
+    """The KPIs of a role's dashboard this user may see."""
+    allowed = set(kpi_codes_for(user))
+    return [c for c in ROLE_KPIS[role] if c in allowed]
+
+
+def dashboard_dimensions(user: Any, role: str) -> list[str]:
+    """The dimensions a role's dashboard can be filtered by; none on "my own" (already one owner's)."""
+    return [] if role == "mine" else filter_dimensions(user, dashboard_codes(user, role))
+
+
+def dashboard_slice(*, user: Any, role: str, dimension: str, value: str) -> Slice | None:
+    """The dashboard filter asked for, checked (ValidationError naming the field when it is not offered)."""
+    if role == "mine" and (dimension.strip() or value.strip()):
+        message = _("“My own” shows your own records; it cannot be filtered further.")
+        raise ValidationError({"dimension": message})
+    return slice_for(user=user, codes=dashboard_codes(user, role), dimension=dimension, value=value)
+
+
+def dashboard(*, user: Any, role: str, month: date, where: Slice | None = None) -> Dashboard:
     scope = "mine" if role == "mine" else ""
     allowed = set(kpi_codes_for(user))
-    codes = [c for c in ROLE_KPIS[role] if c in allowed]
+    codes = dashboard_codes(user, role)
     months = months_ending(month, 12)
-    numbers = [kpi_series(user=user, code=c, months=[month], scope=scope)[0] for c in codes]
+    numbers = [kpi_series(user=user, code=c, months=[month], scope=scope, where=where)[0] for c in codes]
     trend_pair = ("first_contact_resolution", "handling_time") if role == "service" else ("revenue", "orders")
-    trend = {c: kpi_series(user=user, code=c, months=months, scope=scope) for c in trend_pair if c in allowed}
+    trend = {
+        c: kpi_series(user=user, code=c, months=months, scope=scope, where=where) for c in trend_pair if c in allowed
+    }
     period = latest_period()
-    segments = segment_counts(user, period) if period else []
-    risky = list(at_risk(user, period)[:8]) if period else []
-    funnel = []
-    if period:
-        scores = scores_visible_to(user).filter(period=period)
-        funnel = [
-            {"name": str(_("Customers who bought")), "value": scores.count()},
-            {"name": str(_("Bought more than once")), "value": scores.filter(orders__gte=2).count()},
-            {
-                "name": str(_("Loyal or champions")),
-                "value": scores.filter(segment__in=[Segment.LOYAL, Segment.CHAMPIONS]).count(),
-            },
-        ]
-    heat = heatmap(user=user, month=month, source="tickets" if role == "service" else "interactions", scope=scope)
-    return Dashboard(role, month, numbers, months, trend, period, segments, funnel, risky, heat)
+    segments: list[dict[str, Any]] = []
+    funnel: list[dict[str, Any]] = []
+    risky: list[CustomerScore] = []
+    if period and (where is None or where.dimension in SCOPED_DIMENSIONS):
+        counts, funnel_counts, risky_ids = _score_widgets(user, period, where)
+        labels = dict(Segment.choices)
+        segments = [{"segment": s, "label": str(labels[s]), "customers": counts.get(s, 0)} for s in Segment.values]
+        names = [_("Customers who bought"), _("Bought more than once"), _("Loyal or champions")]
+        funnel = [{"name": str(name), "value": n} for name, n in zip(names, funnel_counts, strict=True)]
+        found = {s.pk: s for s in CustomerScore.objects.filter(pk__in=risky_ids).select_related("account", "contact")}
+        risky = [found[pk] for pk in risky_ids if pk in found]
+    source = "tickets" if role == "service" else "interactions"
+    heat = heatmap(user=user, month=month, source=source, scope=scope, where=where)
+    return Dashboard(role, month, numbers, months, trend, period, segments, funnel, risky, heat, where)
+
+
+SCORE_WIDGETS_SECONDS = 300  # how long a scoped user's cached score widgets may lag a change of their scope
+
+
+def _score_widgets(user: Any, period: date, where: Slice | None) -> tuple[dict[str, int], list[int], list[int]]:
+    """Segment counts, the funnel's three counts and the eight valuable at-risk customers' score ids, read
+    once per scoring run and viewer scope: scores change only when the nightly job runs (its run id is in
+    the key), so the dashboard does not re-aggregate every customer's score on each page view."""
+    from django.core.cache import cache
+    from django.db.models import Count
+
+    run = ModelRun.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    scope = "all" if user.sees_everything else f"user:{user.pk}"
+    key = f"analytics:score-widgets:{run}:{period}:{scope}:{where.key if where else ''}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    scores = scores_visible_to(user).filter(_slice_q(where), period=period).order_by()
+    counts = {row["segment"]: row["n"] for row in scores.values("segment").annotate(n=Count("id"))}
+    totals = scores.aggregate(
+        bought=Count("id"),
+        again=Count("id", filter=Q(orders__gte=2)),
+        loyal=Count("id", filter=Q(segment__in=[Segment.LOYAL, Segment.CHAMPIONS])),
+    )
+    risky = list(at_risk(user, period).filter(_slice_q(where)).values_list("id", flat=True)[:8])
+    value = (counts, [totals["bought"], totals["again"], totals["loyal"]], risky)
+    cache.set(key, value, SCORE_WIDGETS_SECONDS)
+    return value
+
+
+def _slice_q(where: Slice | None) -> Q:
+    return Q() if where is None else _score_slice(where)
 
 
 def widget_table(board: Dashboard, widget: str) -> tuple[list[str], list[list[Any]]]:
     """One widget's numbers as a header and rows (the CSV export, the PDF's tables); KeyError if unknown."""
     if widget == "numbers":
         return [str(_("KPI")), str(_("Value")), str(_("Unit")), str(_("Change vs previous month (%)"))], [
-            [str(f.kpi.label), _rounded(f.value), f.kpi.unit, "" if f.change is None else f.change]
+            [str(f.kpi.label), f.note or _rounded(f.value), f.kpi.unit, "" if f.change is None else f.change]
             for f in board.numbers
         ]
     if widget == "trend":
-        header = [str(_("Month")), *(str(series[0].kpi.label) for series in board.trend.values() if series)]
+        shown = {c: series for c, series in board.trend.items() if series and not series[0].unavailable}
+        header = [str(_("Month")), *(str(series[0].kpi.label) for series in shown.values())]
         rows = [
-            [m.strftime("%Y-%m"), *(_rounded(series[i].value) for series in board.trend.values())]
+            [m.strftime("%Y-%m"), *(_rounded(series[i].value) for series in shown.values())]
             for i, m in enumerate(board.months)
         ]
-        return header, rows
+        return header, rows if shown else []
     if widget == "segments":
         return [str(_("Segment")), str(_("Customers"))], [[s["label"], s["customers"]] for s in board.segments]
     if widget == "funnel":
         return [str(_("Step")), str(_("Customers"))], [[s["name"], s["value"]] for s in board.funnel]
     if widget == "heatmap":
         header = [str(_("Weekday")), *(f"{h:02d}" for h in range(24))]
+        if board.heat.unavailable:
+            return header, []
         return header, [[str(WEEKDAYS[d]), *board.heat.cells[d]] for d in range(7)]
     raise KeyError(widget)
 

@@ -48,6 +48,41 @@ def _role(request: AuthedRequest) -> str:
     return "service" if "service" in request.user.role_names else "executive"
 
 
+def _slice(request: AuthedRequest, role: str) -> selectors.Slice | None:
+    """The dashboard's dimension filter from ?dimension=&value= or ?filter=dimension:value (ValidationError
+    when not offered)."""
+    dimension, value = request.GET.get("dimension", ""), request.GET.get("value", "")
+    if "filter" in request.GET:  # the page's filter menu sends both as one "dimension:value"
+        dimension, _sep, value = request.GET["filter"].partition(":")
+    return selectors.dashboard_slice(user=request.user, role=role, dimension=dimension, value=value)
+
+
+def _kpi_slice(request: AuthedRequest, code: str, scope: str) -> selectors.Slice | None:
+    """A drill-down's or KPI export's filter: a dimension the KPI is kept by and a value the user may see."""
+    dimension, value = request.GET.get("dimension", ""), request.GET.get("value", "")
+    if scope == "mine" and (dimension or value):
+        raise ValidationError({"dimension": _("“My own” shows your own records; it cannot be filtered further.")})
+    if dimension and dimension in selectors.DIMENSION_LABELS and dimension not in kpis()[code].dimensions:
+        raise ValidationError({"dimension": selectors.not_available(dimension)})
+    return selectors.slice_for(user=request.user, codes=[code], dimension=dimension, value=value)
+
+
+def _bad_filter(exc: ValidationError) -> HttpResponse:
+    return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8")
+
+
+def _filter_query(where: selectors.Slice | None) -> str:
+    """The filter as query-string pairs to carry on links (drill-down, exports, PDF)."""
+    return f"&dimension={where.dimension}&value={where.value}" if where else ""
+
+
+def _query_without_page(request: AuthedRequest) -> str:
+    """The query string minus the page number, for the pager's links (month, scope and filter stay)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def _role_choices() -> list[tuple[str, str]]:
     return [
         ("executive", _("Executive")),
@@ -60,12 +95,19 @@ def _role_choices() -> list[tuple[str, str]]:
 @staff_perm("analytics.view_kpivalue")
 def dashboard(request: AuthedRequest) -> HttpResponse:
     user, month, role = request.user, _month(request), _role(request)
-    board = selectors.dashboard(user=user, role=role, month=month)
+    error = ""
+    try:
+        where = _slice(request, role)
+    except ValidationError as exc:
+        where, error = None, " ".join(exc.messages)
+    board = selectors.dashboard(user=user, role=role, month=month, where=where)
+    dimensions = selectors.dashboard_dimensions(user, role)
     chart = {
         "months": [m.strftime("%Y-%m") for m in board.months],
         "trend": [
             {"name": str(kpis()[c].label), "values": [round(f.value or 0, 2) for f in series]}
             for c, series in board.trend.items()
+            if series and not series[0].unavailable
         ],
         "segments": [{"name": s["label"], "value": s["customers"]} for s in board.segments],
         "funnel": board.funnel,
@@ -89,8 +131,18 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "has_data": any(f.numerator or f.denominator for f in board.numbers) or bool(board.period),
         "can_refresh": user.has_perm("analytics.add_modelrun"),
         "subscribed": DashboardSubscription.objects.filter(user=user, role=role).exists(),
+        "where": where,
+        "filter_query": _filter_query(where),
+        "filter_error": error,
+        "filter_groups": [
+            (selectors.DIMENSION_LABELS[d], [(f"{d}:{v}", label) for v, label in selectors.dimension_values(user, d)])
+            for d in dimensions
+        ],
+        "trend_note": board.note("trend"),
+        "scores_note": board.scores_note,
+        "heat_note": board.note("heatmap"),
     }
-    return render(request, "analytics/dashboard.html", context)
+    return render(request, "analytics/dashboard.html", context, status=400 if error else 200)
 
 
 @staff_perm("analytics.view_kpivalue")
@@ -99,11 +151,17 @@ def widget_export(request: AuthedRequest, widget: str) -> HttpResponse:
     if widget not in selectors.WIDGETS:
         raise Http404
     month, role = _month(request), _role(request)
-    board = selectors.dashboard(user=request.user, role=role, month=month)
+    try:
+        where = _slice(request, role)
+    except ValidationError as exc:
+        return _bad_filter(exc)
+    board = selectors.dashboard(user=request.user, role=role, month=month, where=where)
     header, rows = selectors.widget_table(board, widget)
     response, writer = _csv_response(f"{role}-{widget}-{month:%Y-%m}.csv")
     writer.writerow(header)
     writer.writerows(rows)
+    if board.note(widget):
+        writer.writerow([board.note(widget)])
     return response
 
 
@@ -113,7 +171,11 @@ def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
     from .dashboard_pdf import dashboard_pdf as render_pdf
 
     month, role = _month(request), _role(request)
-    board = selectors.dashboard(user=request.user, role=role, month=month)
+    try:
+        where = _slice(request, role)
+    except ValidationError as exc:
+        return _bad_filter(exc)
+    board = selectors.dashboard(user=request.user, role=role, month=month, where=where)
     title = dict(_role_choices())[role]
     content = render_pdf(board, title=title, language=request.LANGUAGE_CODE)
     response = HttpResponse(content, content_type="application/pdf")
@@ -132,11 +194,24 @@ def kpi_drill(request: AuthedRequest, code: str) -> HttpResponse:
     """The records behind one number (scoped: a rep sees only the orders they may see)."""
     item = _kpi_or_404(request, code)
     month, scope = _month(request), request.GET.get("scope", "")
-    rows = selectors.drill_records(user=request.user, code=code, month=month, scope=scope)
+    try:
+        where = _kpi_slice(request, code, scope)
+    except ValidationError as exc:
+        return _bad_filter(exc)
+    rows = selectors.drill_records(user=request.user, code=code, month=month, scope=scope, where=where)
     if request.GET.get("format") == "csv":
         return _drill_csv(item, rows, month)
-    figure = selectors.kpi_series(user=request.user, code=code, months=[month], scope=scope)[0]
-    context = {"kpi": item, "figure": figure, "month": month, "scope": scope, "page": page_of(request, rows)}
+    figure = selectors.kpi_series(user=request.user, code=code, months=[month], scope=scope, where=where)[0]
+    context = {
+        "kpi": item,
+        "figure": figure,
+        "month": month,
+        "scope": scope,
+        "where": where,
+        "filter_query": _filter_query(where),
+        "page": page_of(request, rows),
+        "query": _query_without_page(request),
+    }
     return render(request, "analytics/drill.html", context)
 
 
@@ -216,7 +291,12 @@ def kpi_export(request: AuthedRequest, code: str) -> HttpResponse:
     """A widget's numbers as CSV: the same figures the dashboard and the API show."""
     item = _kpi_or_404(request, code)
     month, scope = _month(request), request.GET.get("scope", "")
-    series = selectors.kpi_series(user=request.user, code=code, months=selectors.months_ending(month, 12), scope=scope)
+    try:
+        where = _kpi_slice(request, code, scope)
+    except ValidationError as exc:
+        return _bad_filter(exc)
+    months = selectors.months_ending(month, 12)
+    series = selectors.kpi_series(user=request.user, code=code, months=months, scope=scope, where=where)
     response, writer = _csv_response(f"{code}-{month:%Y-%m}.csv")
     writer.writerow([_("Month"), str(item.label), _("Numerator"), _("Denominator"), _("Unit")])
     for f in series:
