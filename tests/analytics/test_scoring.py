@@ -123,6 +123,24 @@ def test_scores_are_scoped_to_the_customers_a_user_may_see(shop: dict) -> None:
     assert selectors.scores_visible_to(shop["manager"]).filter(period=asof).count() > 0
 
 
+def test_the_at_risk_list_is_most_valuable_first_and_its_total_stops_at_the_cap(shop, bearer, monkeypatch) -> None:
+    """The API's at-risk list puts the biggest spenders first; past the cap it answers the cap with
+    `count_capped: true`, as the ticket queue does, instead of counting every at-risk customer."""
+    from guanxi.core import selectors as core_selectors
+
+    asof = timezone.localdate() - timedelta(days=1)
+    services.scores_refresh(asof=asof, actor=shop["manager"])
+    risky = CustomerScore.objects.filter(period=asof, churn_risk__gte=0.5)
+    assert risky.count() > 3
+    page = bearer(shop["manager"]).get("/api/v1/analytics/scores?list=risk&page_size=50").json()
+    assert (page["count"], page["count_capped"]) == (risky.count(), False)
+    revenues = [float(row["revenue"]) for row in page["items"]]
+    assert revenues == sorted(revenues, reverse=True)
+    monkeypatch.setattr(core_selectors, "COUNT_CAP", 3)
+    capped = bearer(shop["manager"]).get("/api/v1/analytics/scores?list=risk&page_size=2").json()
+    assert (capped["count"], capped["count_capped"], capped["pages"], len(capped["items"])) == (3, True, 2, 2)
+
+
 def test_interactions_feed_the_churn_features() -> None:
     """Calls with a customer in the last 90 days are counted into the churn model's features."""
     user = UserFactory(roles=["sales"])

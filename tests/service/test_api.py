@@ -97,7 +97,7 @@ def test_the_ticket_list_has_a_fixed_query_budget(agent, bearer) -> None:
 def test_the_queue_total_stops_at_the_cap_and_says_so(agent, bearer, login, monkeypatch) -> None:
     """Past the cap the API answers the cap as `count` with `count_capped: true` and the page reads "of more
     than"; below it the total is exact and not flagged."""
-    from guanxi.service import selectors
+    from guanxi.core import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
     for i in range(5):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from guanxi.api.pagination import PageNumbers
+from guanxi.api.pagination import CappedPageNumbers, PageNumbers
 from guanxi.api.schemas import InputSchema
 from guanxi.core.http import AuthedRequest
 
@@ -267,9 +267,10 @@ def segments(request: AuthedRequest) -> Any:
 
 
 @router.get("/analytics/scores", response=list[ScoreOut])
-@paginate(PageNumbers)
+@paginate(CappedPageNumbers)
 def scores(request: AuthedRequest, filters: Query[ScoreFilters]) -> Any:
-    """Latest scores of the customers the caller may see, by predicted value, churn risk or segment."""
+    """Latest scores of the customers the caller may see, by predicted value, churn risk or segment. The total
+    stops at 10,000 (see `count_capped`)."""
     require_perm(request, "analytics.view_customerscore")
     period = selectors.latest_period()
     if period is None:

@@ -76,6 +76,7 @@ class CustomerScore(models.Model):
             models.Index(fields=["account", "period"], name="score_account_period"),
             models.Index(fields=["contact", "period"], name="score_contact_period"),
             models.Index(fields=["period", "churn_risk"], name="score_period_risk"),
+            models.Index(fields=["period", "-revenue", "-churn_risk", "id"], name="score_period_revenue"),
             models.Index(fields=["period", "clv"], name="score_period_clv"),
         ]
 

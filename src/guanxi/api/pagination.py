@@ -12,6 +12,8 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 
+from guanxi.core.selectors import COUNT_CAP, CappedRows
+
 
 class PageNumbers(PaginationBase):
     class Input(Schema):
@@ -42,3 +44,17 @@ class PageNumbers(PaginationBase):
             "page": pagination.page,
             "pages": max(1, math.ceil(count / size)),
         }
+
+
+class CappedPageNumbers(PageNumbers):
+    """Pages whose `count` stops at 10,000: `count_capped` is true when more rows match than were counted."""
+
+    class Output(PageNumbers.Output):
+        count_capped: bool = Field(
+            False, description=f"True when more than `count` ({COUNT_CAP:,}) rows match; narrow the list."
+        )
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, request: Any, **params: Any) -> Any:
+        rows = CappedRows(queryset)
+        page = super().paginate_queryset(rows, pagination, request, **params)  # type: ignore[arg-type]  # pages alike
+        return {**page, "count_capped": rows.capped}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -26,6 +27,38 @@ from .models import (
     User,
 )
 from .pii import can_view_pii
+
+COUNT_CAP = 10_000  # a long list's total stops here ("more than 10,000"): counting 100k open tickets cost 300 ms
+
+
+class CappedRows:
+    """A queryset paged with a total that stops at `cap`: `count()` reads at most `cap + 1` rows and `capped`
+    says more exist, so the page reads "of more than 10,000" and the API answers `count_capped: true`."""
+
+    def __init__(self, rows: QuerySet[Any], cap: int | None = None) -> None:
+        self.rows = rows
+        self.cap = COUNT_CAP if cap is None else cap
+        self.ordered = rows.ordered
+
+    @cached_property
+    def _counted(self) -> int:
+        return self.rows.order_by().values("pk")[: self.cap + 1].count()
+
+    def count(self) -> int:
+        return min(self._counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self._counted > self.cap
+
+    def all(self) -> CappedRows:
+        return self
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.rows[key]
 
 
 def users_visible_to(user: Any) -> QuerySet[User]:

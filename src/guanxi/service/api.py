@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from guanxi.api.pagination import PageNumbers
+from guanxi.api.pagination import CappedPageNumbers, PageNumbers
 from guanxi.api.schemas import InputSchema
 from guanxi.core.http import AuthedRequest
 from guanxi.core.models import Team, User
@@ -277,20 +277,6 @@ def _queue(queue_id: int | None, field: str = "queue_id") -> Queue | None:
     if queue is None:
         raise ValidationError({field: _("No such queue.")})
     return queue
-
-
-class CappedPageNumbers(PageNumbers):
-    """Pages whose `count` stops at 10,000: `count_capped` is true when more rows match than were counted."""
-
-    class Output(PageNumbers.Output):
-        count_capped: bool = Field(
-            False, description=f"True when more than `count` ({selectors.COUNT_CAP:,}) rows match; narrow the list."
-        )
-
-    def paginate_queryset(self, queryset: Any, pagination: Any, request: Any, **params: Any) -> Any:
-        rows = selectors.CappedRows(queryset)
-        page = super().paginate_queryset(rows, pagination, request, **params)  # type: ignore[arg-type]  # pages alike
-        return {**page, "count_capped": rows.capped}
 
 
 @router.get("/service/tickets", response=list[TicketOut])

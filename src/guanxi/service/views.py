@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.core.forms import apply_service_errors
 from guanxi.core.http import AuthedRequest
+from guanxi.core.selectors import CappedRows
 from guanxi.core.views import page_of, staff_perm
 
 from . import selectors, services
@@ -82,7 +83,7 @@ def ticket_queue(request: AuthedRequest) -> HttpResponse:
         tab = "mine"
     q = request.GET.get("q", "").strip()
     now = timezone.now()
-    page = page_of(request, selectors.CappedRows(selectors.tickets_queue(user=request.user, tab=tab, q=q, now=now)))
+    page = page_of(request, CappedRows(selectors.tickets_queue(user=request.user, tab=tab, q=q, now=now)))
     cache: dict[int, WorkCalendar] = {}
     rows = [(ticket, _clock(ticket, cache, now)) for ticket in page.object_list]
     context = {
