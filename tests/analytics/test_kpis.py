@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -217,3 +219,20 @@ def test_an_empty_month_keeps_a_company_row_so_a_batch_recounts_it_once(teams: d
     following = kpis.next_month(timezone.localdate().replace(day=1))
     row = KpiValue.objects.get(kpi="repurchase_rate", period=following, dimension="")
     assert (row.numerator, row.denominator) == (0, 0) and row.as_of_event > 0
+
+
+def test_a_dispatch_batch_reads_the_kpis_freshness_once_not_per_event(teams: dict) -> None:
+    """Forty new orders dispatched in one batch: how fresh their months' KPIs are is read once for the batch
+    (not once per event), each month is recounted once, and the figures are those of event-by-event handling."""
+    _orders(teams)
+    buyer = customer_factories.contact(owner=teams["rep_s"], team=teams["south"])
+    for _ in range(40):
+        factories.order(customer=buyer, at=_month_ago(0), total=10)
+    with CaptureQueriesContext(connection) as queries:
+        events_dispatch_batch()
+    reads = [q for q in queries.captured_queries if q["sql"].startswith("SELECT") and "analytics_kpivalue" in q["sql"]]
+    assert len(reads) == 1
+    this = _month_ago(0).date().replace(day=1)
+    assert KpiValue.objects.get(kpi="revenue", period=this, dimension="").numerator == 50 + 40 * 10
+    south = KpiValue.objects.get(kpi="revenue", period=this, dimension=f"team:{teams['south'].pk}")
+    assert south.numerator == 400

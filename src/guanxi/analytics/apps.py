@@ -12,12 +12,12 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from guanxi.core.events import event_action, event_handler
+        from guanxi.core.events import event_action, event_batch_hooks, event_handler
         from guanxi.core.navigation import NavItem, nav_item
         from guanxi.core.roles import grant
 
         from . import jobs  # noqa: F401  (registers the job kinds)
-        from .kpis import kpis_on_event, register_builtin
+        from .kpis import kpis_batch_end, kpis_batch_start, kpis_on_event, register_builtin
 
         for role in READERS:
             grant(role, "analytics.view_customerscore", "analytics.view_kpivalue")
@@ -30,6 +30,7 @@ class AnalyticsConfig(AppConfig):
 
         register_builtin()
         event_handler(kpis_on_event)
+        event_batch_hooks(start=kpis_batch_start, end=kpis_batch_end)
         event_action("scored", pgettext_lazy("event action", "scored"))
 
         # one main-menu entry (the menu is full): the value lists are a button on the dashboard, and
