@@ -201,8 +201,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# PostgreSQL: as many as the worker processes that should dispatch events at once (SQLite has one writer: keep 1)
+EVENT_DISPATCH_PARTITIONS = max(1, int(env("EVENT_DISPATCH_PARTITIONS", "1")))
 CELERY_BEAT_SCHEDULE = {
-    "events-dispatch": {"task": "guanxi.core.tasks.events_dispatch", "schedule": 5.0},
+    # the event spine, split by record into EVENT_DISPATCH_PARTITIONS parts that workers drain side by side
+    **{
+        f"events-dispatch-{part}" if part else "events-dispatch": {
+            "task": "guanxi.core.tasks.events_dispatch",
+            "schedule": 5.0,
+            "kwargs": {"partition": part, "partitions": EVENT_DISPATCH_PARTITIONS},
+        }
+        for part in range(EVENT_DISPATCH_PARTITIONS)
+    },
     "jobs-reap-stale": {"task": "guanxi.core.tasks.jobs_reap_stale", "schedule": 300.0},
     "tasks-remind-due": {"task": "guanxi.customers.tasks.tasks_remind_due", "schedule": 300.0},
     "feedback-deadlines": {"task": "guanxi.feedback.tasks.feedback_deadlines", "schedule": 300.0},

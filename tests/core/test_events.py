@@ -129,3 +129,40 @@ def test_the_history_panel_shows_field_labels_and_copes_with_list_values(make_us
     page = login(admin).get(f"/settings/teams/{team.pk}/").content.decode()
     assert '<span class="fw-medium">name</span>:' in page
     assert '<span class="fw-medium">members</span>:' in page, "a list-valued change renders under its label"
+
+
+def test_two_partitions_split_the_events_by_record_and_together_settle_all_in_order(handler):
+    """With two dispatch partitions (two workers), each takes only its records' events, in order per record,
+    and between them every event is handed out once."""
+    seen, _failing = handler
+    Event.objects.update(dispatched_at=None)
+    teams = [TeamFactory() for _ in range(4)]
+    for team in teams:
+        with transaction.atomic():
+            record_event(obj=team, action="updated", actor=None)
+    pending = list(Event.objects.filter(dispatched_at__isnull=True).order_by("id"))
+    events_dispatch(partition=0, partitions=2)
+    first = list(seen)
+    assert first and all(e.object_id % 2 == 0 for e in pending if e.pk in first)
+    events_dispatch(partition=1, partitions=2)
+    assert sorted(seen) == [e.pk for e in pending] and len(seen) == len(set(seen))
+    for team in teams:  # a record's events stay in id order
+        mine = [pk for pk in seen if pk in {e.pk for e in pending if e.object_id == team.pk}]
+        assert mine == sorted(mine)
+
+
+def test_the_beat_schedules_one_dispatch_per_partition(settings):
+    """EVENT_DISPATCH_PARTITIONS=2 gives beat two dispatch entries, one per partition (see settings.py)."""
+    import importlib
+    import os
+
+    from guanxi import settings as guanxi_settings
+
+    os.environ["EVENT_DISPATCH_PARTITIONS"] = "2"
+    try:
+        schedule = importlib.reload(guanxi_settings).CELERY_BEAT_SCHEDULE
+    finally:
+        del os.environ["EVENT_DISPATCH_PARTITIONS"]
+        importlib.reload(guanxi_settings)
+    kwargs = [e["kwargs"] for e in schedule.values() if e["task"] == "guanxi.core.tasks.events_dispatch"]
+    assert kwargs == [{"partition": 0, "partitions": 2}, {"partition": 1, "partitions": 2}]
