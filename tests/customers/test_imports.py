@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from guanxi.core import services as core_services
 from guanxi.core.models import Event, ImportBatch, ImportTemplate
@@ -26,6 +27,13 @@ def csv_bytes(rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str 
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
     return out.getvalue().encode(encoding)
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """The messages these tests read are the English ones, whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield
 
 
 def upload(user: Any, name: str, content: bytes, record_type: str = "customers.contact", **kwargs: Any) -> ImportBatch:
@@ -268,10 +276,12 @@ def test_outlook_and_google_headers_are_recognised(sales: Any) -> None:
 
 
 def test_a_file_over_the_size_limit_is_refused(sales: Any, settings: Any) -> None:
+    """A file over the limit is refused before anything is stored, with both sizes in units a person reads."""
     settings.IMPORT_MAX_BYTES = 1000
     with pytest.raises(ValidationError) as caught:
         upload(sales, "big.csv", csv_bytes([HEADER[:2]] + [["张伟", "13800138000"]] * 100))
-    assert "limit" in caught.value.message_dict["file"][0]
+    message = caught.value.message_dict["file"][0]
+    assert "the limit is 1000\xa0bytes" in message and "KB;" in message
     assert not ImportBatch.objects.exists()
 
 

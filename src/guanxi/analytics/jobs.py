@@ -35,7 +35,8 @@ def kpis_refresh_job(job: Job, progress: Progress) -> dict[str, Any]:
         months.append(kpis.month_start(months[-1] - timedelta(days=1)))
     progress(0, len(months), "")
     written = 0
-    for done, month in enumerate(sorted(months), start=1):
-        written += kpis.kpis_refresh(months=[month])
-        progress(done, len(months), month.strftime("%Y-%m"))
+    with kpis.shared_reads(since=min(months)):
+        for done, month in enumerate(sorted(months), start=1):
+            written += kpis.kpis_refresh(months=[month])
+            progress(done, len(months), month.strftime("%Y-%m"))
     return {"values": written}

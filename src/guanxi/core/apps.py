@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from . import handlers, jobs, listviews  # noqa: F401  (registers the core event handlers and job kinds)
+        from . import handlers, jobs, listviews, lookups  # noqa: F401  (registers event handlers, job kinds, `__any`)
         from .events import event_action
         from .roles import roles_sync_after_migrate
 

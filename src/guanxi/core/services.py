@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -583,8 +584,8 @@ def import_upload(
     if size > limit:
         raise ValidationError(
             {
-                "file": _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
-                % {"size": round(size / 1048576, 1), "limit": round(limit / 1048576, 1)}
+                "file": _("The file is %(size)s; the limit is %(limit)s. Split it into smaller files.")
+                % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
             }
         )
     fmt = file_format(name)

@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -379,7 +378,7 @@ class DuplicateFinder:
             matches = self.model.objects.visible_to(self.actor).filter(  # type: ignore[attr-defined]
                 archived_at__isnull=True
             )
-            matches = matches.filter(Q(phone__in=_values_in(phones)) | Q(email__in=_values_in(emails))).only(
+            matches = matches.filter(Q(phone__any=phones) | Q(email__any=emails)).only(
                 "id", "phone", "email", *(["full_name"] if hasattr(self.model, "full_name") else [])
             )
             for record in matches.order_by("id"):
@@ -406,14 +405,6 @@ class DuplicateFinder:
                 if value:
                     self.seen.setdefault((name, value), row.number)
         return found
-
-
-def _values_in(values: set[str]) -> Any:
-    """The right side of an IN over many values: one array parameter on PostgreSQL (thousands of "%s" make the
-    driver's query parsing the slowest part of a chunk), the plain list elsewhere."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::text[])", (sorted(values),))
-    return values
 
 
 # --- the dry run ------------------------------------------------------------------------------
