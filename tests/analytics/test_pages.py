@@ -112,3 +112,36 @@ def test_weekly_dashboard_email_carries_the_users_numbers(manager, login, mailou
     assert services.dashboard_emails_send() == 0, "not twice in one week"
     message = mailoutbox[0]
     assert message.to == [manager.email] and "Revenue: 321.00 CNY" in message.body
+
+
+def test_a_marketer_opens_the_marketing_dashboard_by_default(make_user, login, bearer) -> None:
+    """A marketer's default dashboard is the marketing one: acquisition cost from the spend they entered ÷
+    the month's new customers, beside value, loyalty and satisfaction; the API serves the same dashboard,
+    and the marketer can have it emailed weekly."""
+    from datetime import datetime
+
+    from guanxi.analytics.models import DashboardSubscription
+    from guanxi.core.events import events_dispatch_batch
+
+    from ..customers import factories as customer_factories
+
+    team = TeamFactory()
+    marketer, rep = make_user("marketing", teams=[team], language="en"), make_user("sales", teams=[team])
+    today = timezone.localdate()
+    client = login(marketer)
+    client.post(reverse("analytics-spend"), {"channel": "web", "month": today.strftime("%Y-%m"), "amount": "5000"})
+    noon = timezone.make_aware(datetime.combine(today.replace(day=1), datetime.min.time())) + timedelta(hours=12)
+    for total in (300, 500):
+        factories.order(customer=customer_factories.contact(owner=rep, team=rep.teams.first()), at=noon, total=total)
+    events_dispatch_batch()
+    page = client.get(reverse("analytics-dashboard")).content.decode()
+    assert '<option value="marketing" selected>Marketing</option>' in page
+    for label in ("Customer acquisition cost", "Predicted customer value", "Retention rate", "NPS", "CSAT"):
+        assert label in page
+    assert "Deals won rate" not in page  # a sales figure, not on this dashboard
+    body = bearer(marketer).get("/api/v1/analytics/dashboards/marketing").json()
+    numbers = {row[0]: row[1] for row in body["widgets"][0]["rows"]}
+    assert body["role"] == "marketing" and numbers["Customer acquisition cost"] == 2500
+    assert numbers["Revenue"] == 800  # their team's, as everywhere
+    client.post(reverse("analytics-subscribe"), {"role": "marketing"})
+    assert DashboardSubscription.objects.filter(user=marketer, role="marketing").exists()

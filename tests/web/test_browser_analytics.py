@@ -1,7 +1,8 @@
 """In headless Chromium, issue 9's "done when": a manager opens the executive dashboard, drills down from a
 number to the orders behind it, and opens a customer profile with predicted value and churn reasons —
 in Chinese and in English, at desktop and phone width. Also the widget exports (PNG from the chart, CSV,
-the dashboard PDF), the heat map, the journey page and the profile button on a contact page."""
+the dashboard PDF), the heat map, the marketing dashboard, the journey page and the profile button on a
+contact page."""
 
 from __future__ import annotations
 
@@ -108,6 +109,12 @@ def test_manager_drills_from_the_dashboard_to_a_customer_profile(browser, live_s
         page.goto(f"{base}{contact.get_absolute_url()}")
         page.click("#customer-profile-link")
         page.wait_for_selector("#profile")
+
+        page.goto(f"{base}/analytics/?role=marketing&month={last:%Y-%m}")
+        page.wait_for_selector("#chart-trend canvas")
+        assert page.locator("#kpi-numbers a[data-kpi=retention_rate]").count() == 1, "the marketing dashboard"
+        assert _fits(page, width)
+        page.screenshot(path=str(SHOTS / f"analytics-marketing-{language}-{name}.png"), full_page=True)
 
         page.goto(f"{base}/analytics/journey/")
         page.wait_for_selector("#chart-stages canvas")

@@ -212,7 +212,7 @@ def kpi_values(request: AuthedRequest, code: str, filters: Query[KpiFilters]) ->
 
 @router.get("/analytics/dashboards/{role}", response=DashboardOut)
 def dashboard(request: AuthedRequest, role: str, filters: Query[DashboardFilters]) -> Any:
-    """Every widget of a role's dashboard (executive, sales, service, mine) as tables: the numbers the page
+    """Every widget of a role's dashboard (executive, sales, service, marketing, mine) as tables: the numbers the page
     draws and its CSV and PDF exports print, scoped to the caller, optionally filtered by one dimension."""
     require_perm(request, "analytics.view_kpivalue")
     if role not in selectors.ROLE_KPIS:

@@ -169,6 +169,7 @@ class DashboardSubscription(models.Model):
         EXECUTIVE = "executive", pgettext_lazy("dashboard", "Executive")
         SALES = "sales", pgettext_lazy("dashboard", "Sales team")
         SERVICE = "service", pgettext_lazy("dashboard", "Service")
+        MARKETING = "marketing", pgettext_lazy("dashboard", "Marketing")
         MINE = "mine", pgettext_lazy("dashboard", "My own")
 
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")

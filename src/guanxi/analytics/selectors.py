@@ -42,8 +42,24 @@ ROLE_KPIS = {
         "complaint_handling_time",
     ],
     "service": [*SERVICE_KPIS, "interaction_frequency"],
+    # acquisition, value and loyalty: what campaigns and segments are judged by
+    "marketing": [
+        "cac",
+        "ltv",
+        "revenue",
+        "repurchase_rate",
+        "retention_rate",
+        "nps",
+        "csat",
+        "interaction_frequency",
+    ],
     "sales": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency", "repurchase_rate"],
     "mine": ["revenue", "orders", "aov", "deals_won_rate", "interaction_frequency"],
+}
+# the two KPIs a role's trend chart draws (revenue and orders unless named here)
+TREND_PAIRS = {
+    "service": ("first_contact_resolution", "handling_time"),
+    "marketing": ("repurchase_rate", "retention_rate"),
 }
 
 
@@ -527,7 +543,7 @@ def dashboard(*, user: Any, role: str, month: date, where: Slice | None = None) 
     codes = dashboard_codes(user, role)
     months = months_ending(month, 12)
     numbers = [kpi_series(user=user, code=c, months=[month], scope=scope, where=where)[0] for c in codes]
-    trend_pair = ("first_contact_resolution", "handling_time") if role == "service" else ("revenue", "orders")
+    trend_pair = TREND_PAIRS.get(role, ("revenue", "orders"))
     trend = {
         c: kpi_series(user=user, code=c, months=months, scope=scope, where=where) for c in trend_pair if c in allowed
     }

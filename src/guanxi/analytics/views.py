@@ -25,7 +25,7 @@ from . import selectors, services
 from .kpis import kpis, month_start
 from .models import AcquisitionSpend, DashboardSubscription, Segment
 
-ROLES = ("executive", "sales", "service", "mine")
+ROLES = ("executive", "sales", "service", "marketing", "mine")
 
 
 def _month(request: AuthedRequest) -> date:
@@ -37,15 +37,17 @@ def _month(request: AuthedRequest) -> date:
 
 
 def _role(request: AuthedRequest) -> str:
-    """The dashboard asked for, else the user's default: sales reps see their own, others the executive one."""
+    """The dashboard asked for, else the user's default: their role's (sales, marketing, service), else the
+    executive one."""
     role = request.GET.get("role", "")
     if role in ROLES:
         return role
     if request.user.sees_everything:
         return "executive"
-    if "sales" in request.user.role_names:
-        return "sales"
-    return "service" if "service" in request.user.role_names else "executive"
+    for role in ("sales", "marketing", "service"):
+        if role in request.user.role_names:
+            return role
+    return "executive"
 
 
 def _slice(request: AuthedRequest, role: str) -> selectors.Slice | None:
@@ -88,6 +90,7 @@ def _role_choices() -> list[tuple[str, str]]:
         ("executive", _("Executive")),
         ("sales", _("Sales team")),
         ("service", _("Service")),
+        ("marketing", _("Marketing")),
         ("mine", _("My own")),
     ]
 
