@@ -181,8 +181,14 @@ def contains(rows: QuerySet[Any], parts: list[Part]) -> Tier:
         return None
     if connections[rows.db].vendor == "sqlite":
         fts = fts_table(rows.model._meta.db_table)
-        quoted = [(column, fragment.replace('"', '""')) for column, fragment, _ci in parts]
-        phrases = " OR ".join(f'{column} : "{fragment}"' for column, fragment in quoted)
+        # one phrase per distinct fragment, over all the columns searched for it ({a b} : "…"): FTS5 reads
+        # a phrase's trigram lists once per phrase, and a pinyin query is the same text for the name,
+        # pinyin and email columns (five columns of a lead), whose common trigrams ("ang") fill long lists
+        columns: dict[str, list[str]] = {}
+        for column, fragment, _ci in parts:
+            columns.setdefault(fragment, []).append(column)
+        quoted = [(" ".join(names), fragment.replace('"', '""')) for fragment, names in columns.items()]
+        phrases = " OR ".join(f'{{{names}}} : "{fragment}"' for names, fragment in quoted)
         sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s LIMIT %s"
         return lambda limit: Q(pk__in=RawSQL(sql, [phrases, limit]))
     match = Q()
