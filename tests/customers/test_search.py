@@ -99,6 +99,68 @@ def test_a_list_page_past_the_cap_says_more_than(make_user, login, monkeypatch):
     assert "of more than 3" in page
 
 
+def test_the_substring_tier_stops_at_the_cap_and_keeps_to_scope(make_user):
+    """The contains tier (on PostgreSQL read through a CTE with the LIMIT outside) counts up to the cap,
+    and only rows in the user's scope."""
+    mine, theirs = make_user("sales"), make_user("sales")
+    for _ in range(4):
+        factories.contact(owner=mine, surname="李", given_name="张伟")  # lizhangwei: "angwe" inside only
+    factories.contact(owner=theirs, surname="李", given_name="张伟")
+    rows = selectors.contacts_search(user=mine, q="angwe", cap=3)
+    assert rows.count() == 3 and rows.capped and {r.search_rank for r in rows[:10]} == {2}
+    assert selectors.contacts_search(user=mine, q="angwe", cap=4).capped is False
+    assert len(selectors.contacts_search(user=theirs, q="angwe")) == 1
+
+
+def test_one_fragment_is_found_in_whichever_column_holds_it(make_user):
+    """SQLite asks FTS5 once per distinct fragment over all its columns; each column still counts."""
+    admin = make_user("administrator")
+    by_pinyin = factories.contact(actor=admin, surname="李", given_name="张伟")  # lizhangwei
+    by_email = factories.contact(actor=admin, surname="王", given_name="芳", email="xzhangwei@example.com")
+    by_name = factories.contact(actor=admin, surname="Xzhangwei", given_name="Anna")
+    factories.contact(actor=admin, surname="王", given_name="娜", email="wangna@example.com")
+    assert set(_ids(selectors.contacts_search(user=admin, q="zhangwei"))) == {by_pinyin.pk, by_email.pk, by_name.pk}
+    assert _ids(selectors.contacts_search(user=admin, q="Li Zhangwei")) == [by_pinyin.pk]  # name ≠ pinyin key
+    # a quote is searched as text (the pinyin key drops it): no FTS syntax error, no email match
+    assert set(_ids(selectors.contacts_search(user=admin, q='zhang"wei'))) == {by_pinyin.pk, by_name.pk}
+
+
+def test_a_user_without_the_permission_finds_nothing_in_any_tier(make_user):
+    admin, nobody = make_user("administrator"), make_user()
+    factories.contact(actor=admin, surname="李", given_name="张伟", email="lizhangwei@example.com")
+    for q in ("lizhangwei", "angwe", "lizhangwei@example.com"):
+        assert list(selectors.contacts_search(user=nobody, q=q)) == [], q
+    assert selectors.customers_search(user=nobody, q="angwe") == []
+
+
+def test_an_address_fragment_matches_whole_not_by_the_part_before_the_domain(make_user):
+    """PostgreSQL asks the index for "local@" only; the rows must still contain the whole fragment,
+    in any case."""
+    admin = make_user("administrator")
+    same = factories.contact(actor=admin, surname="张", given_name="伟", email="wei.zhang@qq.com")
+    inside = factories.contact(actor=admin, surname="张", given_name="伟", email="Xwei.Zhang@QQ.com")
+    other_domain = factories.contact(actor=admin, surname="张", given_name="伟", email="wei.zhang@163.com")
+    rows = list(selectors.contacts_search(user=admin, q="WEI.ZHANG@qq.com"))
+    assert _ids(rows) == [same.pk, inside.pk] and [r.search_rank for r in rows] == [0, 2]
+    assert other_domain.pk not in _ids(selectors.contacts_search(user=admin, q="wei.zhang@qq"))
+    assert set(_ids(selectors.contacts_search(user=admin, q="zhang@"))) == {same.pk, inside.pk, other_domain.pk}
+    lead = factories.lead(actor=admin, email="sales.desk@example.com")
+    factories.lead(actor=admin, email="sales.desk@example.org")
+    assert _ids(selectors.leads_search(user=admin, q="Desk@Example.com")) == [lead.pk]
+
+
+def test_the_search_box_shows_names_companies_and_cities(make_user):
+    user = make_user("sales")
+    xiaomi = factories.account(owner=user, name="小米科技 Zhangwei", city="北京")
+    contact = factories.contact(owner=user, surname="张", given_name="伟", accounts=[(xiaomi, "")])
+    lead = factories.lead(owner=user, surname="张", given_name="伟强", company_name="华为")
+    hits = {(h.type, h.id): h for h in selectors.customers_search(user=user, q="zhangwei")}
+    assert (hits[("contact", contact.pk)].name, hits[("contact", contact.pk)].detail) == ("张伟", "小米科技 Zhangwei")
+    assert (hits[("account", xiaomi.pk)].name, hits[("account", xiaomi.pk)].detail) == ("小米科技 Zhangwei", "北京")
+    assert (hits[("lead", lead.pk)].name, hits[("lead", lead.pk)].detail) == ("张伟强", "华为")
+    assert hits[("contact", contact.pk)].url == contact.get_absolute_url()
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 index is SQLite's")
 def test_the_sqlite_fts_index_follows_updates_and_deletes(make_user):
     admin = make_user("administrator")
