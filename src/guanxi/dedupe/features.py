@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+import numpy as np
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -24,7 +25,7 @@ from guanxi.core.bulk import insert_rows
 from guanxi.customers import comparators as cmp
 from guanxi.customers.models import Account, Contact, ContactAccount, Lead
 
-from .matching import BlockingRule, Comparison, Records
+from .matching import BlockingRule, Comparison, Records, factorize
 from .models import BlockKey
 
 PERSON, COMPANY = "person", "company"
@@ -256,24 +257,44 @@ def key_hash(rule: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _key_rows(records: Records, *, only_fresh: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, record index) of every blocking key of the records (of the fresh ones only); each distinct key
+    is hashed once."""
+    fresh = np.asarray(records.fresh, dtype=bool) if only_fresh and records.fresh is not None else None
+    hashes: list[np.ndarray] = []
+    indexes: list[np.ndarray] = []
+    for rule in RULES:
+        column = records.blocks[rule.name]
+        if any(isinstance(value, tuple) for value in column):
+            pairs = {
+                (key_hash(rule.name, one), i)
+                for i, value in enumerate(column)
+                if value and (fresh is None or fresh[i])
+                for one in value
+            }
+            hashes.append(np.asarray([h for h, _i in pairs], dtype=np.int64))
+            indexes.append(np.asarray([i for _h, i in pairs], dtype=np.int64))
+            continue
+        codes, values = factorize(column)
+        of_value = np.asarray([key_hash(rule.name, v) if v else 0 for v in values], dtype=np.int64)
+        present = np.asarray([bool(v) for v in values], dtype=bool)[codes]
+        if fresh is not None:
+            present &= fresh
+        chosen = np.flatnonzero(present)
+        hashes.append(of_value[codes[chosen]])
+        indexes.append(chosen)
+    if not hashes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(hashes), np.concatenate(indexes)
+
+
 def block_keys(records: Records, *, only_fresh: bool = False) -> Iterator[tuple[int, str, int]]:
     """(hash, record type, record id) of every blocking key of the records (of the fresh ones only)."""
-    hashes: dict[tuple[str, str], int] = {}
-    fresh = records.fresh
-    for i, key in enumerate(records.keys):
-        if only_fresh and fresh is not None and not fresh[i]:
-            continue
-        kind, _colon, pk = key.partition(":")
-        seen: set[int] = set()
-        for rule in RULES:
-            value = records.blocks[rule.name][i]
-            for one in value if isinstance(value, tuple) else (value,) if value else ():
-                code = hashes.get((rule.name, one))
-                if code is None:
-                    code = hashes[(rule.name, one)] = key_hash(rule.name, one)
-                if code not in seen:
-                    seen.add(code)
-                    yield code, kind, int(pk)
+    hashes, indexes = _key_rows(records, only_fresh=only_fresh)
+    keys = records.keys
+    for code, i in zip(hashes.tolist(), indexes.tolist(), strict=True):
+        kind, _colon, pk = keys[i].partition(":")
+        yield code, kind, int(pk)
 
 
 def _sharing_keys(fresh: Records) -> dict[str, list[int]]:
@@ -291,12 +312,10 @@ def _sharing_keys(fresh: Records) -> dict[str, list[int]]:
 
 def block_keys_store(records: Records, *, replace_all: bool) -> int:
     """Write the records' blocking keys for the next incremental run: all of them (a full run), or the fresh
-    records' keys in place of their old ones. Returns how many keys were written."""
+    records' keys in place of their old ones. Returns how many keys were written. PostgreSQL: the table is
+    emptied by TRUNCATE and written by COPY of text made in large pieces (millions of keys in seconds)."""
     with transaction.atomic():
-        if replace_all:
-            BlockKey.objects.all().delete()
-            rows = block_keys(records)
-        else:
+        if not replace_all:
             refs: dict[str, list[int]] = defaultdict(list)
             for i, key in enumerate(records.keys):
                 if records.fresh is None or records.fresh[i]:
@@ -305,8 +324,23 @@ def block_keys_store(records: Records, *, replace_all: bool) -> int:
             for kind, ids in refs.items():
                 for start in range(0, len(ids), 1000):
                     BlockKey.objects.filter(record_type=kind, record_id__in=ids[start : start + 1000]).delete()
-            rows = block_keys(records, only_fresh=True)
-        return insert_rows(model=BlockKey, fields=["key", "record_type", "record_id"], rows=rows)
+        if connection.vendor != "postgresql":
+            if replace_all:
+                BlockKey.objects.all().delete()
+            rows = block_keys(records, only_fresh=not replace_all)
+            return insert_rows(model=BlockKey, fields=["key", "record_type", "record_id"], rows=rows)
+        hashes, indexes = _key_rows(records, only_fresh=not replace_all)
+        keys = records.keys
+        table = connection.ops.quote_name(BlockKey._meta.db_table)
+        with connection.cursor() as cursor:
+            if replace_all:
+                cursor.execute(f"TRUNCATE {table}")
+            with cursor.cursor.copy(f"COPY {table} (key, record_type, record_id) FROM STDIN") as copy:
+                for start in range(0, len(hashes), 100_000):
+                    end = start + 100_000
+                    part = zip(hashes[start:end].tolist(), indexes[start:end].tolist(), strict=True)
+                    copy.write("".join(f"{code}\t{keys[i].replace(':', chr(9), 1)}\n" for code, i in part))
+        return len(hashes)
 
 
 def _companies_of(contact_ids: list[int]) -> dict[int, str]:

@@ -221,21 +221,21 @@ def block(
         total = int(after.sum())
         first = np.repeat(np.arange(len(keys)), after)
         second = first + np.arange(total) - np.repeat(np.cumsum(after) - after, after) + 1
-        pairs = np.stack([rows[first], rows[second]], axis=1)
-        if fresh is not None and len(pairs):
-            pairs = pairs[fresh[pairs[:, 0]] | fresh[pairs[:, 1]]]
-        stats["rules"][rule.name] = len(pairs)
-        chunks.append(pairs)
+        a, b = rows[first], rows[second]
+        del first, second
+        if fresh is not None and len(a):
+            keep = fresh[a] | fresh[b]
+            a, b = a[keep], b[keep]
+        stats["rules"][rule.name] = len(a)
+        code = np.minimum(a, b) * n + np.maximum(a, b)  # one number per pair (low * n + high): half the memory
+        chunks.append(code[a != b])
+        del a, b, code
     if not chunks:
         return np.zeros((0, 2), dtype=np.int64), stats
-    every = np.concatenate(chunks)
+    code = np.unique(np.concatenate(chunks))
     del chunks
-    low, high = np.minimum(every[:, 0], every[:, 1]), np.maximum(every[:, 0], every[:, 1])
-    del every
-    distinct = low != high
-    code = np.unique(low[distinct] * n + high[distinct])
-    del low, high, distinct
     pairs = np.stack([code // n, code % n], axis=1)
+    del code
     group = factorize(records.group)[0]
     if len(pairs):
         pairs = pairs[group[pairs[:, 0]] == group[pairs[:, 1]]]

@@ -105,12 +105,22 @@ def record_state(record: Record) -> dict[str, Any]:
 # --- clusters ---------------------------------------------------------------------------------
 
 
+_SCAN_ABOVE = 20_000  # records: above this many, the tables are read once instead of by lists of ids
+
+
 def _not_duplicate_pairs(refs: Iterable[RecordRef]) -> set[tuple[RecordRef, RecordRef]]:
     """The recorded "not a duplicate" pairs touching any of `refs`, in canonical order."""
+    wanted = set(refs)
+    pairs: set[tuple[RecordRef, RecordRef]] = set()
+    if len(wanted) > _SCAN_ABOVE:  # a large run: one pass over the table beats hundreds of lists of ids
+        rows = NotDuplicate.objects.values_list("record_type_a", "id_a", "record_type_b", "id_b")
+        for ta, a, tb, b in rows.iterator(chunk_size=10_000):
+            if (ta, a) in wanted or (tb, b) in wanted:
+                pairs.add(((ta, a), (tb, b)))
+        return pairs
     by_type: dict[str, set[int]] = defaultdict(set)
     for kind, pk in refs:
         by_type[kind].add(pk)
-    pairs: set[tuple[RecordRef, RecordRef]] = set()
     for kind, ids in by_type.items():
         id_list = sorted(ids)
         for start in range(0, len(id_list), 900):
@@ -124,10 +134,19 @@ def _not_duplicate_pairs(refs: Iterable[RecordRef]) -> set[tuple[RecordRef, Reco
 
 def _open_cluster_of(refs: Iterable[RecordRef]) -> dict[RecordRef, int]:
     """For each of `refs` that sits in an open cluster: that cluster's id."""
+    wanted = set(refs)
+    found: dict[RecordRef, int] = {}
+    if len(wanted) > _SCAN_ABOVE:  # a large run: one pass over the open clusters' members
+        rows = ClusterMember.objects.filter(cluster__status=DuplicateCluster.Status.OPEN).values_list(
+            "record_type", "record_id", "cluster_id"
+        )
+        for t, r, c in rows.iterator(chunk_size=10_000):
+            if (t, r) in wanted:
+                found[t, r] = c
+        return found
     by_type: dict[str, set[int]] = defaultdict(set)
     for kind, pk in refs:
         by_type[kind].add(pk)
-    found: dict[RecordRef, int] = {}
     for kind, ids in by_type.items():
         id_list = sorted(ids)
         for start in range(0, len(id_list), 900):
