@@ -9,6 +9,7 @@ incremental run reads only the changed records and the records sharing a key wit
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db import transaction
@@ -100,7 +101,10 @@ def dedupe_run(*, job: Job | None, kind: str = "auto", progress: Progress | None
 
     report = progress or (lambda done, total, message: None)
 
+    began: dict[str, float] = {}  # when each stage started, for the run's figures
+
     def say(stage: str, share: float) -> None:
+        began.setdefault(stage, time.perf_counter())
         low, high = _STAGES[stage]
         report(int(low + (high - low) * share), 100, _(_STAGE_LABELS[stage]))
 
@@ -162,6 +166,12 @@ def dedupe_run(*, job: Job | None, kind: str = "auto", progress: Progress | None
         watermark=started,
     )
     report(100, 100, _("Done"))
+    ended = time.perf_counter()
+    order = sorted(began, key=began.__getitem__)
+    summary["seconds"] = {
+        stage: round((began[order[k + 1]] if k + 1 < len(order) else ended) - began[stage], 1)
+        for k, stage in enumerate(order)
+    }
     return summary
 
 

@@ -166,6 +166,10 @@ def _keys_of(value: Any) -> Iterable[Any]:
 
 def _key_index(column: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """(record index, key code) for every key of every record that has one (a tuple holds several keys)."""
+    if not any(isinstance(value, tuple) for value in column):  # one key per record
+        index, values = factorize(column)
+        keyed = np.flatnonzero(np.fromiter(map(bool, values), dtype=bool, count=len(values))[index])
+        return keyed, index[keyed]
     codes: dict[Any, int] = {}
     setdefault = codes.setdefault
     rows: list[int] = []
@@ -232,8 +236,10 @@ def block(
         del a, b, code
     if not chunks:
         return np.zeros((0, 2), dtype=np.int64), stats
-    code = np.unique(np.concatenate(chunks))
+    code = np.concatenate(chunks)
     del chunks
+    code.sort()  # in place; np.unique would hash tens of millions of numbers first, many times slower
+    code = code[np.r_[True, code[1:] != code[:-1]]]
     pairs = np.stack([code // n, code % n], axis=1)
     del code
     group = factorize(records.group)[0]
