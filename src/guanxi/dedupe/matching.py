@@ -8,9 +8,13 @@ code on FEBRL and on generated CRM data.
    records sharing a key are candidate pairs, and the rules' pairs are unioned. A key shared by more than
    `max_block` records says little on its own; such a block is not paired all against all but sorted by
    the record's `sort` feature and each record is paired with its `window` neighbours (sorted
-   neighbourhood), so the work grows close to linearly with the number of records.
+   neighbourhood), so the work grows close to linearly with the number of records. All in NumPy: keys coded
+   as integers, sorted, pairs generated per block and deduplicated as one int64 code each.
 2. Comparison. Each `Comparison` gives a pair a discrete level (`customers.comparators`): exact, close …,
-   or MISSING when a side is empty (it then weighs nothing).
+   or MISSING when a side is empty (it then weighs nothing). Features are coded as integers; equal values
+   are compared once per value, each distinct pair of different values once, all at once through the
+   comparison's `vector` (rapidfuzz `cpdist`) — the same levels as the one-pair comparator, tens of times
+   faster than a Python call per pair.
 3. Fellegi–Sunter, as Splink does it: u (how often a level occurs between two records that are not the
    same) from random pairs — the exact level from the values' frequencies, which is what random pairs
    estimate, only without sampling error; m (how often it occurs between two records that are the same)
@@ -22,7 +26,8 @@ code on FEBRL and on generated CRM data.
    level and weight.
 5. Incremental: `fresh` marks the records created or changed since the last run; only pairs with a fresh
    record are formed (through the same block keys, so the base is reached by index, never compared with
-   itself again), and the stored `Params` are reused instead of estimated.
+   itself again), and the stored `Params` are reused instead of estimated. The job reads only the fresh
+   records and those sharing a blocking key with them (`features.load_records`, `models.BlockKey`).
 """
 
 from __future__ import annotations
