@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -139,19 +140,46 @@ def _quality(results: list[dict[str, Any]]) -> list[str]:
             f"| {row['data']} | {row['engine']} | {row['true_pairs']:,} | {row['pairs_found']:,} | {row['precision']} "
             f"| {row['recall']} | {row['f1']} | {row['seconds']} |"
         )
+    stages = ("reading", "blocking", "comparing", "estimating", "clustering", "storing")
     lines += [
         "",
-        "Scale: the job's path end to end (read from the database, match, store clusters):",
+        "Scale: the job's path end to end (a full run: read from the database, block, compare, estimate, "
+        "cluster, store clusters and blocking keys), with the seconds of each stage where the run recorded them:",
         "",
-        "| date | machine | database | contacts | seconds | peak memory MiB | pairs scored | clusters |",
-        "|---|---|---|--:|--:|--:|--:|--:|",
+        "| date | machine | database | commit | contacts | seconds | read | block | compare | estimate | cluster "
+        "| store | peak memory MiB | pairs scored | clusters | load average before; after |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for result in results:
         scale = result["scale"]
-        lines.append(
-            f"| {result['date']} | {_machine(result['machine'])} | {result['database']} | {scale['contacts']:,} "
-            f"| {scale['seconds']} | {scale['peak_rss_mib']} | {scale['pairs']:,} | {scale['clusters']:,} |"
+        seconds = scale.get("stage_seconds") or {}
+        load = "; ".join(
+            ", ".join(str(x) for x in result["machine"][key])
+            for key in ("load_before", "load_after")
+            if result["machine"].get(key)
         )
+        lines.append(
+            f"| {result['date']} | {_machine(result['machine'])} | {result['database']} | {result['commit']} "
+            f"| {scale['contacts']:,} | {scale['seconds']} | "
+            + " | ".join(str(seconds.get(stage, "")) for stage in stages)
+            + f" | {scale['peak_rss_mib']} | {scale['pairs']:,} | {scale['clusters']:,} | {load} |"
+        )
+    lines.append("")
+    by_db: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_db.setdefault(result["database"], []).append(result)
+    for database, runs in by_db.items():
+        runs = sorted(runs, key=lambda r: r["scale"]["contacts"])
+        steps = []
+        for before, after in pairwise(runs):
+            a, b = before["scale"], after["scale"]
+            steps.append(
+                f"{a['contacts']:,} → {b['contacts']:,} contacts (×{b['contacts'] / a['contacts']:g}): "
+                f"time ×{b['seconds'] / a['seconds']:.1f}, peak memory ×{b['peak_rss_mib'] / a['peak_rss_mib']:.1f}, "
+                f"pairs ×{b['pairs'] / max(a['pairs'], 1):.1f}"
+            )
+        if steps:
+            lines.append(f"- Growth on {database}: " + "; ".join(steps) + ".")
     lines.append("")
     for result in results:
         lines += [f"- {result['database']}, {result['size']:,}: {note}" for note in result.get("notes", [])]

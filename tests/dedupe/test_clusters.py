@@ -17,6 +17,15 @@ def _run() -> MatchRun:
     return MatchRun.objects.create(kind=MatchRun.Kind.FULL)
 
 
+@pytest.fixture(params=["by id lists", "by one scan"])
+def lookup(request, monkeypatch):
+    """A large run reads "not a duplicate" pairs and open clusters in one pass over each table instead of by
+    lists of ids (`_SCAN_ABOVE` records); both ways must find the same."""
+    if request.param == "by one scan":
+        monkeypatch.setattr(services, "_SCAN_ABOVE", 0)
+    return request.param
+
+
 def test_clusters_are_stored_with_members_score_and_reasons(make_user):
     """Each cluster the engine hands over becomes an open cluster with its members and reasons."""
     admin = make_user("administrator")
@@ -43,7 +52,7 @@ def test_clusters_are_stored_with_members_score_and_reasons(make_user):
     assert run.clusters_found == 1
 
 
-def test_a_pair_marked_not_a_duplicate_is_never_proposed_again(make_user):
+def test_a_pair_marked_not_a_duplicate_is_never_proposed_again(make_user, lookup):
     """After "not a duplicate", the same pair from a later run is skipped, and a bigger cluster is split
     along its remaining reasons."""
     admin = make_user("administrator")
@@ -67,7 +76,7 @@ def test_a_pair_marked_not_a_duplicate_is_never_proposed_again(make_user):
     assert [(r["a"], r["b"]) for r in open_cluster.reasons] == [(kb, kc)]
 
 
-def test_a_record_already_in_an_open_cluster_updates_that_cluster(make_user):
+def test_a_record_already_in_an_open_cluster_updates_that_cluster(make_user, lookup):
     """A later run finding the same records again updates the open cluster's score instead of adding one."""
     admin = make_user("administrator")
     a, b, c = cf.contact(owner=admin), cf.contact(owner=admin), cf.contact(owner=admin)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +17,7 @@ from guanxi.customers import comparators as cmp
 from guanxi.customers.models import Contact
 from guanxi.customers.names import split_full_name
 from guanxi.dedupe import features, jobs, matching
-from guanxi.dedupe.models import ClusterMember, DuplicateCluster, MatchRun, NotDuplicate
+from guanxi.dedupe.models import BlockKey, ClusterMember, DuplicateCluster, MatchRun, NotDuplicate
 from guanxi.dedupe.synthetic import people
 
 from ..customers import factories as cf
@@ -144,6 +144,71 @@ def test_blocking_finds_nearly_every_true_pair_with_few_candidates(generated: An
     recall = len(truth & candidates) / len(truth)
     assert recall >= 0.97, recall
     assert len(candidates) < 5 * len(records), len(candidates)
+
+
+def test_vectorised_levels_equal_the_one_pair_comparators(generated: Any) -> None:
+    """The engine compares many pairs at once (`Comparison.vector`, distinct value pairs once): every level
+    equals the one-pair comparator's on every candidate pair of the generated data, missing sides included."""
+    _persons, records, result = generated
+    pairs = result.pairs
+    first, second = pairs[:, 0].tolist(), pairs[:, 1].tolist()
+    for c, comparison in enumerate(features.COMPARISONS):
+        assert comparison.vector is not None
+        column = records.features[comparison.name]
+        one_by_one = [comparison.compare(column[i], column[j]) for i, j in zip(first, second, strict=True)]
+        assert result.levels[:, c].tolist() == one_by_one, comparison.name
+    levels = {comparison.name: set(result.levels[:, c].tolist()) for c, comparison in enumerate(features.COMPARISONS)}
+    assert levels["phone"] == {-1, 0, 1, 2} and levels["name"] == {0, 1, 2, 3, 4}, levels  # each branch taken
+
+
+def test_vectorised_levels_on_chosen_values() -> None:
+    """Hand-picked pairs for the branches generated data rarely reaches: an address with only a street on one
+    side, short equal local parts at different domains, pinyin in Latin letters against characters."""
+    cases = {
+        "name": [("张伟", "Zhang Wei"), ("张伟", "章伟"), ("Wei Zhang", "Wie Zhang"), ("张伟", "李娜"), ("", "张伟")],
+        "phone": [("+8613800138000", "+8613800138001"), ("+8613800138000", "+8613800183000"), ("", "+86138")],
+        "email": [("abc@qq.com", "abc@163.com"), ("weizhang@qq.com", "weizhang@163.com"), ("wz1@qq.com", "wz2@qq.com")],
+        "company": [("huaweijishu", "huaweijishuu"), ("huawei", "tengxun"), ("", "huawei")],
+        "address": [
+            (("北京", "人民路1号"), ("", "人民路1号")),
+            (("北京", ""), ("", "人民路1号")),
+            (("北京", "人民路1号"), ("上海", "人民路1号")),
+            (("北京", "人民路1号"), ("北京", "人民路2号")),
+            (("北京", "人民路1号"), ("北京", "解放路9号")),
+            (("", "人民路1号"), ("", "解放路9号")),
+            (("", ""), ("北京", "")),
+        ],
+    }
+    prepare = {"name": cmp.name_features, "phone": str, "email": str, "company": str}
+    for comparison in features.COMPARISONS:
+        for a, b in cases.get(comparison.name, []):
+            fa, fb = (
+                (prepare[comparison.name](a), prepare[comparison.name](b)) if comparison.name in prepare else (a, b)
+            )
+            values = np.empty(2, dtype=object)
+            values[:] = [fa, fb]
+            assert comparison.vector is not None
+            found = comparison.vector(values, np.array([0]), np.array([1]))
+            assert int(found[0]) == comparison.compare(fa, fb), (comparison.name, a, b)
+
+
+def test_blocking_pairs_every_member_of_a_small_block_and_neighbours_in_a_large_one() -> None:
+    """A block up to `max_block` records gives all its pairs; a larger one pairs each record with its
+    `window` next neighbours in `sort` order; a record in two rules' blocks is paired once."""
+    keys = [f"r{i}" for i in range(8)]
+    records = matching.Records(
+        keys=keys,
+        group=["person"] * 8,
+        features={},
+        blocks={"small": ["a", "a", "a", "", "", "", "", ""], "large": ["b"] * 6 + ["", "a"]},
+        sort=["6", "5", "4", "3", "2", "1", "", ""],
+    )
+    rules = [matching.BlockingRule("small"), matching.BlockingRule("large")]
+    pairs, stats = matching.block(records, rules, max_block=3, window=1)
+    found = {tuple(p) for p in pairs.tolist()}
+    # small: all three pairs of 0, 1, 2; large (6 records > 3): neighbours in sort order 5-4-3-2-1-0
+    assert found == {(0, 1), (0, 2), (1, 2), (4, 5), (3, 4), (2, 3)}
+    assert stats["oversized_blocks"] == 1 and stats["candidate_pairs"] == 6
 
 
 def test_em_estimates_sensible_m_and_u(generated: Any) -> None:
@@ -282,6 +347,32 @@ def test_the_job_stores_clusters_with_progress_then_runs_incrementally(make_user
     assert full["kind"] == MatchRun.Kind.FULL
     for reasons in DuplicateCluster.objects.values_list("reasons", flat=True):
         assert all({r["a"], r["b"]} != {a, b} for r in reasons), "a dismissed pair came back"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_an_incremental_run_reads_only_the_changed_records_and_those_sharing_a_key(make_user: Any) -> None:
+    """After a full run (which stores every record's blocking keys), an incremental run reads the records
+    changed since and the records sharing a blocking key with them, not the base: here the new contact, the
+    one whose name and phone it repeats, and any other record with the same phone or name keys."""
+    admin = make_user("administrator")
+    made = _load_people(admin, 300, seed=5)
+    full = jobs.dedupe_run(job=None, kind="full")
+    assert full["records"] == len(made) and full["fresh"] == len(made)
+    assert BlockKey.objects.filter(record_type="contact").values("record_id").distinct().count() == len(made)
+    other = next(contact for _p, contact in made[10:] if contact.phone)
+    new = cf.contact(owner=admin, surname=other.surname, given_name=other.given_name, phone=other.phone)
+    assert not BlockKey.objects.filter(record_type="contact", record_id=new.pk).exists()
+    summary = jobs.dedupe_run(job=None, kind="incremental")
+    assert summary["kind"] == MatchRun.Kind.INCREMENTAL and summary["fresh"] == 1
+    phone_twins = Contact.objects.filter(phone=other.phone).count()  # the new one included
+    assert phone_twins <= summary["records"] < len(made) // 5, summary  # not the whole base
+    found = [set(c.members.values_list("record_type", "record_id")) for c in DuplicateCluster.objects.all()]
+    assert any({("contact", new.pk), ("contact", other.pk)} <= f for f in found)
+    # the new contact's keys are stored now: a later change to `other` reads the new contact back
+    assert BlockKey.objects.filter(record_type="contact", record_id=new.pk).exists()
+    Contact.objects.filter(pk=other.pk).update(city="杭州", updated_at=timezone.now())
+    again = jobs.dedupe_run(job=None, kind="incremental")
+    assert again["fresh"] == 1 and phone_twins <= again["records"] < len(made) // 5, again
 
 
 def test_run_now_page_starts_a_job_and_the_api_starts_and_lists_runs(client: Any, make_user: Any) -> None:

@@ -3,11 +3,13 @@
 Started on demand ("Run now" on /dedupe/, `POST /api/v1/dedupe/runs`) or every night by beat. The first
 run is full; later runs are incremental unless a full one is asked for: only records created or changed
 since the last run's watermark are compared, against the whole base through the same blocking keys, with
-the weights the last full run estimated.
+the weights the last full run estimated. Every run stores each record's blocking keys (`BlockKey`), so an
+incremental run reads only the changed records and the records sharing a key with them.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db import transaction
@@ -99,7 +101,10 @@ def dedupe_run(*, job: Job | None, kind: str = "auto", progress: Progress | None
 
     report = progress or (lambda done, total, message: None)
 
+    began: dict[str, float] = {}  # when each stage started, for the run's figures
+
     def say(stage: str, share: float) -> None:
+        began.setdefault(stage, time.perf_counter())
         low, high = _STAGES[stage]
         report(int(low + (high - low) * share), 100, _(_STAGE_LABELS[stage]))
 
@@ -112,8 +117,9 @@ def dedupe_run(*, job: Job | None, kind: str = "auto", progress: Progress | None
     run = match_run_begin(job=job, kind=MatchRun.Kind.INCREMENTAL if incremental else MatchRun.Kind.FULL)
     say("reading", 0.0)
     since = previous.watermark if incremental and previous else None
+    keys_stored = bool(incremental and previous and previous.params.get("keys_stored"))
     records, fresh = features.load_records(
-        since=since, progress=lambda done, total: say("reading", done / max(total, 1))
+        since=since, progress=lambda done, total: say("reading", done / max(total, 1)), keys_stored=keys_stored
     )
     params = Params.from_json(previous.params["model"]) if incremental and previous else None
     threshold = float(settings.review_threshold)
@@ -129,6 +135,8 @@ def dedupe_run(*, job: Job | None, kind: str = "auto", progress: Progress | None
     )
     say("storing", 0.0)
     stored = clusters_store(run, _as_store(result.clusters)) if result.clusters else 0
+    # the keys the next incremental run finds its candidates by: all of them unless only the fresh changed
+    features.block_keys_store(records, replace_all=not keys_stored)
     merged = 0
     if settings.auto_merge_threshold is not None:
         for cluster in run.clusters.filter(status="open", score__gte=settings.auto_merge_threshold):
@@ -152,11 +160,18 @@ def dedupe_run(*, job: Job | None, kind: str = "auto", progress: Progress | None
             "model": (params or result.params).as_json(),
             "threshold": threshold,
             "max_block_size": settings.max_block_size,
+            "keys_stored": True,
             "stats": {k: v for k, v in result.stats.items() if k != "rules"} | {"rules": result.stats.get("rules")},
         },
         watermark=started,
     )
     report(100, 100, _("Done"))
+    ended = time.perf_counter()
+    order = sorted(began, key=began.__getitem__)
+    summary["seconds"] = {
+        stage: round((began[order[k + 1]] if k + 1 < len(order) else ended) - began[stage], 1)
+        for k, stage in enumerate(order)
+    }
     return summary
 
 

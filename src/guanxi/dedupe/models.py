@@ -121,6 +121,27 @@ class ClusterMember(models.Model):
         return record_key(self.record_type, self.record_id)
 
 
+class BlockKey(models.Model):
+    """One blocking key of one record, as a 64-bit hash of the rule and the key, rewritten by every run: an
+    incremental run reads the changed records and, through this table, only the records sharing a key with
+    them (a hash collision only adds a record to read; the engine compares the keys themselves)."""
+
+    key = models.BigIntegerField(_("key"))
+    record_type = models.CharField(_("record type"), max_length=10, choices=RecordType.choices)
+    record_id = models.PositiveBigIntegerField(_("record id"))
+
+    class Meta:
+        verbose_name = _("blocking key")
+        verbose_name_plural = _("blocking keys")
+        indexes = [
+            models.Index(fields=["key"], name="block_key"),
+            models.Index(fields=["record_type", "record_id"], name="block_key_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{record_key(self.record_type, self.record_id)} {self.key}"
+
+
 class NotDuplicate(models.Model):
     """A pair a person said is not one customer: the engine never proposes it again. Stored in canonical order."""
 

@@ -9,9 +9,11 @@ out. Many different people share common names (张伟, 王芳 …), as in real d
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力梅琳鹏飞宇浩然子轩思雨欣怡佳琪晨阳博雅婷"
@@ -77,9 +79,15 @@ def _pinyin_name(surname: str, given: str, rng: random.Random) -> str:
 
 
 def _traditional(text: str) -> str:
+    return str(_s2t().convert(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _s2t() -> Any:
+    # loading the dictionaries takes a quarter of a second: once per process, not once per name
     import opencc
 
-    return str(opencc.OpenCC("s2t").convert(text))
+    return opencc.OpenCC("s2t")
 
 
 def _typo(text: str, rng: random.Random) -> str:
