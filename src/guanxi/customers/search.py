@@ -108,7 +108,7 @@ class RankedRows(Generic[M]):
                 if isinstance(match, Fenced):
                     rows = first_rows(base.filter(match.match).values_list("pk", *fields), limit)
                 else:
-                    rows = list(base.filter(match).values_list("pk", *fields)[:limit])
+                    rows = list(base.filter(_driving(base, match)).values_list("pk", *fields)[:limit])
                 found = sorted(rows, key=self._sort_key)
                 for row in found:
                     if row[0] not in seen:
@@ -155,6 +155,15 @@ class RankedRows(Generic[M]):
 
     def __iter__(self) -> Iterator[M]:
         return iter(self[:])
+
+
+def _driving(base: QuerySet[Any], match: Q) -> Q:
+    """On SQLite, the match as `pk IN (its own rows)`, so the planner starts from the match's indexes: given
+    the user's scope beside it (owner OR team OR shares), it walked the team's tens of thousands of rows
+    and tested each (50–70 ms a tier at a million contacts, against 2–7 ms). PostgreSQL plans it well."""
+    if connections[base.db].vendor != "sqlite":
+        return match
+    return Q(pk__in=base.model._base_manager.filter(match).values("pk"))
 
 
 def first_rows(rows: QuerySet[Any], limit: int) -> list[tuple[Any, ...]]:
