@@ -433,3 +433,39 @@ def test_custom_fields_are_mapped_checked_and_stored_and_scores_kept(sales: Any)
     zhang = Contact.objects.get(import_batch=batch)
     assert zhang.custom == {"level": "gold", "wechat": "wx_zhang"}
     assert zhang.completeness == record_completeness(zhang).score > 0
+
+
+def test_imported_records_are_scored_before_they_are_written_and_equal_a_recount(sales: Any, make_user: Any) -> None:
+    """The writer scores each new contact and account from its values instead of updating it after the insert;
+    under an administrator's weights, every stored score equals a recount from the database: contacts linked
+    to a new account, to an existing one and to none, the new accounts, and the existing account that now
+    has its first contacts. A lead file scores its leads the same way."""
+    admin = make_user("administrator")
+    services.quality_weights_set(record_type="contact", weights={"accounts": 40, "street": 0}, actor=admin)
+    existing = factories.account(owner=sales, name="华为技术", industry="telecom")
+    before = Account.objects.get(pk=existing.pk).completeness
+    rows = [
+        [*HEADER, "省份", "城市"],
+        ["张伟", "138 0013 8000", "zhang.wei@example.com", "华为技术", "经理", "广东", "深圳"],
+        ["李娜", "13900139000", "", "小米科技", "", "", ""],
+        ["王芳", "", "wang.fang@example.com", "", "采购", "上海", ""],
+    ]
+    batch = run(checked(sales, "people.csv", csv_bytes(rows)), sales)
+    assert batch.state == ImportBatch.State.DONE, batch.problems
+    contacts = list(Contact.objects.filter(import_batch=batch))
+    new_accounts = list(Account.objects.filter(import_batch=batch))
+    assert len(contacts) == 3 and [a.name for a in new_accounts] == ["小米科技"]
+    for record in [*contacts, *new_accounts, Account.objects.get(pk=existing.pk)]:
+        assert record.completeness == record_completeness(record).score, record
+    scores = {c.full_name: c.completeness for c in contacts}
+    assert scores["张伟"] > scores["李娜"] > 0 and scores["王芳"] > 0, "the weights were applied"
+    assert Account.objects.get(pk=existing.pk).completeness > before, "the existing account gained its contacts"
+
+    leads = run(
+        checked(
+            sales, "leads.csv", csv_bytes([["姓名", "公司", "手机"], ["赵敏", "明教", "13700137000"]]), "customers.lead"
+        ),
+        sales,
+    )
+    lead = Lead.objects.get(import_batch=leads)
+    assert lead.completeness == record_completeness(lead).score > 0

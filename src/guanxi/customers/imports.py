@@ -612,6 +612,10 @@ def write(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
     model = RECORD_MODELS[batch.record_type]
     tracked = TRACKED[batch.record_type]
     is_contact = batch.record_type == "customers.contact"
+    # scored before they are written, as the services score a save: rescoring after the insert would
+    # update every new row again, in every index
+    score = quality.new_record_score(model._meta.model_name or "", linked="accounts" if is_contact else "")
+    rescored: set[int] = set()  # accounts this file created or already rescored for their new contacts
     created = accounts_created = done = 0
     bad: list[tuple[int, list[str], str]] = []
     for chunk in cleaned_chunks(batch):
@@ -637,7 +641,11 @@ def write(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
         now = timezone.now()
         links: dict[int, list[dict[str, Any]]] = {}
         if is_contact:
-            accounts_created += _new_accounts(good, accounts, actor, batch, now)
+            fresh = _new_accounts(good, accounts, actor, batch, now)
+            accounts_created += len(fresh)
+            rescored.update(fresh)
+        for row in good:
+            row.values["completeness"] = score(row.values, bool(row.company and accounts.ids.get(row.company)))
         records = [row.values for row in good]
         _stamp(records, batch, now)
         ids = _insert(model, records)
@@ -652,9 +660,9 @@ def write(batch: ImportBatch, progress: Progress) -> dict[str, Any]:
                     links[pk] = [{"account": account_id, "role": role}]
             insert_rows(model=ContactAccount, fields=["contact", "account", "role", "created_at"], rows=link_rows)
         _events(model=model, rows=records, ids=ids, tracked=tracked, actor=actor, batch=batch, links=links)
-        quality.scores_refresh(model, ids)  # as the services do on every save
-        if links:
-            quality.scores_refresh(Account, {link["account"] for rows in links.values() for link in rows})
+        linked = {link["account"] for rows in links.values() for link in rows} - rescored
+        quality.scores_refresh(Account, linked)  # existing accounts that now have contacts
+        rescored |= linked
         created += len(records)
         done += len(chunk)
         progress(done, batch.total_rows or None, "")
@@ -665,8 +673,11 @@ def _adapt(value: Any) -> Any:
     return value if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(value)
 
 
-def _new_accounts(good: list[Cleaned], accounts: _AccountLinker, actor: User, batch: ImportBatch, now: Any) -> int:
-    """Create the accounts named by contact rows that match none in scope, once per name, owned like the row."""
+def _new_accounts(
+    good: list[Cleaned], accounts: _AccountLinker, actor: User, batch: ImportBatch, now: Any
+) -> list[int]:
+    """Create the accounts named by contact rows that match none in scope, once per name, owned like the row;
+    return their ids. Each is scored as linked to a contact: the row that names it is linked to it next."""
     new: dict[str, dict[str, Any]] = {}
     for row in good:
         if row.company and accounts.ids.get(row.company) is None and row.company not in new:
@@ -676,12 +687,16 @@ def _new_accounts(good: list[Cleaned], accounts: _AccountLinker, actor: User, ba
             values["owner_id"], values["team_id"] = row.values["owner_id"], row.values["team_id"]
             new[row.company] = values
     rows = list(new.values())
+    if rows:
+        score = quality.new_record_score("account", linked="contacts")
+        for values in rows:
+            values["completeness"] = score(values, True)
     _stamp(rows, batch, now)
     ids = _insert(Account, rows)
     _events(model=Account, rows=rows, ids=ids, tracked=TRACKED["customers.account"], actor=actor, batch=batch)
     for name, pk in zip(new, ids, strict=True):
         accounts.ids[name] = pk
-    return len(rows)
+    return ids
 
 
 # --- undo -------------------------------------------------------------------------------------

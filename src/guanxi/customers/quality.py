@@ -212,6 +212,30 @@ def score_function(record_type: str, weights: Mapping[str, int]) -> Callable[[Ma
     return score
 
 
+def new_record_score(record_type: str, *, linked: str = "") -> Callable[[Mapping[str, Any], bool], int]:
+    """`score(values, has_link)` for records about to be inserted, from their column values (unset columns at
+    their defaults): an import scores its rows before writing them instead of rescoring them after.
+
+    A new record has no related rows but those its writer adds with it: the related check `linked` (a key
+    of `CHECKS[record_type]`) holds when the caller says so, every other related check fails.
+    """
+    weights = weights_for(record_type)
+    score_of = score_function(record_type, weights)
+    model = RECORD_MODELS[record_type]
+    defaults = {
+        f.attname: f.get_default() for f in model._meta.concrete_fields if f.has_default() and not callable(f.default)
+    }
+    annotation = CHECKS[record_type][linked].annotation if linked else ""
+
+    def score(values: Mapping[str, Any], has_link: bool) -> int:
+        row = {**defaults, **values}
+        if annotation:
+            row[annotation] = has_link
+        return score_of(row)
+
+    return score
+
+
 def _annotations(record_type: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for check in CHECKS[record_type].values():
