@@ -147,24 +147,44 @@ def _import_export(path: Path, *, bulk: bool) -> dict[str, Any] | None:
     }
 
 
-def _copy_limit(batch: Any) -> dict[str, Any]:
-    """A bare COPY of the same, already cleaned contact rows into a table shaped like the contacts table."""
+COPY_TABLES = {
+    # label: which of the contacts table's indexes the copy has
+    "bare COPY of the cleaned rows": lambda definition: True,
+    "bare COPY, without the trigram indexes search uses": lambda definition: "gin_trgm_ops" not in definition,
+    "bare COPY, without any index": lambda definition: False,
+}
+
+
+def _copy_limit(batch: Any) -> list[dict[str, Any]]:
+    """Bare COPYs of the same, already cleaned contact rows into a table shaped like the contacts table: with
+    all its indexes (the physical limit of any import into it), without the trigram indexes, and without any."""
     from django.db import connection
+    from psycopg.types.json import Jsonb
 
     from guanxi.customers.models import Contact
 
-    columns = [f.column for f in Contact._meta.concrete_fields if f.column != "id"]
+    columns = [f.column for f in Contact._meta.concrete_fields]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)} FROM customers_contact WHERE import_batch_id = %s", [batch.pk])
-        rows = cursor.fetchall()
-        cursor.execute("CREATE TABLE bench_copy (LIKE customers_contact INCLUDING ALL)")
-        started = time.perf_counter()
-        with cursor.cursor.copy(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        elapsed = time.perf_counter() - started
-        cursor.execute("DROP TABLE bench_copy")
-    return {"rows": len(rows), "seconds": round(elapsed, 2), "rows_per_s": round(len(rows) / elapsed)}
+        rows = [[Jsonb(v) if isinstance(v, dict | list) else v for v in row] for row in cursor.fetchall()]
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'customers_contact'")
+        indexes = [definition for (definition,) in cursor.fetchall()]
+        measured = []
+        for label, keep in COPY_TABLES.items():
+            cursor.execute("CREATE TABLE bench_copy (LIKE customers_contact INCLUDING DEFAULTS)")
+            for number, definition in enumerate(filter(keep, indexes)):
+                head, _sep, rest = definition.partition(" ON ")
+                _table, _sep, how = rest.partition(" USING ")
+                cursor.execute(f"{head.rsplit(' ', 1)[0]} bench_copy_{number} ON bench_copy USING {how}")
+            started = time.perf_counter()
+            with cursor.cursor.copy(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            elapsed = time.perf_counter() - started
+            cursor.execute("DROP TABLE bench_copy")
+            measured.append({"label": label, "rows": len(rows), "seconds": round(elapsed, 2)})
+            measured[-1]["rows_per_s"] = round(len(rows) / elapsed)
+    return measured
 
 
 @scenario(name="imports", title="Contact import: rows per second", default_size=1_000_000, order=40)
@@ -176,7 +196,9 @@ def imports(bench: Bench) -> dict[str, Any]:
     `created` event per record, written with COPY from the kept rows). Side by side on the same file, model and
     machine: django-import-export (installed only in `.venv-bench`) in its default and its bulk mode on the first
     ANCHOR_ROWS rows (row by row it would take hours on a million), and a bare COPY of the same cleaned rows into
-    a copy of the contacts table with its indexes, the physical limit.
+    a copy of the contacts table with its indexes, the physical limit (again without the trigram indexes the
+    search box needs, and without any index, to show what the indexes cost). New records are scored before the
+    COPY, so no row is written twice.
 
     The issue's bars: at least 20,000 rows/s on PostgreSQL for dry run + run, at least 10× django-import-export's
     default mode and 3× its bulk mode. Cleaning keeps full validation; what makes it fast is proved equal to the
@@ -216,7 +238,7 @@ def imports(bench: Bench) -> dict[str, Any]:
             "rows_per_s": round(ours["rows"] / max(ours["dry_run_s"], 1e-9)),
         },
         {
-            "label": "ours: run alone (clean + write)",
+            "label": "ours: run alone (writes what the dry run cleaned)",
             "rows": ours["rows"],
             "seconds": ours["run_s"],
             "rows_per_s": round(ours["rows"] / max(ours["run_s"], 1e-9)),
@@ -232,9 +254,15 @@ def imports(bench: Bench) -> dict[str, Any]:
     ]
     bars = {"20,000 rows/s": ours["rows_per_s"] >= 20_000}
     if bench.db == "postgresql":
-        copy = _copy_limit(batch)
-        throughput.append({"label": "bare COPY of the cleaned rows", **copy})
-        ratios["ours ÷ COPY"] = round(ours["rows_per_s"] / copy["rows_per_s"], 3)
+        copies = _copy_limit(batch)
+        throughput.extend(copies)
+        ratios["ours ÷ COPY"] = round(ours["rows_per_s"] / copies[0]["rows_per_s"], 3)
+        notes.append(
+            f"The bare COPY with every index of the contacts table ({copies[0]['rows_per_s']:,} rows/s) bounds any "
+            "import into it; the 20,000 rows/s bar is "
+            + ("within" if copies[0]["rows_per_s"] >= 20_000 else "above")
+            + " that bound on this machine."
+        )
     head = _head(path, min(ANCHOR_ROWS, bench.size))
     for label, bulk in (("django-import-export, default mode", False), ("django-import-export, bulk mode", True)):
         measured = _import_export(head, bulk=bulk)
