@@ -6,6 +6,7 @@ from django.db import connection
 from django.urls import reverse
 
 from guanxi.customers import selectors, services
+from guanxi.customers.models import Account, Contact, Lead
 from guanxi.customers.search_index import search_indexes_ensure
 
 from . import factories
@@ -152,13 +153,19 @@ def test_an_address_fragment_matches_whole_not_by_the_part_before_the_domain(mak
 def test_the_search_box_shows_names_companies_and_cities(make_user):
     user = make_user("sales")
     xiaomi = factories.account(owner=user, name="小米科技 Zhangwei", city="北京")
-    contact = factories.contact(owner=user, surname="张", given_name="伟", accounts=[(xiaomi, "")])
+    oppo = factories.account(owner=user, name="欧珀 OPPO")
+    contact = factories.contact(owner=user, surname="张", given_name="伟", accounts=[(xiaomi, ""), (oppo, "顾问")])
     lead = factories.lead(owner=user, surname="张", given_name="伟强", company_name="华为")
+    firm_only = factories.lead(owner=user, surname="", given_name="", company_name="张伟贸易")
     hits = {(h.type, h.id): h for h in selectors.customers_search(user=user, q="zhangwei")}
-    assert (hits[("contact", contact.pk)].name, hits[("contact", contact.pk)].detail) == ("张伟", "小米科技 Zhangwei")
+    contact_hit = hits[("contact", contact.pk)]
+    assert (contact_hit.name, contact_hit.detail) == ("张伟", "小米科技 Zhangwei, 欧珀 OPPO"), "companies in link order"
     assert (hits[("account", xiaomi.pk)].name, hits[("account", xiaomi.pk)].detail) == ("小米科技 Zhangwei", "北京")
     assert (hits[("lead", lead.pk)].name, hits[("lead", lead.pk)].detail) == ("张伟强", "华为")
-    assert hits[("contact", contact.pk)].url == contact.get_absolute_url()
+    assert (hits[("lead", firm_only.pk)].name, hits[("lead", firm_only.pk)].detail) == ("张伟贸易", "")
+    for (kind, pk), hit in hits.items():
+        record = {"contact": Contact, "account": Account, "lead": Lead}[kind].objects.get(pk=pk)
+        assert hit.url == record.get_absolute_url()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 index is SQLite's")
