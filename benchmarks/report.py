@@ -37,7 +37,9 @@ the run (SQLite under `var/bench/sqlite/`, PostgreSQL database `guanxi_bench` at
 never touches the demo data. PostgreSQL is skipped, with the reason printed, when no server answers.
 All traffic goes to 127.0.0.1. Each run leaves its figures in `benchmarks/results/<scenario>.<database>.<size>.json`;
 this page lists the latest result per scenario, database and size. Latencies are measured by the client,
-request sent to response read, in milliseconds; p50 and p95 are nearest-rank percentiles.
+request sent to response read, in milliseconds; p50 and p95 are nearest-rank percentiles. After a bulk load
+a scenario refreshes the statistics (and on PostgreSQL vacuums, as autovacuum would: the bench server runs
+with it off) before it measures; runs at commits before 2c38122 measured tables that were not vacuumed.
 """
 
 
