@@ -206,39 +206,42 @@ def customers_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[Se
     firms = Account.objects.visible_to(user).filter(archived_at__isnull=True)
     leads = Lead.objects.visible_to(user).filter(archived_at__isnull=True)
 
-    ranked = contacts_search(user=user, q=q, rows=people, cap=limit).ranked[:limit]
-    names = dict(people.filter(pk__in=[pk for pk, _rank in ranked]).values_list("pk", "full_name"))
+    found = _ranked_values(contacts_search(user=user, q=q, rows=people, cap=limit), people, limit, "full_name")
     companies: dict[int, list[str]] = {}
-    for contact_id, name in (
-        ContactAccount.objects.filter(contact_id__in=names).order_by("id").values_list("contact_id", "account__name")
+    for contact_id, company in (
+        ContactAccount.objects.filter(contact_id__in=[pk for pk, _rank, _values in found])
+        .order_by("id")
+        .values_list("contact_id", "account__name")
     ):
-        companies.setdefault(contact_id, []).append(name)
+        companies.setdefault(contact_id, []).append(company)
     url = _detail_url("contact-detail")
-    for pk, rank in ranked:
-        hits.append(SearchHit("contact", pk, names[pk], ", ".join(companies.get(pk, [])), url(pk), rank))
+    for pk, rank, (name,) in found:
+        hits.append(SearchHit("contact", pk, name, ", ".join(companies.get(pk, [])), url(pk), rank))
 
-    ranked = accounts_search(user=user, q=q, rows=firms, cap=limit).ranked[:limit]
-    accounts = {
-        pk: (name, city)
-        for pk, name, city in firms.filter(pk__in=[pk for pk, _rank in ranked]).values_list("pk", "name", "city")
-    }
     url = _detail_url("account-detail")
-    for pk, rank in ranked:
-        hits.append(SearchHit("account", pk, *accounts[pk], url(pk), rank))
+    for pk, rank, (name, city) in _ranked_values(
+        accounts_search(user=user, q=q, rows=firms, cap=limit), firms, limit, "name", "city"
+    ):
+        hits.append(SearchHit("account", pk, name, city, url(pk), rank))
 
-    ranked = leads_search(user=user, q=q, rows=leads, cap=limit).ranked[:limit]
-    people_and_firms = {
-        pk: (person, firm)
-        for pk, person, firm in leads.filter(pk__in=[pk for pk, _rank in ranked]).values_list(
-            "pk", "full_name", "company_name"
-        )
-    }
     url = _detail_url("lead-detail")
-    for pk, rank in ranked:
-        person, firm = people_and_firms[pk]
+    for pk, rank, (person, firm) in _ranked_values(
+        leads_search(user=user, q=q, rows=leads, cap=limit), leads, limit, "full_name", "company_name"
+    ):
         hits.append(SearchHit("lead", pk, person or firm, firm if person else "", url(pk), rank))
     order = {"contact": 0, "account": 1, "lead": 2}
     return sorted(hits, key=lambda h: (h.rank, order[h.type], h.name))
+
+
+def _ranked_values(
+    found: Any, rows: QuerySet[Any], limit: int, *columns: str
+) -> list[tuple[int, int, tuple[Any, ...]]]:
+    """(pk, rank, the columns' values) of the first `limit` ranked matches, read in one query."""
+    ranked = found.ranked[:limit]
+    values = {
+        pk: tuple(rest) for pk, *rest in rows.filter(pk__in=[pk for pk, _rank in ranked]).values_list("pk", *columns)
+    }
+    return [(pk, rank, values[pk]) for pk, rank in ranked]
 
 
 def _detail_url(name: str) -> Any:
